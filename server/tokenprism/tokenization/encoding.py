@@ -1,0 +1,217 @@
+"""The result of tokenizing a text: compact parallel arrays, no object per token.
+
+Token spans *tile* the text: token ``i`` covers characters ``[ends[i-1], ends[i])``
+(``ends[-1] == len(text)``). A character belongs to the token that holds its first
+byte, so a token that carries only the tail bytes of a character split by
+byte-level BPE covers no characters; such a token is flagged ``CONTINUES`` and
+shares a *display segment* with the token before it. Segments never cut a
+character, so nothing shown to a person needs U+FFFD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPECIAL = 1  # flag bit: a special/control token (``<|endoftext|>``, ``<s>``)
+CONTINUES = 2  # flag bit: this token continues the display segment of the previous one
+
+ID_DTYPE = np.int32
+OFFSET_DTYPE = np.int32
+FLAG_DTYPE = np.uint8
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token, materialized on demand (hover, JSON output) — never stored in bulk."""
+
+    index: int
+    id: int
+    start: int
+    end: int
+    special: bool
+    continues: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of tokens that together cover whole characters ``[start, end)``."""
+
+    start: int
+    end: int
+    first_token: int
+    last_token: int  # inclusive
+
+    @property
+    def token_indices(self) -> range:
+        return range(self.first_token, self.last_token + 1)
+
+
+class Encoding:
+    """Token ids, span ends and flags of one text, as numpy arrays (9 bytes per token)."""
+
+    __slots__ = ("ids", "ends", "flags", "text_length")
+
+    def __init__(self, ids: np.ndarray, ends: np.ndarray, flags: np.ndarray, text_length: int):
+        self.ids = ids
+        self.ends = ends
+        self.flags = flags
+        self.text_length = text_length
+
+    @classmethod
+    def empty(cls, text_length: int = 0) -> Encoding:
+        return cls(
+            np.zeros(0, ID_DTYPE), np.zeros(0, OFFSET_DTYPE), np.zeros(0, FLAG_DTYPE), text_length
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def starts(self) -> np.ndarray:
+        starts = np.empty_like(self.ends)
+        if len(starts):
+            starts[0] = 0
+            starts[1:] = self.ends[:-1]
+        return starts
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.ends.nbytes + self.flags.nbytes
+
+    def start_of(self, i: int) -> int:
+        return int(self.ends[i - 1]) if i > 0 else 0
+
+    def token(self, i: int) -> Token:
+        flags = int(self.flags[i])
+        return Token(
+            index=i,
+            id=int(self.ids[i]),
+            start=self.start_of(i),
+            end=int(self.ends[i]),
+            special=bool(flags & SPECIAL),
+            continues=bool(flags & CONTINUES),
+        )
+
+    def __iter__(self):
+        return (self.token(i) for i in range(len(self)))
+
+    def token_at(self, offset: int) -> int:
+        """Index of the token covering character ``offset`` (the last token for the end)."""
+        if not len(self):
+            return -1
+        i = int(np.searchsorted(self.ends, offset, side="right"))
+        return min(i, len(self) - 1)
+
+    def tokens_in(self, start: int, end: int) -> range:
+        """Indices of tokens whose span intersects ``[start, end)``; zero-width ones at the
+        edges are included so that a range never loses a token."""
+        if not len(self):
+            return range(0)
+        first = int(np.searchsorted(self.ends, start, side="right"))
+        if end <= start:
+            last = first
+        else:
+            last = int(np.searchsorted(self.ends, end, side="left"))
+        return range(first, min(last + 1, len(self)))
+
+    def segment_at(self, offset: int) -> Segment | None:
+        i = self.token_at(offset)
+        if i < 0:
+            return None
+        return self.segment_of(i)
+
+    def segment_of(self, i: int) -> Segment:
+        first = i
+        while first > 0 and self.flags[first] & CONTINUES:
+            first -= 1
+        # a token covering no characters also belongs with the previous one
+        last = i
+        n = len(self)
+        while last + 1 < n and self.flags[last + 1] & CONTINUES:
+            last += 1
+        return Segment(self.start_of(first), int(self.ends[last]), first, last)
+
+    def segments(self, first: int = 0, last: int | None = None):
+        """Display segments whose tokens lie in token indices ``[first, last)``."""
+        last = len(self) if last is None else last
+        i = first
+        while i < last:
+            seg = self.segment_of(i)
+            yield seg
+            i = seg.last_token + 1
+
+    def count_in(self, start: int, end: int) -> int:
+        """Tokens whose first character lies in ``[start, end)`` — counts of adjacent ranges add up."""
+        lo = int(np.searchsorted(self.ends, start, side="right"))
+        hi = int(np.searchsorted(self.ends, end, side="right"))
+        # a token whose start is inside the range: start_of(k) in [start, end)
+        return max(0, min(hi, len(self)) - lo) if end > start else 0
+
+    def equals(self, other: Encoding) -> bool:
+        return (
+            self.text_length == other.text_length
+            and np.array_equal(self.ids, other.ids)
+            and np.array_equal(self.ends, other.ends)
+            and np.array_equal(self.flags, other.flags)
+        )
+
+
+def tile_from_char_spans(
+    ids: np.ndarray, spans: np.ndarray, special: np.ndarray, text_length: int
+) -> Encoding:
+    """Build a tiling ``Encoding`` from per-token char spans that may overlap (split
+    characters) or leave gaps (normalizers that drop characters).
+
+    ``spans`` is an (n, 2) array. A token whose span starts before the previous
+    token's end shares that token's display segment.
+    """
+    n = len(ids)
+    if n == 0:
+        return Encoding.empty(text_length)
+    spans = np.asarray(spans, dtype=np.int64).reshape(n, 2)
+    raw_ends = spans[:, 1]
+    # Running maximum: each token ends no earlier than the previous one.
+    ends = np.maximum.accumulate(raw_ends)
+    ends[-1] = text_length
+    ends = np.minimum(ends, text_length)
+    flags = np.zeros(n, FLAG_DTYPE)
+    prev_end = np.empty(n, np.int64)
+    prev_end[0] = 0
+    prev_end[1:] = np.maximum.accumulate(raw_ends)[:-1]
+    overlaps = spans[:, 0] < prev_end
+    overlaps[0] = False
+    flags[overlaps] |= CONTINUES
+    flags[np.asarray(special, dtype=bool)] |= SPECIAL
+    return Encoding(np.asarray(ids, ID_DTYPE), ends.astype(OFFSET_DTYPE), flags, text_length)
+
+
+def tile_from_byte_lengths(
+    ids: np.ndarray, byte_lengths: np.ndarray, special: np.ndarray, text: str, utf8: bytes | None = None
+) -> Encoding | None:
+    """Build a tiling ``Encoding`` from each token's byte length, when the tokens'
+    bytes concatenate to exactly the text's UTF-8 (no normalization). Returns None
+    otherwise, so the caller can fall back to the tokenizer's own offsets."""
+    data = text.encode("utf-8", "surrogatepass") if utf8 is None else utf8
+    n = len(ids)
+    if n == 0:
+        return Encoding.empty(len(text)) if not data else None
+    byte_ends = np.cumsum(byte_lengths, dtype=np.int64)
+    if int(byte_ends[-1]) != len(data):
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    is_char_start = (raw & 0xC0) != 0x80
+    # chars_before[b] = number of characters starting before byte b
+    chars_before = np.zeros(len(raw) + 1, np.int64)
+    np.cumsum(is_char_start, out=chars_before[1:])
+    ends = chars_before[byte_ends]
+    flags = np.zeros(n, FLAG_DTYPE)
+    byte_starts = byte_ends - np.asarray(byte_lengths, np.int64)
+    mid_char = np.zeros(n, bool)
+    inside = byte_starts < len(raw)
+    mid_char[inside] = ~is_char_start[byte_starts[inside]]
+    mid_char[0] = False
+    flags[mid_char] |= CONTINUES
+    flags[np.asarray(special, dtype=bool)] |= SPECIAL
+    return Encoding(np.asarray(ids, ID_DTYPE), ends.astype(OFFSET_DTYPE), flags, len(text))

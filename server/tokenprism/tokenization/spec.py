@@ -1,0 +1,159 @@
+"""The model-spec string: one string names any tokenizer TokenPrism can load.
+
+Forms (first match wins):
+
+- a built-in OpenAI encoding or model name: ``o200k_base`` (default), ``cl100k_base``,
+  ``gpt-4o``, ``gpt-4``…
+- a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
+  GGUF when one is configured or found, else its Hugging Face id;
+- a path: ``*.gguf`` (GGUF), a ``*.json`` file (tokenizer.json), a directory (HF layout);
+  ``~`` is expanded;
+- a Hugging Face hub id with an optional revision: ``Qwen/Qwen2.5-7B-Instruct@main``
+  (``hf:`` prefix optional).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Reason, TokenizerLoadError
+
+DEFAULT_MODEL = "o200k_base"
+
+OPENAI_MODELS = {
+    "o200k_base": "o200k_base",
+    "gpt-4o": "o200k_base",
+    "gpt-4o-mini": "o200k_base",
+    "gpt-4.1": "o200k_base",
+    "gpt-5": "o200k_base",
+    "o1": "o200k_base",
+    "o3": "o200k_base",
+    "o4-mini": "o200k_base",
+    "cl100k_base": "cl100k_base",
+    "gpt-4": "cl100k_base",
+    "gpt-3.5-turbo": "cl100k_base",
+}
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    hub_id: str
+    description: str
+    gguf_patterns: tuple[str, ...]  # file-name globs (case-insensitive) that identify a local GGUF
+
+
+ALIASES: dict[str, Alias] = {
+    a.name: a
+    for a in (
+        Alias("llama3", "meta-llama/Llama-3.1-8B-Instruct", "Llama 3.1 Instruct",
+              ("ggml-vocab-llama-bpe.gguf", "*llama-3*.gguf", "*llama3*.gguf")),
+        Alias("phi3", "microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini",
+              ("ggml-vocab-phi-3.gguf", "*phi-3*.gguf", "*phi3*.gguf")),
+        Alias("qwen2", "Qwen/Qwen2-7B-Instruct", "Qwen2 Instruct",
+              ("ggml-vocab-qwen2.gguf", "*qwen2*.gguf")),
+        Alias("starcoder2", "bigcode/starcoder2-15b", "StarCoder2 (code)",
+              ("ggml-vocab-starcoder.gguf", "*starcoder2*.gguf")),
+        Alias("gpt2", "openai-community/gpt2", "GPT-2",
+              ("ggml-vocab-gpt-2.gguf", "*gpt2*.gguf", "*gpt-2*.gguf")),
+    )
+}
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Where to look for local tokenizers; part of the cache key of a loaded tokenizer."""
+
+    gguf_search_paths: tuple[str, ...] = ()
+    alias_paths: tuple[tuple[str, str], ...] = ()  # alias -> explicit local file or directory
+
+    def search_paths(self) -> list[Path]:
+        env = os.environ.get("TOKENPRISM_GGUF_PATH", "")
+        paths = [p for p in env.split(os.pathsep) if p] + list(self.gguf_search_paths)
+        return [Path(p).expanduser() for p in paths]
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    spec: str  # as written
+    kind: str  # "tiktoken" | "gguf" | "tokenizer.json" | "directory" | "hub"
+    target: str  # encoding name, path, or hub id
+    revision: str | None = None
+    alias: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def display_name(self) -> str:
+        if self.alias:
+            return self.alias
+        if self.kind == "tiktoken":
+            return self.target
+        if self.kind == "hub":
+            return self.target.split("/")[-1]
+        return Path(self.target).name
+
+
+def find_alias_gguf(alias: Alias, options: LoadOptions) -> Path | None:
+    for directory in options.search_paths():
+        if not directory.is_dir():
+            continue
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for pattern in alias.gguf_patterns:
+            for name in names:
+                if fnmatch.fnmatch(name.lower(), pattern.lower()):
+                    return directory / name
+    return None
+
+
+def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
+    text = (spec or "").strip()
+    if not text:
+        raise TokenizerLoadError(spec, Reason.INVALID, "the model spec is empty")
+    lowered = text.lower()
+    if lowered in OPENAI_MODELS:
+        return ResolvedSpec(text, "tiktoken", OPENAI_MODELS[lowered])
+    if lowered in ALIASES:
+        alias = ALIASES[lowered]
+        explicit = dict(options.alias_paths).get(lowered)
+        if explicit:
+            inner = resolve(explicit, options)
+            return ResolvedSpec(text, inner.kind, inner.target, inner.revision, alias=lowered)
+        found = find_alias_gguf(alias, options)
+        if found is not None:
+            return ResolvedSpec(text, "gguf", str(found), alias=lowered)
+        return ResolvedSpec(text, "hub", alias.hub_id, alias=lowered)
+    if lowered.startswith("hf:"):
+        return _hub(text, text[3:])
+    path = Path(os.path.expandvars(text)).expanduser()
+    looks_like_path = text.startswith((".", "/", "~")) or os.sep in text and path.exists()
+    if lowered.endswith(".gguf"):
+        return ResolvedSpec(text, "gguf", str(path))
+    if path.is_dir():
+        return ResolvedSpec(text, "directory", str(path))
+    if lowered.endswith(".json") or path.is_file():
+        return ResolvedSpec(text, "tokenizer.json", str(path))
+    if looks_like_path or text.startswith(("./", "../")):
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"no such file or directory: {path}")
+    if "/" in text:
+        return _hub(text, text)
+    known = ", ".join(list(OPENAI_MODELS)[:1] + ["cl100k_base"] + list(ALIASES))
+    raise TokenizerLoadError(
+        spec,
+        Reason.NOT_FOUND,
+        f"unknown model; use one of {known}, a Hugging Face id like org/name[@revision],"
+        " or a path to a tokenizer.json, a tokenizer directory or a .gguf file",
+    )
+
+
+def _hub(spec: str, ident: str) -> ResolvedSpec:
+    repo, _, revision = ident.partition("@")
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise TokenizerLoadError(spec, Reason.INVALID, f"'{repo}' is not a Hugging Face id (org/name)")
+    return ResolvedSpec(spec, "hub", repo, revision or None)
