@@ -1,0 +1,339 @@
+"""``tokenprism count PATH...``: token counts of files and directory trees, and a total."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import UsageError
+from .common import (
+    STDIN,
+    STDIN_NAME,
+    UnreadableText,
+    add_model_options,
+    decode_text,
+    load_from_args,
+    read_source,
+    special_mode,
+)
+
+# Files are encoded in batches of about this many bytes, so encode_batch can use both
+# cores and memory stays bounded however big the tree is.
+BATCH_BYTES = 4 << 20
+BATCH_FILES = 256
+PROGRESS_MIN_FILES = 50
+DEFAULT_MAX_FILE_SIZE = 64 << 20
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser(
+        "count",
+        help="count the tokens of files and directories",
+        description="Count the tokens of each file (directories are walked, honouring .gitignore "
+        "files; .git and binary files are skipped) and the total. - reads stdin.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
+    add_model_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--max-file-size",
+        type=_size,
+        default=DEFAULT_MAX_FILE_SIZE,
+        metavar="BYTES",
+        help="skip files found in directories that are larger than this (default 64M; suffixes K, M, G)",
+    )
+    parser.set_defaults(run=run)
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    value = text.strip().lower().removesuffix("b")
+    factor = units.get(value[-1:], 1)
+    if value[-1:] in units:
+        value = value[:-1]
+    try:
+        return int(float(value) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}") from None
+
+
+@dataclass
+class FileCount:
+    path: str
+    tokens: int
+    characters: int
+    bytes: int
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class CountResult:
+    files: list[FileCount] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(f.tokens for f in self.files)
+
+    @property
+    def total_characters(self) -> int:
+        return sum(f.characters for f in self.files)
+
+
+# -- finding files ----------------------------------------------------------------------------
+
+
+class GitIgnore:
+    """The .gitignore files that apply below one directory, deepest last (git's precedence)."""
+
+    def __init__(self, rules: tuple[tuple[Path, object], ...] = ()):
+        self.rules = rules
+
+    @classmethod
+    def for_directory(cls, directory: Path) -> GitIgnore:
+        """Rules from the .gitignore files of the enclosing repository above ``directory``."""
+        ancestors = []
+        directory = directory.resolve()
+        if not (directory / ".git").exists():
+            for parent in directory.parents:
+                ancestors.append(parent)
+                if (parent / ".git").exists():
+                    break
+            else:
+                ancestors = []  # not inside a repository: only the tree's own .gitignore files count
+        ignore = cls()
+        for parent in reversed(ancestors):
+            ignore = ignore.entering(parent)
+        return ignore
+
+    def entering(self, directory: Path) -> GitIgnore:
+        file = directory / ".gitignore"
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return self
+        import pathspec
+
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        return GitIgnore(self.rules + ((directory.resolve(), spec),))
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        # ``path`` lies under the resolved root, so it compares with the resolved bases as is
+        # (a symlink is matched by its own name, as git does).
+        verdict = False
+        for base, spec in self.rules:
+            try:
+                relative = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            result = spec.check_file(relative + "/" if is_dir else relative)
+            if result.include is not None:
+                verdict = result.include
+        return verdict
+
+
+def walk(root: Path, report_skip) -> list[Path]:
+    """Files under ``root`` in sorted order, without .git and what .gitignore files exclude."""
+    found: list[Path] = []
+    root = root.resolve()
+    stack = [(root, GitIgnore.for_directory(root).entering(root))]
+    while stack:
+        directory, ignore = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            report_skip(directory, f"cannot list ({exc.strerror or exc})")
+            continue
+        subdirs = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if entry.name == ".git" or ignore.ignored(path, is_dir):
+                continue
+            if is_dir:
+                subdirs.append(path)
+            elif is_file:
+                found.append(path)
+        for sub in reversed(subdirs):
+            stack.append((sub, ignore.entering(sub)))
+    return found
+
+
+def display_path(path: Path, given: str, root: Path) -> str:
+    """A found file's path as the user would type it: relative to the argument given."""
+    relative = path.relative_to(root).as_posix()
+    return relative if given in (".", "./") else f"{given.rstrip('/')}/{relative}"
+
+
+# -- counting ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and there is work."""
+
+    def __init__(self, total: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.enabled = total >= PROGRESS_MIN_FILES and self.stream.isatty()
+        self.done = 0
+
+    def advance(self, files: int, tokens: int) -> None:
+        self.done += files
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        bar = "█" * filled + "░" * (width - filled)
+        self.stream.write(f"\r{bar} {self.done}/{self.total} files · {tokens:,} tokens")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+def count_texts(tokenizer, special, named_texts, progress: Progress, result: CountResult) -> None:
+    """Encode ``(name, text, size)`` items in batches and add their counts to ``result``."""
+    batch: list[tuple[str, str, int]] = []
+    batch_bytes = 0
+
+    def flush():
+        nonlocal batch_bytes
+        if not batch:
+            return
+        encodings = tokenizer.encode_batch([text for _, text, _ in batch], special)
+        for (name, text, size), encoding in zip(batch, encodings):
+            result.files.append(FileCount(name, len(encoding), len(text), size))
+        progress.advance(len(batch), result.total_tokens)
+        batch.clear()
+        batch_bytes = 0
+
+    for item in named_texts:
+        batch.append(item)
+        batch_bytes += item[2]
+        if batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            flush()
+    flush()
+
+
+def collect(paths: list[str], result: CountResult):
+    """The files to read, in order, as ``(name, path or None for stdin, explicit)``: explicit
+    files that cannot be counted are usage errors, files found by walking are skipped with a note."""
+    seen: set[Path] = set()
+    planned: list[tuple[str, Path | None, bool]] = []  # (name, path, explicit)
+
+    def skip(path: Path, reason: str) -> None:
+        result.skipped.append(Skipped(str(path), reason))
+
+    for given in paths:
+        if given == STDIN:
+            planned.append((STDIN_NAME, None, True))
+            continue
+        path = Path(given)
+        if path.is_dir():
+            for file in walk(path, skip):
+                key = file.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    planned.append((display_path(file, given, path.resolve()), file, False))
+        elif path.exists():
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                planned.append((given, path, True))
+        else:
+            raise UsageError(f"{given}: no such file or directory")
+    return planned
+
+
+def read_planned(planned, max_file_size: int, result: CountResult):
+    for name, path, explicit in planned:
+        if path is None:
+            source = read_source(STDIN)
+            yield source.name, source.text, len(source.text.encode("utf-8"))
+            continue
+        if explicit:
+            source = read_source(str(path))
+            yield name, source.text, path.stat().st_size
+            continue
+        try:
+            size = path.stat().st_size
+            if size > max_file_size:
+                result.skipped.append(Skipped(name, f"larger than {max_file_size:,} bytes"))
+                continue
+            data = path.read_bytes()
+            yield name, decode_text(data), len(data)
+        except UnreadableText as exc:
+            result.skipped.append(Skipped(name, exc.reason))
+        except OSError as exc:
+            result.skipped.append(Skipped(name, f"cannot read ({exc.strerror or exc})"))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.paths.count(STDIN) > 1:
+        raise UsageError("- (stdin) can be given only once")
+    result = CountResult()
+    planned = collect(args.paths, result)
+    tokenizer = load_from_args(args)  # after the paths are checked: a typo fails fast
+    progress = Progress(len(planned))
+    try:
+        count_texts(
+            tokenizer, special_mode(args), read_planned(planned, args.max_file_size, result), progress, result
+        )
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(as_json(result, tokenizer, args), ensure_ascii=False, indent=2))
+    else:
+        print_table(result, tokenizer)
+    return 0
+
+
+def as_json(result: CountResult, tokenizer, args) -> dict:
+    return {
+        "model": tokenizer.info.name,
+        "spec": args.model,
+        "kind": tokenizer.info.kind,
+        "special_tokens": args.special_tokens,
+        "files": [vars(f) for f in result.files],
+        "skipped": [vars(s) for s in result.skipped],
+        "total": {
+            "files": len(result.files),
+            "tokens": result.total_tokens,
+            "characters": result.total_characters,
+        },
+    }
+
+
+def print_table(result: CountResult, tokenizer) -> None:
+    total = result.total_tokens
+    width = max(len(f"{total:,}"), len("tokens"))
+    out = sys.stdout
+    for f in result.files:
+        out.write(f"{f.tokens:>{width},}  {f.path}\n")
+    files = len(result.files)
+    out.write(
+        f"{total:>{width},}  total · {files:,} file{'s' if files != 1 else ''} · "
+        f"{result.total_characters:,} characters · {tokenizer.info.name}\n"
+    )
+    if result.skipped:
+        reasons: dict[str, int] = {}
+        for s in result.skipped:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        summary = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        names = ", ".join(s.path for s in result.skipped[:3]) + (", …" if len(result.skipped) > 3 else "")
+        out.write(f"skipped {len(result.skipped)} ({summary}): {names}\n")

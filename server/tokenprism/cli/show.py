@@ -1,0 +1,165 @@
+"""``tokenprism show FILE``: the text with every token on its own background colour."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import unicodedata
+
+import numpy as np
+
+from ..tokenization import CONTINUES, SPECIAL, Encoding, Tokenizer, visible_whitespace
+from .common import (
+    add_color_options,
+    add_model_options,
+    describe_model,
+    load_from_args,
+    read_source,
+    special_mode,
+    wants_color,
+)
+
+RESET = "\x1b[0m"
+# Pastel backgrounds with black text, like the OpenAI tokenizer page (256-colour palette:
+# works in every modern terminal). Ordinary tokens alternate; special tokens stand out.
+TOKEN_STYLES = ("\x1b[30;48;5;153m", "\x1b[30;48;5;223m")  # light blue, light peach
+SPECIAL_STYLE = "\x1b[1;30;48;5;211m"  # bold on pink
+WHITESPACE_MARK = "\x1b[38;5;244m"  # the ␣ ↵ ⇥ marks in grey, so they read as marks
+SPLIT_MARK = "\x1b[4m"  # underline: one character cut into several tokens
+LEGEND_DIM = "\x1b[2m"
+PLAIN_SEPARATOR = "│"  # between tokens when there is no colour
+
+_LINE_BREAK = re.compile(r"(\r\n|\n|\r)")
+_WHITESPACE_MARKS = frozenset("␣↵⇥␍")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser(
+        "show",
+        help="print a file with its tokens on alternating colours",
+        description="Print FILE (or - for stdin) with each token on its own background colour, "
+        "whitespace made visible, then a summary line.",
+    )
+    parser.add_argument("file", metavar="FILE", help="a text file, or - for stdin")
+    add_model_options(parser)
+    add_color_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    source = read_source(args.file)
+    tokenizer = load_from_args(args)
+    encoding = tokenizer.encode(source.text, special_mode(args))
+    color = wants_color(args)
+    out = sys.stdout
+    for chunk in render_tokens(source.text, encoding, color):
+        out.write(chunk)
+    out.write("\n" if source.text and not source.text.endswith(("\n", "\r")) else "")
+    out.write(summary(source.text, encoding, tokenizer, color) + "\n")
+    out.flush()
+    return 0
+
+
+def segment_bounds(encoding: Encoding) -> tuple[list[int], list[int], list[bool], list[bool]]:
+    """Display segments in bulk: (starts, ends, special, split) per segment.
+
+    A segment starts at every token without CONTINUES; it ends where the next one starts.
+    ``split`` marks segments of several tokens (a character cut by byte-level BPE)."""
+    n = len(encoding)
+    if n == 0:
+        return [], [], [], []
+    first = np.flatnonzero((encoding.flags & CONTINUES) == 0)
+    if len(first) == 0 or first[0] != 0:
+        first = np.concatenate(([0], first))
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1] = n - 1
+    starts = encoding.starts[first]
+    ends = encoding.ends[last]
+    special = (np.bitwise_or.reduceat(encoding.flags, first) & SPECIAL) != 0
+    split = last > first
+    return starts.tolist(), ends.tolist(), special.tolist(), split.tolist()
+
+
+def printable(text: str) -> str:
+    """Text safe to print in a terminal: control characters and bidi overrides become visible
+    instead of moving the cursor or reordering the line."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch in " \t\r\n":
+            out.append(ch)
+        elif ord(ch) < 0x20:
+            out.append(chr(0x2400 + ord(ch)))  # ␀ … ␟ control pictures
+        elif ch == "\x7f":
+            out.append("␡")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"⟨U+{ord(ch):04X}⟩")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _mark_whitespace(text: str, style: str) -> str:
+    """Visible whitespace; in colour, the marks are grey on the token's background."""
+    shown = visible_whitespace(printable(text))
+    if not style:
+        return shown
+    return "".join(f"{WHITESPACE_MARK}{c}\x1b[39m" if c in _WHITESPACE_MARKS else c for c in shown)
+
+
+def render_tokens(text: str, encoding: Encoding, color: bool):
+    """Yield the coloured text piece by piece (real line breaks kept, colour reset before
+    each so the background never runs to the edge of the terminal)."""
+    starts, ends, special, split = segment_bounds(encoding)
+    buffer: list[str] = []
+    for k, (start, end) in enumerate(zip(starts, ends)):
+        piece = text[start:end]
+        if color:
+            style = SPECIAL_STYLE if special[k] else TOKEN_STYLES[k % 2]
+            if split[k]:
+                style += SPLIT_MARK
+        else:
+            style = ""
+            if k:
+                buffer.append(PLAIN_SEPARATOR)
+        for part in _LINE_BREAK.split(piece):
+            if not part:
+                continue
+            if part in ("\n", "\r\n", "\r"):
+                buffer.append(f"{style}{_mark_whitespace(part, style)}{RESET if style else ''}\n")
+            else:
+                buffer.append(f"{style}{_mark_whitespace(part, style)}{RESET if style else ''}")
+        if len(buffer) > 4096:
+            yield "".join(buffer)
+            buffer.clear()
+    yield "".join(buffer)
+
+
+def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool) -> str:
+    tokens = len(encoding)
+    chars = len(text)
+    ratio = f"{chars / tokens:.2f} chars/token" if tokens else "no tokens"
+    added = tokenizer.added_tokens
+    would_add = (
+        f"the model adds {added.describe(tokenizer)} (not counted)"
+        if added.prefix or added.suffix
+        else "no BOS/EOS added"
+    )
+    special = int(np.count_nonzero(encoding.flags & SPECIAL))
+    split = int(np.count_nonzero(encoding.flags & CONTINUES))
+    parts = [
+        f"{tokens:,} tokens",
+        f"{chars:,} characters",
+        ratio,
+        describe_model(tokenizer),
+        would_add,
+    ]
+    if special:
+        parts.append(f"{special} special")
+    if split:
+        parts.append(f"{split} extra tokens inside split characters" + (" (underlined)" if color else ""))
+    line = " · ".join(parts)
+    return f"{LEGEND_DIM}{line}{RESET}" if color else line
