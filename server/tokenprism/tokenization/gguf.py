@@ -1,0 +1,449 @@
+"""GGUF tokenizers: read only the header metadata, convert once, cache the result on disk.
+
+A GGUF model file carries its tokenizer as key/value metadata in front of the tensors
+(vocabulary, merges, token types, BOS/EOS, chat template). Model files are many GB, so
+the header is streamed with buffered reads and the tensor section is never touched.
+
+The first load converts the metadata into a Rust ``tokenizers.Tokenizer`` with
+transformers' GGUF converter (no torch), plus the fixes that make it agree with
+llama.cpp, and stores it as ``tokenizer.json`` + ``config.json`` in the cache. Later
+loads check the file's identity and the header's SHA-256, and read the cached JSON
+without importing transformers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+import numpy as np
+
+from .base import TokenizerInfo
+from .cache import cache_dir
+from .errors import Reason, TokenizerLoadError
+from .huggingface import HuggingFaceTokenizer
+
+# Bump when the conversion below changes, so that old cache entries are rebuilt.
+CONVERSION_VERSION = 1
+
+_MAGIC = b"GGUF"
+_CHUNK = 1 << 20
+_MAX_KV = 1 << 20  # no real file has more metadata keys; more means garbage
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_TYPE_STRING = 8
+_TYPE_ARRAY = 9
+# GGUF value types -> numpy dtypes (little-endian); 8 (string) and 9 (array) are handled apart.
+_DTYPES = {
+    0: np.dtype("<u1"), 1: np.dtype("<i1"), 2: np.dtype("<u2"), 3: np.dtype("<i2"),
+    4: np.dtype("<u4"), 5: np.dtype("<i4"), 6: np.dtype("<f4"), 7: np.dtype("?"),
+    10: np.dtype("<u8"), 11: np.dtype("<i8"), 12: np.dtype("<f8"),
+}
+
+# llama.cpp's token types (tokenizer.ggml.token_type)
+_CONTROL = 3
+
+# Byte-level pre-tokenizers that llama.cpp splits exactly like GPT-2 (its PRE_TYPE_GPT2 group).
+_GPT2_SPLIT = {
+    "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
+    "mellum", "modern-bert", "jina-v1-en", "jina-v2-code", "roberta-bpe", "exaone4", "mpt", "olmo",
+}
+# ... and those that first split every digit apart, then split like GPT-2 (PRE_TYPE_STARCODER group).
+_DIGIT_THEN_GPT2_SPLIT = {
+    "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", "mellum2",
+}
+# Pre-tokenizers for which llama.cpp merges whole pre-tokens found in the vocabulary first.
+_IGNORE_MERGES = {
+    "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+    "jina-v5-nano", "tekken",
+}
+# llama.cpp adds BOS by default for these byte-level pre-tokenizers (unless the file says otherwise).
+_ADDS_BOS = _IGNORE_MERGES | {"chameleon"}
+
+
+class _Malformed(Exception):
+    """The header does not parse; becomes Reason.CORRUPT."""
+
+
+@dataclass(frozen=True)
+class GgufHeader:
+    version: int
+    metadata: dict
+    length: int  # bytes from the start of the file to the end of the key/value section
+    sha256: str  # of those bytes
+
+
+class _HeaderStream:
+    """Buffered forward-only reads of the header that hash every byte they consume."""
+
+    def __init__(self, file, size: int):
+        self._file = file
+        self._size = size
+        self._buf = b""
+        self._pos = 0
+        self._consumed_before_buf = 0
+        self._digest = hashlib.sha256()
+
+    @property
+    def offset(self) -> int:
+        return self._consumed_before_buf + self._pos
+
+    def remaining(self) -> int:
+        return self._size - self.offset
+
+    def take(self, n: int) -> bytes:
+        if self._pos + n > len(self._buf):
+            self._refill(n)
+        start = self._pos
+        self._pos += n
+        return self._buf[start : self._pos]
+
+    def _refill(self, n: int) -> None:
+        self._digest.update(self._buf[: self._pos])
+        rest = self._buf[self._pos :]
+        self._consumed_before_buf += self._pos
+        need = n - len(rest)
+        more = self._file.read(max(need, _CHUNK))
+        if len(more) < need:
+            raise _Malformed(f"the file ends inside the header (at byte {self._size})")
+        self._buf = rest + more
+        self._pos = 0
+
+    def u32(self) -> int:
+        return _U32.unpack(self.take(4))[0]
+
+    def u64(self) -> int:
+        return _U64.unpack(self.take(8))[0]
+
+    def string(self) -> str:
+        n = self.u64()
+        if n > self.remaining():
+            raise _Malformed(f"a string of {n} bytes at byte {self.offset} runs past the end of the file")
+        return self.take(n).decode("utf-8", "replace")
+
+    def strings(self, count: int, keep: bool) -> list[str] | None:
+        """An array of ``count`` strings, walked in place (vocabularies have 100k+ entries)."""
+        out = [] if keep else None
+        for _ in range(count):
+            if self._pos + 8 > len(self._buf):
+                self._refill(8)
+            n = _U64.unpack_from(self._buf, self._pos)[0]
+            if n > self.remaining():
+                raise _Malformed(f"a string of {n} bytes at byte {self.offset} runs past the end of the file")
+            if self._pos + 8 + n > len(self._buf):
+                self._refill(8 + n)
+            start = self._pos + 8
+            self._pos = start + n
+            if keep:
+                out.append(self._buf[start : self._pos].decode("utf-8", "replace"))
+        return out
+
+    def digest(self) -> str:
+        self._digest.update(self._buf[: self._pos])
+        self._consumed_before_buf += self._pos
+        self._buf, self._pos = self._buf[self._pos :], 0
+        return self._digest.hexdigest()
+
+
+def _read_value(stream: _HeaderStream, value_type: int, keep: bool):
+    if value_type == _TYPE_STRING:
+        return stream.string()
+    if value_type in _DTYPES:
+        dtype = _DTYPES[value_type]
+        return np.frombuffer(stream.take(dtype.itemsize), dtype)[0].item()
+    if value_type != _TYPE_ARRAY:
+        raise _Malformed(f"unknown value type {value_type} at byte {stream.offset}")
+    element_type = stream.u32()
+    count = stream.u64()
+    if count > stream.remaining():  # every element takes at least one byte
+        raise _Malformed(f"an array of {count} elements runs past the end of the file")
+    if element_type == _TYPE_STRING:
+        return stream.strings(count, keep)
+    if element_type in _DTYPES:
+        dtype = _DTYPES[element_type]
+        if count * dtype.itemsize > stream.remaining():
+            raise _Malformed(f"an array of {count} elements runs past the end of the file")
+        data = stream.take(count * dtype.itemsize)
+        return np.frombuffer(data, dtype).tolist() if keep else None
+    values = [_read_value(stream, element_type, keep) for _ in range(count)]  # nested arrays
+    return values if keep else None
+
+
+def _wanted(key: str) -> bool:
+    return key.startswith("tokenizer.") or key in ("general.architecture", "general.name")
+
+
+def read_header(path: Path, spec: str) -> GgufHeader:
+    """The tokenizer-related metadata of a GGUF file; never reads the tensor section."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb", buffering=0) as file:
+            stream = _HeaderStream(file, size)
+            if stream.take(4) != _MAGIC:
+                raise _Malformed("not a GGUF file (no GGUF magic at the start)")
+            version = stream.u32()
+            if version > 0xFFFF:  # a byte-swapped small number
+                raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: big-endian GGUF files are not supported")
+            if version < 2:
+                raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: GGUF version {version} is too old (need 2 or later)")
+            stream.u64()  # tensor count: not needed
+            kv_count = stream.u64()
+            if kv_count > _MAX_KV:
+                raise _Malformed(f"implausible metadata count {kv_count}")
+            metadata = {}
+            for _ in range(kv_count):
+                key = stream.string()
+                value_type = stream.u32()
+                keep = _wanted(key)
+                value = _read_value(stream, value_type, keep)
+                if keep:
+                    metadata[key] = value
+            sha256 = stream.digest()
+            return GgufHeader(version, metadata, stream.offset, sha256)
+    except FileNotFoundError as exc:
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"no such file: {path}") from exc
+    except IsADirectoryError as exc:
+        raise TokenizerLoadError(spec, Reason.INVALID, f"{path} is a directory, not a .gguf file") from exc
+    except OSError as exc:
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"{path}: {exc.strerror or exc}") from exc
+    except (_Malformed, struct.error, ValueError) as exc:
+        raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: {exc}") from exc
+
+
+def _header_sha256(path: Path, length: int) -> str | None:
+    """SHA-256 of the first ``length`` bytes, or None when the file is shorter."""
+    digest = hashlib.sha256()
+    left = length
+    with open(path, "rb") as file:
+        while left:
+            chunk = file.read(min(left, _CHUNK))
+            if not chunk:
+                return None
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+# -- conversion ----------------------------------------------------------------------------------
+
+
+def _special_token_flags(model: str | None, pre: str | None, meta: dict) -> tuple[bool, bool]:
+    """Whether llama.cpp adds BOS / EOS around a text: its defaults per tokenizer, then the file's flags."""
+    if model == "llama":
+        add_bos, add_eos = True, False
+    elif model == "t5":
+        add_bos, add_eos = False, True
+    elif model == "gpt2":
+        add_bos, add_eos = pre in _ADDS_BOS, False
+    else:
+        add_bos, add_eos = False, False
+    add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", add_bos))
+    add_eos = bool(meta.get("tokenizer.ggml.add_eos_token", add_eos))
+    return add_bos, add_eos
+
+
+def _check_supported(model: str | None, pre: str | None, spec: str, path: Path) -> None:
+    import_supported = {"gpt2", "llama", "t5", "gemma4"}
+    if model not in import_supported:
+        raise TokenizerLoadError(
+            spec, Reason.UNSUPPORTED,
+            f"{path}: tokenizer model {model!r} is not supported (supported: {', '.join(sorted(import_supported))});"
+            " point the model setting at the model's tokenizer.json instead",
+        )
+    if model == "gpt2":
+        from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
+
+        known = set(GGUF_PRE_TOKENIZER_SPLITS) | _GPT2_SPLIT | _DIGIT_THEN_GPT2_SPLIT
+        if pre not in known:
+            raise TokenizerLoadError(
+                spec, Reason.UNSUPPORTED,
+                f"{path}: pre-tokenizer {pre!r} cannot be reproduced exactly, so counts would be wrong;"
+                " point the model setting at the model's tokenizer.json instead",
+            )
+
+
+def _convert(header: GgufHeader, path: Path, spec: str):
+    """(Rust tokenizer, config dict) for the tokenizer the metadata describes."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from tokenizers import pre_tokenizers, processors
+        from transformers.integrations.gguf.gguf_tokenizer_mapping import (
+            GGUF_TOKENIZER_MAPPING,
+            convert_gguf_tokenizer,
+        )
+    except ImportError as exc:
+        raise TokenizerLoadError(
+            spec, Reason.UNSUPPORTED, f"converting a GGUF tokenizer needs transformers >= 5 ({exc})"
+        ) from exc
+
+    meta = header.metadata
+    architecture = meta.get("general.architecture")
+    if "tokenizer.ggml.tokens" not in meta:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: the file carries no tokenizer (no tokenizer.ggml.tokens)")
+    fields = {
+        name: meta[f"tokenizer.{key}"]
+        for key, name in GGUF_TOKENIZER_MAPPING["tokenizer"].items()
+        if f"tokenizer.{key}" in meta
+    }
+    model, pre = fields.get("tokenizer_type"), fields.get("pre_tokenizer_type")
+    _check_supported(model, pre, spec, path)
+    try:
+        backend, _ = convert_gguf_tokenizer(architecture, fields)
+    except ValueError as exc:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: {exc}") from exc
+
+    if pre in _IGNORE_MERGES:  # as llama.cpp and Llama 3's own tokenizer.json
+        backend.model.ignore_merges = True
+    if pre in _DIGIT_THEN_GPT2_SPLIT:  # llama.cpp splits every digit apart first (StarCoder2's tokenizer.json too)
+        backend.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=True),
+             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
+        )
+
+    tokens = fields["tokens"]
+
+    def token(key: str) -> str | None:
+        index = meta.get(f"tokenizer.ggml.{key}")
+        return tokens[index] if isinstance(index, int) and 0 <= index < len(tokens) else None
+
+    add_bos, add_eos = _special_token_flags(model, pre, meta)
+    config = {
+        "chat_template": meta.get("tokenizer.chat_template"),
+        "bos_token": token("bos_token_id"),
+        "eos_token": token("eos_token_id"),
+        "unk_token": token("unknown_token_id"),
+        "pad_token": token("padding_token_id"),
+        "add_bos_token": add_bos,
+        "add_eos_token": add_eos,
+    }
+    # The post-processor adds exactly what llama.cpp adds, so the tokenizer.json says it too.
+    vocab = backend.get_vocab(with_added_tokens=True)
+    prefix = [config["bos_token"]] if add_bos and config["bos_token"] in vocab else []
+    suffix = [config["eos_token"]] if add_eos and config["eos_token"] in vocab else []
+    specials = [(t, vocab[t]) for t in dict.fromkeys(prefix + suffix)]
+    backend.post_processor = processors.TemplateProcessing(
+        single=prefix + ["$A"] + suffix, pair=prefix + ["$A"] + suffix + ["$B"] + suffix, special_tokens=specials
+    )
+    _mark_control_tokens_special(backend, fields)
+    return backend, config
+
+
+def _mark_control_tokens_special(backend, fields: dict) -> None:
+    """Control tokens (BOS, EOS, ``<|im_start|>``) are special even if the converter skipped them."""
+    from tokenizers import AddedToken
+
+    vocab = backend.get_vocab(with_added_tokens=True)
+    added = {t.content for t in backend.get_added_tokens_decoder().values()}
+    missing = [
+        AddedToken(text, normalized=False, special=True)
+        for text, kind in zip(fields["tokens"], fields.get("token_type") or ())
+        if kind == _CONTROL and text not in added and text in vocab
+    ]
+    if missing:
+        backend.add_special_tokens(missing)
+
+
+# -- cache ---------------------------------------------------------------------------------------
+
+
+def _transformers_version() -> str:
+    try:
+        return package_metadata.version("transformers")
+    except package_metadata.PackageNotFoundError:
+        return "none"
+
+
+def _cache_entry(path: Path, stat: os.stat_result) -> Path:
+    """One directory per file identity: the path's hash, then the size and mtime's hash."""
+    path_key = hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    ident = f"{stat.st_size}:{stat.st_mtime_ns}:{CONVERSION_VERSION}:{_transformers_version()}"
+    return cache_dir("gguf") / f"{path_key}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+
+
+def _read_cached(entry: Path, path: Path):
+    """(tokenizer.json path, stored config) when the entry is complete and the header unchanged."""
+    try:
+        stored = json.loads((entry / "config.json").read_text(encoding="utf-8"))
+        tokenizer_json = entry / "tokenizer.json"
+        if not tokenizer_json.is_file() or stored.get("conversion_version") != CONVERSION_VERSION:
+            return None
+        if _header_sha256(path, int(stored["header_length"])) != stored["header_sha256"]:
+            return None
+        return tokenizer_json, stored
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(entry: Path, backend, stored: dict) -> None:
+    """Write atomically; config.json last, since it marks the entry complete. A failure only costs speed."""
+    try:
+        for stale in entry.parent.glob(entry.name.split("-")[0] + "-*"):  # older versions of this file
+            if stale != entry:
+                for child in stale.iterdir():
+                    child.unlink()
+                stale.rmdir()
+        entry.mkdir(parents=True, exist_ok=True)
+        suffix = f".tmp{os.getpid()}"
+        for name, text in (("tokenizer.json", backend.to_str()), ("config.json", json.dumps(stored, indent=1))):
+            tmp = entry / (name + suffix)
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(entry / name)
+    except OSError:
+        pass
+
+
+def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
+    """The tokenizer stored in a GGUF file, converted once and cached on disk."""
+    from tokenizers import Tokenizer as RustTokenizer
+
+    path = Path(path).expanduser()
+    try:
+        resolved = path.resolve(strict=True)
+        stat = resolved.stat()
+    except FileNotFoundError as exc:
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"no such file: {path}") from exc
+    except OSError as exc:
+        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"{path}: {exc.strerror or exc}") from exc
+    entry = _cache_entry(resolved, stat)
+    cached = _read_cached(entry, resolved)
+    if cached is not None:
+        tokenizer_json, stored = cached
+        try:
+            backend = RustTokenizer.from_file(str(tokenizer_json))
+        except Exception:  # a damaged cache file: convert again
+            cached = None
+    if cached is None:
+        header = read_header(resolved, spec)
+        backend, config = _convert(header, resolved, spec)
+        meta = header.metadata
+        stored = {
+            "conversion_version": CONVERSION_VERSION,
+            "source": str(resolved),
+            "header_length": header.length,
+            "header_sha256": header.sha256,
+            "architecture": meta.get("general.architecture"),
+            "model_name": meta.get("general.name"),
+            "tokenizer_model": meta.get("tokenizer.ggml.model"),
+            "pre_tokenizer": meta.get("tokenizer.ggml.pre"),
+            "config": config,
+        }
+        _write_cache(entry, backend, stored)
+    info = TokenizerInfo(
+        spec=spec,
+        name=path.stem,
+        kind="gguf",
+        source=str(path),
+        vocab_size=backend.get_vocab_size(with_added_tokens=True),
+        extra={
+            key: stored.get(key)
+            for key in ("architecture", "model_name", "tokenizer_model", "pre_tokenizer")
+            if stored.get(key) is not None
+        },
+    )
+    return HuggingFaceTokenizer(backend, info, stored["config"])
