@@ -1,0 +1,623 @@
+"""Chat documents: find the conversations in a file, render them with the model's chat
+template and count the prompt the model really receives.
+
+Three document formats, each keeping the character range of every message so a count can
+be shown at the message:
+
+- JSON: a messages array, an object with ``messages`` (an OpenAI request body), or an
+  array of such objects;
+- JSONL: one conversation per line (fine-tuning data);
+- YAML prompt files (``*.prompt.yml``) with a top-level ``messages:``.
+
+Rendering follows transformers' ``apply_chat_template(..., add_generation_prompt=True)``:
+the same sandboxed Jinja environment, globals and special-token variables. OpenAI
+encodings have no public template, so their count is the OpenAI cookbook estimate.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from .base import SpecialTokens, Tokenizer
+from .encoding import SPECIAL
+
+FORMATS = ("json", "jsonl", "yaml")
+
+# What the OpenAI cookbook documents for its chat models (num_tokens_from_messages).
+OPENAI_TOKENS_PER_MESSAGE = 3
+OPENAI_TOKENS_PER_NAME = 1
+OPENAI_REPLY_PRIMING = 3
+
+# The named special tokens transformers hands to every template (special_tokens_map).
+TEMPLATE_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+_REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
+
+
+class ChatError(Exception):
+    """A chat document or template problem, always one line."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+# -- documents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    data: dict  # the message as the template sees it
+    start: int  # character range of the message in the source document
+    end: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    messages: tuple[ChatMessage, ...]
+    start: int
+    end: int
+    line: int | None = None  # 0-based line of a JSONL conversation
+    tools: list | None = None  # an OpenAI request body's tools, handed to the template
+    error: str | None = None  # this conversation could not be read (a bad JSONL line)
+
+
+@dataclass(frozen=True)
+class ChatDocument:
+    format: str
+    conversations: tuple[Conversation, ...]
+
+
+def detect_chat_format(text: str, language_id: str | None = None, path: str | None = None) -> str | None:
+    """The chat format this document is written in, or None when it is not a chat document.
+
+    Language id and extension choose the parser; the content must then hold at least one
+    conversation (so a ``package.json`` is not a chat document). Without either, the content
+    decides."""
+    name = (path or "").lower()
+    lang = (language_id or "").lower()
+    if name.endswith((".prompt.yml", ".prompt.yaml")) or lang in ("yaml", "prompty") and _YAML_MESSAGES.search(text):
+        candidates = ["yaml"]
+    elif lang == "jsonl" or name.endswith((".jsonl", ".ndjson")):
+        candidates = ["jsonl"]
+    elif lang in ("json", "jsonc") or name.endswith(".json"):
+        candidates = ["json"]
+    else:
+        head = text.lstrip()[:1]
+        if head in ("[", "{"):
+            candidates = ["json", "jsonl"]
+        elif _YAML_MESSAGES.search(text):
+            candidates = ["yaml"]
+        else:
+            return None
+    for fmt in candidates:
+        try:
+            document = parse_chat_document(text, fmt)
+        except ChatError:
+            continue
+        if any(c.messages for c in document.conversations):
+            return fmt
+    return None
+
+
+_YAML_MESSAGES = re.compile(r"^messages\s*:", re.M)
+
+
+def parse_chat_document(text: str, fmt: str) -> ChatDocument:
+    """Read the conversations of a chat document; raises :class:`ChatError` when the whole
+    document is unreadable (a bad JSONL line only marks that line's conversation)."""
+    if fmt == "json":
+        return ChatDocument("json", tuple(_json_conversations(text)))
+    if fmt == "jsonl":
+        return ChatDocument("jsonl", tuple(_jsonl_conversations(text)))
+    if fmt == "yaml":
+        return ChatDocument("yaml", tuple(_yaml_conversations(text)))
+    raise ChatError(f"unknown chat format '{fmt}'; use one of {', '.join(FORMATS)}")
+
+
+def _json_conversations(text: str, base: int = 0, line: int | None = None) -> list[Conversation]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ChatError(f"not valid JSON: {exc}") from exc
+    start = _skip_space(text, 0)
+    return _conversations_in(value, text, start, base, line)
+
+
+def _jsonl_conversations(text: str) -> list[Conversation]:
+    conversations = []
+    offset = 0
+    for number, raw in enumerate(text.splitlines(keepends=True)):
+        body = raw.rstrip("\r\n")
+        if body.strip():
+            try:
+                found = _json_conversations(body, offset, number)
+            except ChatError as exc:
+                found = [Conversation((), offset, offset + len(body), number, error=str(exc))]
+            if not found:
+                found = [Conversation((), offset, offset + len(body), number, error="no messages on this line")]
+            conversations.extend(found)
+        offset += len(raw)
+    return conversations
+
+
+def _conversations_in(value, text: str, pos: int, base: int, line: int | None) -> list[Conversation]:
+    """Conversations in a JSON value whose source starts at ``text[pos]``."""
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        members = _member_spans(text, pos)
+        if "messages" not in members:
+            return []
+        m_start, _ = members["messages"]
+        spans = _element_spans(text, m_start)
+        end = _value_end(text, pos)
+        tools = value.get("tools") if isinstance(value.get("tools"), list) else None
+        return [_conversation(value["messages"], spans, pos + base, end + base, base, line, tools)]
+    if isinstance(value, list) and value and all(_is_message(v) for v in value):
+        spans = _element_spans(text, pos)
+        return [_conversation(value, spans, pos + base, _value_end(text, pos) + base, base, line, None)]
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "messages" in v for v in value):
+        found = []
+        for item, (s, _) in zip(value, _element_spans(text, pos)):
+            found.extend(_conversations_in(item, text, s, base, line))
+        return found
+    return []
+
+
+def _is_message(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("role"), str)
+
+
+def _conversation(messages, spans, start, end, base, line, tools) -> Conversation:
+    bad = next((i for i, m in enumerate(messages) if not _is_message(m)), None)
+    if bad is not None:
+        return Conversation((), start, end, line, tools, f"message {bad + 1} has no \"role\"")
+    return Conversation(
+        tuple(ChatMessage(m["role"], m, s + base, e + base) for m, (s, e) in zip(messages, spans)),
+        start, end, line, tools,
+    )
+
+
+# A minimal JSON span scanner: json.loads gives the values, this gives where they are.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]|[^\s\[\]{}:,"]+', re.S)
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n\ufeff":
+        pos += 1
+    return pos
+
+
+def _value_end(text: str, pos: int) -> int:
+    """End offset of the JSON value starting at ``pos``."""
+    m = _TOKEN.match(text, pos)
+    if m is None:
+        return pos
+    if m.group() not in ("[", "{"):
+        return m.end()
+    depth = 0
+    for m in _TOKEN.finditer(text, pos):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+        elif tok in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    return len(text)
+
+
+def _element_spans(text: str, pos: int) -> list[tuple[int, int]]:
+    """Spans of the elements of the JSON array starting at ``pos``."""
+    spans = []
+    i = _skip_space(text, pos + 1)
+    while i < len(text) and text[i] != "]":
+        end = _value_end(text, i)
+        spans.append((i, end))
+        i = _skip_space(text, end)
+        if i < len(text) and text[i] == ",":
+            i = _skip_space(text, i + 1)
+    return spans
+
+
+def _member_spans(text: str, pos: int) -> dict[str, tuple[int, int]]:
+    """Value spans of the members of the JSON object starting at ``pos``."""
+    members = {}
+    i = _skip_space(text, pos + 1)
+    while i < len(text) and text[i] == '"':
+        key_end = _value_end(text, i)
+        key = json.loads(text[i:key_end])
+        i = _skip_space(text, key_end)
+        i = _skip_space(text, i + 1)  # the colon
+        end = _value_end(text, i)
+        members[key] = (i, end)
+        i = _skip_space(text, end)
+        if i < len(text) and text[i] == ",":
+            i = _skip_space(text, i + 1)
+    return members
+
+
+def _yaml_conversations(text: str) -> list[Conversation]:
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ChatError(f"not valid YAML: {exc}") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
+        return []
+    node = next((v for k, v in root.value if getattr(k, "value", None) == "messages"), None)
+    if node is None or not isinstance(node, yaml.SequenceNode):
+        return []
+    spans = [(item.start_mark.index, _rstrip_end(text, item.end_mark.index)) for item in node.value]
+    return [_conversation(value["messages"], spans, root.start_mark.index, len(text), 0, None, None)]
+
+
+def _rstrip_end(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    text: str
+    source: str  # "tokenizer" or the file it was read from
+
+
+def template_from_file(path: str) -> ChatTemplate:
+    """A template named by the user: a ``.jinja`` file, or a ``tokenizer_config.json``
+    (its ``chat_template``)."""
+    p = Path(path).expanduser()
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
+    if p.suffix == ".json":
+        try:
+            template = json.loads(raw).get("chat_template")
+        except (ValueError, AttributeError) as exc:
+            raise ChatError(f"{p} is not a tokenizer_config.json with a chat_template") from exc
+        if isinstance(template, list):
+            named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+            template = named.get("default") or next(iter(named.values()), None)
+        if not isinstance(template, str):
+            raise ChatError(f"{p} has no chat_template")
+        raw = template
+    return ChatTemplate(raw, str(p))
+
+
+def template_for(tokenizer: Tokenizer, template_path: str | None = None) -> ChatTemplate | None:
+    """The template to render with: the user's file wins over the tokenizer's own."""
+    if template_path:
+        return template_from_file(template_path)
+    own = tokenizer.chat_template
+    return ChatTemplate(own, "tokenizer") if own else None
+
+
+def template_tokens(tokenizer: Tokenizer) -> dict[str, str]:
+    """bos_token, eos_token… as the template sees them (transformers' special_tokens_map)."""
+    config = getattr(tokenizer, "config", None) or {}
+    return {name: str(config[name]) for name in TEMPLATE_TOKEN_NAMES if config.get(name) is not None}
+
+
+@lru_cache(maxsize=16)
+def _compile(template: str):
+    """The template compiled in the sandbox transformers uses, with the same globals."""
+    import jinja2
+    import jinja2.ext
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class GenerationTag(jinja2.ext.Extension):
+        """``{% generation %}…{% endgeneration %}`` marks assistant text; it renders as is."""
+
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_render"), [], [], body).set_lineno(lineno)
+
+        def _render(self, caller):
+            return caller()
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        # like transformers: no HTML escaping, and the options templates use
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(format):
+        return datetime.now().strftime(format)
+
+    class TemplateNamespace(jinja2.utils.Namespace):
+        def __init__(*args, **kwargs):
+            self, args = args[0], args[1:]
+            attrs = dict(*args, **kwargs)
+            for name in attrs:
+                TemplateNamespace._check(name)
+            jinja2.utils.Namespace.__init__(self, attrs)
+
+        def __setitem__(self, name, value):
+            TemplateNamespace._check(name)
+            jinja2.utils.Namespace.__setitem__(self, name, value)
+
+        @staticmethod
+        def _check(name):
+            if isinstance(name, str) and name.startswith("_"):
+                raise jinja2.exceptions.SecurityError(f"templates cannot set namespace attribute {name!r}")
+
+    class TemplateDict:
+        def __call__(self, *args, **kwargs):
+            return dict(*args, **kwargs)
+
+        def fromkeys(self, *args, **kwargs):
+            return dict.fromkeys(*args, **kwargs)
+
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTag, jinja2.ext.loopcontrols]
+    )
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    env.globals["dict"] = TemplateDict()
+    env.globals["namespace"] = TemplateNamespace
+    return env.from_string(template)
+
+
+def template_messages(messages) -> list[dict]:
+    """Messages as transformers hands them to a template: keys with None dropped, reasoning
+    copied under the names templates read."""
+    out = []
+    for message in messages:
+        data = message.data if isinstance(message, ChatMessage) else message
+        data = {k: v for k, v in data.items() if v is not None}
+        reasoning = next((data[k] for k in _REASONING_FIELDS if data.get(k) is not None), None)
+        if reasoning is not None:
+            data = {"thinking": reasoning, **data, "reasoning_content": reasoning}
+        out.append(data)
+    return out
+
+
+def render_template(
+    template: ChatTemplate, messages, special_tokens: dict[str, str], tools=None,
+    add_generation_prompt: bool = True,
+) -> str:
+    """The conversation as the template renders it; raises :class:`ChatError` on any failure."""
+    import jinja2
+
+    try:
+        compiled = _compile(template.text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ChatError(f"chat template ({template.source}) line {exc.lineno}: {exc.message}") from exc
+    try:
+        return compiled.render(
+            messages=template_messages(messages), tools=tools, documents=None,
+            add_generation_prompt=add_generation_prompt, **special_tokens,
+        )
+    except jinja2.TemplateError as exc:
+        raise ChatError(f"chat template ({template.source}) failed: {exc}") from exc
+    except Exception as exc:  # a template is code: any failure becomes one line
+        raise ChatError(f"chat template ({template.source}) failed: {type(exc).__name__}: {exc}") from exc
+
+
+# -- counting ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MessageCount:
+    role: str
+    tokens: int
+    start: int  # source range
+    end: int
+    rendered_start: int = 0  # the message's share of the rendered prompt
+    rendered_end: int = 0
+
+
+@dataclass
+class ChatCount:
+    """A rendered conversation and its token counts. ``tokens`` equals the sum of the
+    messages' tokens plus ``reply_tokens`` (the generation prompt / reply priming)."""
+
+    model: str
+    rendered: str = ""
+    tokens: int = 0
+    estimate: bool = False
+    messages: list[MessageCount] = field(default_factory=list)
+    reply_tokens: int = 0
+    special_ranges: list[tuple[int, int]] = field(default_factory=list)  # in ``rendered``
+    template_source: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "rendered": self.rendered,
+            "tokens": self.tokens,
+            "estimate": self.estimate,
+            "replyTokens": self.reply_tokens,
+            "templateSource": self.template_source,
+            "messages": [
+                {"role": m.role, "tokens": m.tokens, "start": m.start, "end": m.end,
+                 "renderedStart": m.rendered_start, "renderedEnd": m.rendered_end}
+                for m in self.messages
+            ],
+            "specialRanges": [list(r) for r in self.special_ranges],
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+def count_conversation(
+    tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None = None,
+    tools=None,
+) -> ChatCount:
+    """Render and count one conversation. Never raises for bad input: problems land in
+    ``error`` (with counts of zero)."""
+    if isinstance(conversation, Conversation):
+        if conversation.error:
+            return ChatCount(tokenizer.name, error=conversation.error)
+        tools = conversation.tools if tools is None else tools
+        messages = list(conversation.messages)
+    else:
+        messages = [m if isinstance(m, ChatMessage) else ChatMessage(str(m.get("role")), m, 0, 0)
+                    for m in conversation]
+    if template is None:
+        if tokenizer.info.kind == "tiktoken":
+            return openai_estimate(tokenizer, messages)
+        return ChatCount(
+            tokenizer.name, error=f"model '{tokenizer.name}' has no chat template; "
+            "name a template file in tokenprism.chatTemplate (CLI: --template FILE)",
+        )
+    try:
+        rendered = render_template(template, messages, template_tokens(tokenizer), tools)
+    except ChatError as exc:
+        return ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
+    encoding = tokenizer.encode(rendered, SpecialTokens.SPECIAL)
+    result = ChatCount(tokenizer.name, rendered, len(encoding), template_source=template.source)
+    special = (encoding.flags & SPECIAL).nonzero()[0]
+    special_starts = [encoding.start_of(int(i)) for i in special]
+    result.special_ranges = _special_ranges(encoding, special)
+    bounds = _message_bounds(rendered, messages, special_starts)
+    for message, (start, end) in zip(messages, bounds):
+        result.messages.append(MessageCount(
+            message.role, encoding.count_in(start, end), message.start, message.end, start, end,
+        ))
+    reply_start = bounds[-1][1] if bounds else 0
+    result.reply_tokens = encoding.count_in(reply_start, len(rendered) + 1)
+    return result
+
+
+def _special_ranges(encoding, special) -> list[tuple[int, int]]:
+    """Character ranges of the special tokens, adjacent ones joined."""
+    ranges: list[tuple[int, int]] = []
+    for i in special:
+        start, end = encoding.start_of(int(i)), int(encoding.ends[i])
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def message_text(data: dict) -> str:
+    """The text of a message's content (text parts of a multi-part content)."""
+    content = data.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _message_bounds(rendered: str, messages, special_starts: list[int]) -> list[tuple[int, int]]:
+    """Split the rendered prompt into one consecutive share per message.
+
+    Each message's content is found in order; the template text between two contents
+    (closing of one message, header of the next) is cut where the next message's header
+    begins: at the special token that holds or precedes its role name. A message the
+    template dropped (not found) gets an empty share."""
+    contents: list[tuple[int, int] | None] = []
+    cursor = 0
+    for message in messages:
+        text = message_text(message.data).strip()
+        at = rendered.find(text, cursor) if text else -1
+        if text and at >= 0:
+            contents.append((at, at + len(text)))
+            cursor = at + len(text)
+        elif not text:
+            role_at = rendered.find(message.role, cursor)
+            if role_at >= 0:
+                cursor = role_at + len(message.role)
+                contents.append((cursor, cursor))
+            else:
+                contents.append(None)
+        else:
+            contents.append(None)
+    bounds: list[tuple[int, int]] = []
+    last_found: int | None = None
+    for k, (message, found) in enumerate(zip(messages, contents)):
+        if found is None:
+            at = bounds[-1][1] if bounds else 0
+            bounds.append((at, at))
+            continue
+        cut = 0
+        if last_found is not None:  # cut the gap after the previous content at this header
+            cut = _header_start(rendered, contents[last_found][1], found[0], message.role, special_starts)
+            bounds[last_found] = (bounds[last_found][0], cut)
+            for dropped in range(last_found + 1, k):
+                bounds[dropped] = (cut, cut)
+        bounds.append((cut, found[1]))
+        last_found = k
+    if last_found is not None:  # the last message keeps its closing; the reply gets the prompt
+        cut = _header_start(rendered, contents[last_found][1], len(rendered), "assistant", special_starts)
+        bounds[last_found] = (bounds[last_found][0], cut)
+        for dropped in range(last_found + 1, len(bounds)):
+            bounds[dropped] = (cut, cut)
+    return bounds
+
+
+def _header_start(rendered: str, gap_start: int, gap_end: int, role: str, special_starts: list[int]) -> int:
+    gap = rendered[gap_start:gap_end]
+    role_at = gap.rfind(role)
+    if role_at < 0:
+        return gap_start
+    role_at += gap_start
+    k = bisect.bisect_right(special_starts, role_at) - 1  # the last special token at or before the role
+    return special_starts[k] if k >= 0 and special_starts[k] >= gap_start else gap_start
+
+
+def openai_estimate(tokenizer: Tokenizer, messages) -> ChatCount:
+    """The OpenAI cookbook count: 3 tokens per message, every string field encoded, 1 more
+    per name, 3 for the reply priming. An estimate: the real format is not published."""
+    result = ChatCount(tokenizer.name, estimate=True, template_source="OpenAI cookbook estimate")
+    parts = []
+    for message in messages:
+        data = message.data
+        tokens = OPENAI_TOKENS_PER_MESSAGE
+        for key, value in data.items():
+            text = message_text(data) if key == "content" else value
+            if isinstance(text, str):
+                tokens += tokenizer.count(text, SpecialTokens.TEXT)
+            if key == "name":
+                tokens += OPENAI_TOKENS_PER_NAME
+        start = sum(len(p) for p in parts)
+        parts.append(f"<|start|>{data.get('name') or message.role}\n{message_text(data)}<|end|>\n")
+        result.messages.append(MessageCount(message.role, tokens, message.start, message.end, start,
+                                            start + len(parts[-1])))
+    result.rendered = "".join(parts) + "<|start|>assistant\n"
+    result.reply_tokens = OPENAI_REPLY_PRIMING
+    result.tokens = sum(m.tokens for m in result.messages) + OPENAI_REPLY_PRIMING
+    return result
+
+
+@dataclass
+class DocumentCount:
+    """Every conversation of a chat document counted; ``tokens`` is the document total."""
+
+    format: str
+    conversations: list[tuple[Conversation, ChatCount]]
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.tokens for _, c in self.conversations)
+
+    @property
+    def errors(self) -> list[tuple[Conversation, str]]:
+        return [(conv, c.error) for conv, c in self.conversations if c.error]
+
+
+def count_document(
+    tokenizer: Tokenizer, text: str, fmt: str, template: ChatTemplate | None = None
+) -> DocumentCount:
+    document = parse_chat_document(text, fmt)
+    return DocumentCount(fmt, [(c, count_conversation(tokenizer, c, template)) for c in document.conversations])
