@@ -32,6 +32,7 @@ PLAIN_SEPARATOR = "│"  # between tokens when there is no colour
 
 _LINE_BREAK = re.compile(r"(\r\n|\n|\r)")
 _WHITESPACE_MARKS = frozenset("␣↵⇥␍")
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiners hold emoji and scripts together
 
 
 def add_parser(sub) -> None:
@@ -83,8 +84,9 @@ def segment_bounds(encoding: Encoding) -> tuple[list[int], list[int], list[bool]
 
 
 def printable(text: str) -> str:
-    """Text safe to print in a terminal: control characters and bidi overrides become visible
-    instead of moving the cursor or reordering the line."""
+    """Text safe to print in a terminal: control characters, bidi overrides and invisible
+    format characters (zero-width space, BOM) become visible instead of moving the cursor,
+    reordering the line or hiding a token."""
     if text.isprintable():
         return text
     out = []
@@ -95,6 +97,8 @@ def printable(text: str) -> str:
             out.append(chr(0x2400 + ord(ch)))  # ␀ … ␟ control pictures
         elif ch == "\x7f":
             out.append("␡")
+        elif ch in _JOINERS or "\U000e0020" <= ch <= "\U000e007f":  # emoji sequences, tag flags
+            out.append(ch)
         elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             out.append(f"⟨U+{ord(ch):04X}⟩")
         else:
@@ -160,6 +164,6 @@ def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool) ->
     if special:
         parts.append(f"{special} special")
     if split:
-        parts.append(f"{split} extra tokens inside split characters" + (" (underlined)" if color else ""))
+        parts.append(f"{split} extra token{'s' if split != 1 else ''} inside split characters" + (" (underlined)" if color else ""))
     line = " · ".join(parts)
     return f"{LEGEND_DIM}{line}{RESET}" if color else line
