@@ -10,7 +10,7 @@ export TRANSFORMERS_VERBOSITY ?= error
 # Vocabularies used by the tests are fetched once into this cache, never committed.
 export TOKENPRISM_TESTDATA ?= $(HOME)/.cache/tokenprism-testdata
 
-.PHONY: demo test test-python testdata venv clean
+.PHONY: demo test test-python testdata venv clean vsix test-e2e try-code-server
 
 venv: $(VENV)/.installed
 
@@ -20,9 +20,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo always uses the built-in default (o200k_base, shipped offline), whatever
+# $$TOKENPRISM_MODEL says; colour follows the terminal and NO_COLOR.
+DEMO_TP := TOKENPRISM_MODEL= $(TP)
+define demo_heading
+@if [ -t 1 ] && [ -z "$$NO_COLOR" ]; then printf '\n\033[1m%s\033[0m\n' "$(1)"; else printf '\n%s\n' "$(1)"; fi
+endef
+
 demo: venv
-	$(TP) show examples/prompt.md
-	$(TP) count examples/prompt.md
+	$(call demo_heading,$$ tokenprism show examples/prompt.md)
+	@$(DEMO_TP) show examples/prompt.md
+	$(call demo_heading,$$ tokenprism count examples/prompt.md)
+	@$(DEMO_TP) count examples/prompt.md
+	$(call demo_heading,$$ tokenprism count examples/)
+	@$(DEMO_TP) count examples/
 
 testdata: venv
 	$(PY) tests/fetch_testdata.py
@@ -30,7 +41,35 @@ testdata: venv
 test-python: venv testdata
 	$(PY) -m pytest -q
 
-test: test-python
+test: test-python test-e2e
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# --- VS Code extension ------------------------------------------------------------------------
+# node_modules is reinstalled from the registry only when the lock file changes.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+VSIX    := build/tokenprism-$(VERSION).vsix
+CLIENT_SOURCES := package.json tsconfig.json .vscodeignore client/README.md $(shell find client/src -name '*.ts')
+SERVER_SOURCES := pyproject.toml $(shell find server -name '*.py')
+export TOKENPRISM_E2E_CACHE ?= $(HOME)/.cache/tokenprism-e2e
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The .vsix bundles the client (esbuild) and the server wheel, for the private-venv install.
+vsix: $(VSIX)
+$(VSIX): node_modules/.installed $(CLIENT_SOURCES) $(SERVER_SOURCES) | venv
+	rm -rf client/wheels && $(PY) -m pip wheel --quiet --no-deps -w client/wheels .
+	npx tsc -p . --noEmit
+	npm run -s bundle
+	mkdir -p build && npx vsce package --no-dependencies --readme-path client/README.md -o $@
+
+# The extension in a real VS Code (code-server + Chromium); installs what it needs on first run.
+test-e2e: $(VSIX) testdata
+	tests/e2e/run.sh $(VSIX)
+
+# TokenPrism in code-server on http://127.0.0.1:8080 for a person to try (Ctrl-C stops it).
+try-code-server: $(VSIX) testdata
+	tests/e2e/try-code-server.sh $(VSIX)

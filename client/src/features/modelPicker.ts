@@ -1,0 +1,200 @@
+// TokenPrism: Select tokenizer — built-ins, aliases, what the server finds, recently used, a
+// Hugging Face id or a file; then writes the setting at the scope the user picks.
+import * as vscode from "vscode";
+import { DEFAULT_MODEL, modelFor, SECTION } from "../common/settings";
+import { Methods, ModelEntry } from "../protocol";
+import { Feature, FeatureContext, reportError } from "./feature";
+
+const RECENT_KEY = "tokenprism.recentModels";
+const MAX_RECENT = 6;
+
+const BUILT_INS: [string, string][] = [
+  ["o200k_base", "OpenAI GPT-4o, GPT-4.1, GPT-5, o1, o3 (tiktoken)"],
+  ["cl100k_base", "OpenAI GPT-4, GPT-3.5 (tiktoken)"],
+];
+const ALIASES: [string, string][] = [
+  ["llama3", "Llama 3.1 Instruct"],
+  ["phi3", "Phi-3 mini"],
+  ["qwen2", "Qwen2 Instruct"],
+  ["starcoder2", "StarCoder2 (code)"],
+  ["gpt2", "GPT-2"],
+];
+
+type Action = "huggingface" | "browse";
+interface ModelItem extends vscode.QuickPickItem {
+  model?: string;
+  action?: Action;
+}
+
+/** Accepts the list the server returns in whatever of its documented forms it uses. */
+export function parseModels(result: unknown): ModelEntry[] {
+  const list = Array.isArray(result) ? result : (result as { models?: unknown })?.models;
+  if (!Array.isArray(list)) {
+    return [];
+  }
+  return list.flatMap((entry): ModelEntry[] => {
+    if (typeof entry === "string") {
+      return [{ name: entry }];
+    }
+    if (entry && typeof entry === "object") {
+      const e = entry as Record<string, unknown>;
+      const name = [e.name, e.spec, e.id].find((v) => typeof v === "string") as string | undefined;
+      if (!name) {
+        return [];
+      }
+      const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+      return [{
+        name,
+        description: str(e.description),
+        kind: str(e.kind),
+        source: str(e.source) ?? str(e.path) ?? str(e.target) ?? str(e.loadsFrom),
+        loaded: e.loaded === true,
+        available: e.available !== false,
+        error: str(e.error),
+      }];
+    }
+    return [];
+  });
+}
+
+async function serverModels(ctx: FeatureContext): Promise<ModelEntry[]> {
+  try {
+    return parseModels(await ctx.session.request(Methods.models, {}));
+  } catch (err) {
+    ctx.log.warn(`listing models: ${err instanceof Error ? err.message : err}`);
+    return [];
+  }
+}
+
+function buildItems(current: string, recent: string[], found: ModelEntry[]): ModelItem[] {
+  const items: ModelItem[] = [];
+  const seen = new Set<string>();
+  const add = (label: string, model: string, description?: string, detail?: string) => {
+    if (!seen.has(model)) {
+      seen.add(model);
+      items.push({ label: model === current ? `$(check) ${label}` : label, model, description, detail });
+    }
+  };
+  const byName = new Map(found.map((m) => [m.name, m]));
+  const how = (name: string) => {
+    const m = byName.get(name);
+    if (!m) {
+      return undefined;
+    }
+    const where = [m.kind, m.source].filter(Boolean).join(": ");
+    return m.error ? `$(error) ${m.error}` : where ? `loads from ${where}${m.loaded ? " (loaded)" : ""}` : undefined;
+  };
+  if (recent.length) {
+    items.push({ label: "Recently used", kind: vscode.QuickPickItemKind.Separator });
+    recent.forEach((m) => add(m, m, byName.get(m)?.description, how(m)));
+  }
+  items.push({ label: "Built-in", kind: vscode.QuickPickItemKind.Separator });
+  BUILT_INS.forEach(([m, d]) => add(m, m, d, how(m)));
+  items.push({ label: "Aliases", kind: vscode.QuickPickItemKind.Separator });
+  ALIASES.forEach(([m, d]) => add(m, m, d, how(m)));
+  const others = found.filter((m) => !seen.has(m.name));
+  if (others.length) {
+    items.push({ label: "Found by the server", kind: vscode.QuickPickItemKind.Separator });
+    others.forEach((m) => add(m.name, m.name, m.description, how(m.name)));
+  }
+  items.push({ label: "Other", kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: "$(globe) Enter a Hugging Face id…", action: "huggingface", description: "e.g. Qwen/Qwen2.5-7B-Instruct@main" });
+  items.push({ label: "$(folder-opened) Browse for tokenizer.json or GGUF…", action: "browse" });
+  return items;
+}
+
+async function pickModel(ctx: FeatureContext, current: string): Promise<string | undefined> {
+  const recent = ctx.extension.globalState.get<string[]>(RECENT_KEY, []);
+  const picker = vscode.window.createQuickPick<ModelItem>();
+  picker.title = "TokenPrism: Select tokenizer";
+  picker.placeholder = `Current: ${current}`;
+  picker.matchOnDescription = true;
+  picker.busy = true;
+  picker.items = buildItems(current, recent, []);
+  picker.show();
+  void serverModels(ctx).then((found) => {
+    if (found.length) {
+      picker.items = buildItems(current, recent, found);
+    }
+    picker.busy = false;
+  });
+  const chosen = await new Promise<ModelItem | undefined>((resolve) => {
+    picker.onDidAccept(() => resolve(picker.selectedItems[0]));
+    picker.onDidHide(() => resolve(undefined));
+  });
+  picker.dispose();
+  if (!chosen) {
+    return undefined;
+  }
+  if (chosen.action === "huggingface") {
+    return vscode.window.showInputBox({
+      title: "TokenPrism: Hugging Face model id",
+      prompt: "owner/name, optionally @revision (the tokenizer files are downloaded once and cached)",
+      placeHolder: "Qwen/Qwen2.5-7B-Instruct@main",
+      validateInput: (v) => (/^(hf:)?[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(v.trim()) ? undefined : "expected owner/name or owner/name@revision"),
+    }).then((v) => v?.trim());
+  }
+  if (chosen.action === "browse") {
+    const files = await vscode.window.showOpenDialog({
+      title: "TokenPrism: tokenizer file",
+      canSelectMany: false,
+      filters: { "Tokenizers": ["json", "gguf"], "All files": ["*"] },
+    });
+    return files?.[0]?.fsPath;
+  }
+  return chosen.model;
+}
+
+interface ScopeItem extends vscode.QuickPickItem {
+  target: vscode.ConfigurationTarget;
+  perLanguage: boolean;
+}
+
+async function pickScope(languageId: string | undefined): Promise<ScopeItem | undefined> {
+  const items: ScopeItem[] = [{ label: "All files — User settings", target: vscode.ConfigurationTarget.Global, perLanguage: false }];
+  const hasWorkspace = !!vscode.workspace.workspaceFolders?.length;
+  if (hasWorkspace) {
+    items.push({ label: "All files — this workspace", target: vscode.ConfigurationTarget.Workspace, perLanguage: false });
+  }
+  if (languageId) {
+    items.push({ label: `Only ${languageId} files — User settings`, target: vscode.ConfigurationTarget.Global, perLanguage: true });
+    if (hasWorkspace) {
+      items.push({ label: `Only ${languageId} files — this workspace`, target: vscode.ConfigurationTarget.Workspace, perLanguage: true });
+    }
+  }
+  return vscode.window.showQuickPick(items, { title: "TokenPrism: use this tokenizer for…" });
+}
+
+async function selectModel(ctx: FeatureContext): Promise<void> {
+  const document = vscode.window.activeTextEditor?.document;
+  const current = document ? modelFor(document) : DEFAULT_MODEL;
+  const model = await pickModel(ctx, current);
+  if (!model) {
+    return;
+  }
+  const scope = await pickScope(document?.languageId);
+  if (!scope) {
+    return;
+  }
+  const cfg = vscode.workspace.getConfiguration(SECTION, document?.uri);
+  try {
+    if (scope.perLanguage && document) {
+      const key = "modelByLanguage";
+      const inspected = cfg.inspect<Record<string, string>>(key);
+      const existing = (scope.target === vscode.ConfigurationTarget.Global ? inspected?.globalValue : inspected?.workspaceValue) ?? {};
+      await cfg.update(key, { ...existing, [document.languageId]: model }, scope.target);
+    } else {
+      await cfg.update("model", model, scope.target);
+    }
+  } catch (err) {
+    reportError(ctx, "could not save the setting", err);
+    return;
+  }
+  const recent = [model, ...ctx.extension.globalState.get<string[]>(RECENT_KEY, []).filter((m) => m !== model)];
+  await ctx.extension.globalState.update(RECENT_KEY, recent.slice(0, MAX_RECENT));
+}
+
+export const modelPickerFeature: Feature = {
+  name: "model picker",
+  register: (ctx) => [vscode.commands.registerCommand("tokenprism.selectModel", () => selectModel(ctx))],
+};

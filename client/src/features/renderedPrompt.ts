@@ -1,0 +1,104 @@
+// TokenPrism: Show rendered prompt — a read-only virtual document (`tokenprism-rendered:`) with the
+// chat template applied to the current document, re-rendered whenever the source is re-tokenized.
+import * as vscode from "vscode";
+import { Methods, RenderChatResult } from "../protocol";
+import { debounce, Feature, FeatureContext, isTokenizable } from "./feature";
+import { formatCount } from "./statusBar";
+
+export const RENDERED_SCHEME = "tokenprism-rendered";
+
+export function renderedUri(source: vscode.Uri): vscode.Uri {
+  const name = source.path.split("/").pop() || "untitled";
+  return vscode.Uri.from({ scheme: RENDERED_SCHEME, path: `/${name} (rendered)`, query: source.toString() });
+}
+
+class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly changes = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changes.event;
+  private readonly results = new Map<string, RenderChatResult>();
+  private readonly pending = new Map<string, () => void>();
+  private readonly item = vscode.window.createStatusBarItem("tokenprism.rendered", vscode.StatusBarAlignment.Right, 99);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly ctx: FeatureContext) {
+    this.item.name = "TokenPrism rendered prompt";
+    this.subscriptions = [
+      this.item,
+      ctx.stats.onDidUpdate((stats) => this.refreshFor(stats.uri)),
+      vscode.window.onDidChangeActiveTextEditor(() => this.renderStatus()),
+    ];
+  }
+
+  private openRendered(): vscode.Uri[] {
+    return vscode.workspace.textDocuments.map((d) => d.uri).filter((u) => u.scheme === RENDERED_SCHEME);
+  }
+
+  private refreshFor(sourceUri: string): void {
+    for (const uri of this.openRendered()) {
+      if (uri.query === sourceUri) {
+        const key = uri.toString();
+        if (!this.pending.has(key)) {
+          this.pending.set(key, debounce(() => this.changes.fire(uri), 250));
+        }
+        this.pending.get(key)!();
+      }
+    }
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
+    try {
+      const result = await this.ctx.session.request<RenderChatResult>(Methods.renderChat, { textDocument: { uri: uri.query } }, token);
+      this.results.set(uri.toString(), result);
+      this.renderStatus();
+      return result.rendered;
+    } catch (err) {
+      this.results.delete(uri.toString());
+      this.renderStatus();
+      const message = err instanceof Error ? err.message : String(err);
+      return `TokenPrism could not render this document as a chat prompt: ${message.split("\n")[0]}\n`;
+    }
+  }
+
+  private renderStatus(): void {
+    // Shown while the rendered document or its source is the active editor.
+    const active = vscode.window.activeTextEditor?.document.uri.toString();
+    const open = new Set(this.openRendered().map((u) => u.toString()));
+    const result = [...this.results].find(([key]) => open.has(key) && (key === active || vscode.Uri.parse(key).query === active))?.[1];
+    if (!result) {
+      this.item.hide();
+      return;
+    }
+    this.item.text = `$(comment-discussion) ${result.estimate ? "≈" : ""}${formatCount(result.tokens)} prompt tokens · ${result.model}`;
+    const rows = result.messages.map((m) => `| ${m.role} | ${formatCount(m.tokens)} |`);
+    this.item.tooltip = new vscode.MarkdownString(
+      [`**Rendered prompt** · \`${result.model}\`${result.estimate ? " (estimate: no chat template for this model)" : ""}`, "",
+        "| role | tokens |", "|---|---:|", ...rows].join("\n"),
+    );
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((d) => d.dispose());
+    this.changes.dispose();
+  }
+}
+
+export const renderedPromptFeature: Feature = {
+  name: "rendered prompt",
+  register(ctx) {
+    const provider = new RenderedPromptProvider(ctx);
+    return [
+      provider,
+      vscode.workspace.registerTextDocumentContentProvider(RENDERED_SCHEME, provider),
+      vscode.commands.registerCommand("tokenprism.showRenderedPrompt", async () => {
+        const editor = vscode.window.activeTextEditor;
+        if (!editor || !isTokenizable(editor.document)) {
+          void vscode.window.showInformationMessage("TokenPrism: open a chat document (Markdown, JSON or YAML messages) first.");
+          return;
+        }
+        const doc = await vscode.workspace.openTextDocument(renderedUri(editor.document.uri));
+        await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+      }),
+    ];
+  },
+};

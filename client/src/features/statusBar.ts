@@ -1,0 +1,158 @@
+// The status bar item: the document's token count and model; with a selection, `selected / total`
+// (all cursors summed by the server). Clicking it opens the model picker.
+import * as vscode from "vscode";
+import { readSettings } from "../common/settings";
+import { CountResult, DocumentStats, Methods } from "../protocol";
+import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
+
+const SELECTION_DEBOUNCE_MS = 150;
+
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+class TokenStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem("tokenprism.count", vscode.StatusBarAlignment.Right, 100);
+  private selection: { uri: string; version: number; selected: number } | undefined;
+  private inFlight = false;
+  private rerun = false;
+  private readonly scheduleSelectionCount = debounce(() => void this.countSelection(), SELECTION_DEBOUNCE_MS);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly ctx: FeatureContext) {
+    this.item.name = "TokenPrism token count";
+    this.item.command = "tokenprism.selectModel";
+    this.subscriptions = [
+      this.item,
+      ctx.stats.onDidUpdate((stats) => this.onStats(stats)),
+      ctx.session.onDidChangeState(() => this.render()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.onSelectionChanged()),
+      vscode.window.onDidChangeTextEditorSelection((e) => e.textEditor === vscode.window.activeTextEditor && this.onSelectionChanged()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tokenprism") && this.render()),
+    ];
+    this.render();
+  }
+
+  private onStats(stats: DocumentStats): void {
+    const editor = vscode.window.activeTextEditor;
+    if (editor && editor.document.uri.toString() === stats.uri) {
+      if (hasSelection(editor)) {
+        this.scheduleSelectionCount(); // the text under the selection may have changed
+      }
+      this.render();
+    }
+  }
+
+  private onSelectionChanged(): void {
+    const editor = vscode.window.activeTextEditor;
+    if (editor && hasSelection(editor)) {
+      this.scheduleSelectionCount();
+    } else {
+      this.scheduleSelectionCount.cancel();
+      this.selection = undefined;
+    }
+    this.render();
+  }
+
+  /** One count request in flight at a time; a change meanwhile triggers one more afterwards. */
+  private async countSelection(): Promise<void> {
+    if (this.inFlight) {
+      this.rerun = true;
+      return;
+    }
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !hasSelection(editor) || !isTokenizable(editor.document)) {
+      return;
+    }
+    this.inFlight = true;
+    try {
+      const document = editor.document;
+      const ranges = editor.selections.filter((s) => !s.isEmpty).map((s) => toProtocolRange(s));
+      const result = await this.ctx.session.request<CountResult>(Methods.count, {
+        textDocument: { uri: document.uri.toString() },
+        ranges,
+      });
+      if (vscode.window.activeTextEditor === editor && hasSelection(editor)) {
+        this.selection = { uri: document.uri.toString(), version: result.version, selected: result.total };
+        this.render();
+      }
+    } catch (err) {
+      this.ctx.log.warn(`counting the selection: ${err instanceof Error ? err.message : err}`);
+    } finally {
+      this.inFlight = false;
+      if (this.rerun) {
+        this.rerun = false;
+        this.scheduleSelectionCount();
+      }
+    }
+  }
+
+  private render(): void {
+    const editor = vscode.window.activeTextEditor;
+    const state = this.ctx.session.state;
+    if (state === "missing" || state === "failed") {
+      this.item.text = "$(warning) TokenPrism";
+      this.item.tooltip = `TokenPrism: ${this.ctx.session.lastError || "the server is not running"}. Click to show the log.`;
+      this.item.command = "tokenprism.showLog";
+      this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
+      this.item.show();
+      return;
+    }
+    this.item.command = "tokenprism.selectModel";
+    if (!editor || !isTokenizable(editor.document)) {
+      this.item.hide();
+      return;
+    }
+    const stats = this.ctx.stats.get(editor.document.uri);
+    if (!stats) {
+      this.item.text = "$(loading~spin) tokens";
+      this.item.tooltip = state === "starting" ? "TokenPrism: starting the server…" : "TokenPrism: tokenizing…";
+      this.item.backgroundColor = undefined;
+      this.item.show();
+      return;
+    }
+    const { budget } = readSettings(editor.document);
+    const total = formatCount(stats.tokens);
+    const selected = this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.selected : undefined;
+    const stale = stats.version !== editor.document.version ? "~" : "";
+    this.item.text = selected !== undefined
+      ? `$(symbol-text) ${formatCount(selected)} / ${stale}${total} tokens · ${stats.model}`
+      : `$(symbol-text) ${stale}${total} tokens · ${stats.model}`;
+    this.item.backgroundColor = budget > 0 && stats.tokens > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+    this.item.tooltip = tooltip(stats, budget, selected);
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.scheduleSelectionCount.cancel();
+    this.subscriptions.forEach((d) => d.dispose());
+  }
+}
+
+function hasSelection(editor: vscode.TextEditor): boolean {
+  return editor.selections.some((s) => !s.isEmpty);
+}
+
+function tooltip(stats: DocumentStats, budget: number, selected: number | undefined): vscode.MarkdownString {
+  const perToken = stats.tokens > 0 ? (stats.characters / stats.tokens).toFixed(2) : "–";
+  const lines = [
+    `**TokenPrism** · \`${stats.model}\``,
+    "",
+    `${formatCount(stats.tokens)} tokens · ${formatCount(stats.characters)} characters · ${perToken} characters per token`,
+  ];
+  if (selected !== undefined) {
+    lines.push("", `Selection: ${formatCount(selected)} tokens`);
+  }
+  if (budget > 0) {
+    const percent = Math.round((100 * stats.tokens) / budget);
+    const verdict = stats.tokens > budget ? ` — **over budget by ${formatCount(stats.tokens - budget)}**` : "";
+    lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(budget)} (${percent}%)${verdict}`);
+  }
+  lines.push("", "Click to choose another tokenizer.");
+  return new vscode.MarkdownString(lines.join("\n"));
+}
+
+export const statusBarFeature: Feature = {
+  name: "status bar",
+  register: (ctx) => [new TokenStatusBar(ctx)],
+};

@@ -1,0 +1,106 @@
+// The tokens of the selection: copy their ids, or show them as a table.
+import * as vscode from "vscode";
+import { Methods, TokenInfo, TokensResult } from "../protocol";
+import { escapeHtml, Feature, FeatureContext, fromProtocolRange, isTokenizable, reportError, toProtocolRange, visibleText } from "./feature";
+
+const MAX_TABLE_ROWS = 5000;
+
+interface SelectionTokens {
+  model: string;
+  tokens: TokenInfo[];
+}
+
+/** The tokens under every non-empty selection (in order), or of the whole document if none. */
+async function selectionTokens(ctx: FeatureContext, editor: vscode.TextEditor): Promise<SelectionTokens> {
+  const uri = editor.document.uri.toString();
+  const selections = editor.selections.filter((s) => !s.isEmpty).sort((a, b) => a.start.compareTo(b.start));
+  const ranges: (vscode.Range | undefined)[] = selections.length ? selections : [undefined];
+  let model = "";
+  const tokens: TokenInfo[] = [];
+  for (const range of ranges) {
+    const result = await ctx.session.request<TokensResult>(Methods.tokens, {
+      textDocument: { uri },
+      ...(range ? { range: toProtocolRange(range) } : {}),
+    });
+    model = result.model;
+    tokens.push(...result.tokens);
+  }
+  return { model, tokens };
+}
+
+function activeTokenizableEditor(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !isTokenizable(editor.document)) {
+    void vscode.window.showInformationMessage("TokenPrism: open a file first.");
+    return undefined;
+  }
+  return editor;
+}
+
+async function copyTokenIds(ctx: FeatureContext): Promise<void> {
+  const editor = activeTokenizableEditor();
+  if (!editor) {
+    return;
+  }
+  try {
+    const { model, tokens } = await selectionTokens(ctx, editor);
+    await vscode.env.clipboard.writeText(JSON.stringify(tokens.map((t) => t.id)));
+    vscode.window.setStatusBarMessage(`TokenPrism: copied ${tokens.length} token ids (${model})`, 3000);
+  } catch (err) {
+    reportError(ctx, "could not copy the token ids", err);
+  }
+}
+
+function utf8Hex(text: string): string {
+  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+export function tokensTableHtml(title: string, document: vscode.TextDocument, tokens: TokenInfo[]): string {
+  const rows = tokens.slice(0, MAX_TABLE_ROWS).map((t, i) => {
+    const range = fromProtocolRange(t.range);
+    const text = document.getText(range);
+    return `<tr${t.special ? ' class="special"' : ""}><td>${i + 1}</td><td>${t.id}</td><td class="text">${escapeHtml(visibleText(text))}</td>` +
+      `<td class="bytes">${utf8Hex(text)}</td><td>${range.start.line + 1}:${range.start.character + 1}</td></tr>`;
+  });
+  const more = tokens.length > MAX_TABLE_ROWS ? `<p>Showing the first ${MAX_TABLE_ROWS} of ${tokens.length} tokens.</p>` : "";
+  return `<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline';">
+<style>
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); }
+table { border-collapse: collapse; }
+th, td { padding: 2px 10px; border-bottom: 1px solid var(--vscode-panel-border); text-align: right; }
+td.text, td.bytes { text-align: left; font-family: var(--vscode-editor-font-family); white-space: pre; }
+td.bytes { color: var(--vscode-descriptionForeground); }
+tr.special td.text { color: var(--vscode-editorWarning-foreground); font-weight: bold; }
+</style></head><body>
+<h3>${escapeHtml(title)}</h3>
+<table><thead><tr><th>#</th><th>id</th><th>text</th><th>UTF-8 bytes</th><th>line:col</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody></table>${more}
+</body></html>`;
+}
+
+async function showTokens(ctx: FeatureContext): Promise<void> {
+  const editor = activeTokenizableEditor();
+  if (!editor) {
+    return;
+  }
+  try {
+    const { model, tokens } = await selectionTokens(ctx, editor);
+    const name = editor.document.uri.path.split("/").pop() ?? "document";
+    const panel = vscode.window.createWebviewPanel("tokenprism.tokens", `Tokens: ${name}`, vscode.ViewColumn.Beside, {
+      enableScripts: false,
+    });
+    const scope = editor.selections.some((s) => !s.isEmpty) ? "selection" : "document";
+    panel.webview.html = tokensTableHtml(`${tokens.length} tokens of the ${scope} of ${name} · ${model}`, editor.document, tokens);
+  } catch (err) {
+    reportError(ctx, "could not list the tokens", err);
+  }
+}
+
+export const tokenTableFeature: Feature = {
+  name: "token table",
+  register: (ctx) => [
+    vscode.commands.registerCommand("tokenprism.copyTokenIds", () => copyTokenIds(ctx)),
+    vscode.commands.registerCommand("tokenprism.showTokens", () => showTokens(ctx)),
+  ],
+};
