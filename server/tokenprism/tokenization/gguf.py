@@ -446,4 +446,4 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             if stored.get(key) is not None
         },
     )
-    return HuggingFaceTokenizer(backend, info, stored["config"])
+    return HuggingFaceTokenizer(backend, info, stored["config"], owned=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import threading
+from urllib.parse import urlsplit
 from functools import cached_property
 from pathlib import Path
 
@@ -36,64 +39,86 @@ def _byte_level_decoder() -> dict[str, int]:
     return {chr(c): b for b, c in zip(bs, cs)}
 
 
+def _byte_level_translation() -> dict[int, int]:
+    """A ``str.translate`` table from byte-level spelling to latin-1 code points; any
+    other character below 256 maps to U+FFFF so that ``.encode("latin-1")`` fails."""
+    table = {ord(c): b for c, b in _byte_level_decoder().items()}
+    for code in range(256):
+        table.setdefault(code, 0xFFFF)
+    return table
+
+
 class HuggingFaceTokenizer(Tokenizer):
     """Wraps a ``tokenizers.Tokenizer``; ``config`` carries tokenizer_config-style
-    fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…)."""
+    fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…).
 
-    def __init__(self, backend, info: TokenizerInfo, config: dict | None = None, hf_tokenizer=None):
+    With ``owned=True`` the caller hands the backend over (it was just read from a file),
+    so it is used directly instead of being copied — copying a 128k vocabulary costs
+    about a second.
+    """
+
+    def __init__(
+        self, backend, info: TokenizerInfo, config: dict | None = None, hf_tokenizer=None, *, owned: bool = False
+    ):
         from tokenizers import Tokenizer as RustTokenizer
 
         self.info = info
         self._config = dict(config or {})
         self._hf = hf_tokenizer  # a transformers tokenizer when we have one
-        self._original = backend
-        serialized = backend.to_str()
-        description = json.loads(serialized)
-        # Our encoder never adds BOS/EOS and never trims offsets (post-processors do both).
-        self._encoder = RustTokenizer.from_str(serialized)
-        self._encoder.post_processor = None
+        self._lock = threading.Lock()
+        # Our encoder never adds BOS/EOS and never trims offsets, so it runs without the
+        # post-processor; the post-processor is kept to tell what it would add.
+        self._post_processor = backend.post_processor
+        if owned:
+            self._original = None  # rebuilt on demand by .backend
+            encoder = backend
+        else:
+            self._original = backend
+            encoder = RustTokenizer.from_str(backend.to_str())
+        encoder.post_processor = None
+        self._encoder = encoder
         self._text_encoder = None  # built on first use with special tokens read as text
-        self._serialized = serialized
-        self._vocab = backend.get_vocab(with_added_tokens=True)
+        self._vocab = encoder.get_vocab(with_added_tokens=True)
         size = max(self._vocab.values()) + 1 if self._vocab else 0
         self._strings = [""] * size
         for text, i in self._vocab.items():
             self._strings[i] = text
-        added = description.get("added_tokens") or []
-        self._special = {a["content"]: a["id"] for a in added if a.get("special")}
-        self._added_ids = {a["id"] for a in added}
+        added = encoder.get_added_tokens_decoder()
+        self._special = {token.content: i for i, token in added.items() if token.special}
+        self._added_ids = set(added)
         self._is_special = np.zeros(size, bool)
         if self._special:
             self._is_special[list(self._special.values())] = True
-        self._bytes = self._token_bytes_table(description)
+        self._bytes = self._token_bytes_table(encoder)
         self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int64, size)
         # Byte-level tokenizers without a normalizer reproduce the text's bytes exactly,
         # so offsets come from byte lengths (fast, vectorized) instead of per-token tuples.
-        self._bytes_tile_text = description.get("normalizer") is None and self._kind == "byte-level"
+        self._bytes_tile_text = encoder.normalizer is None and self._kind == "byte-level"
 
     # -- vocabulary ---------------------------------------------------------------------------
 
-    def _token_bytes_table(self, description: dict) -> list[bytes]:
-        decoder = json.dumps(description.get("decoder"))
-        model = description.get("model") or {}
+    def _token_bytes_table(self, encoder) -> list[bytes]:
+        decoder = encoder.decoder.__getstate__().decode("utf-8") if encoder.decoder is not None else ""
+        model = encoder.model
+        model_type = type(model).__name__
         if '"ByteLevel"' in decoder:
             self._kind = "byte-level"
-        elif model.get("type") == "WordPiece":
+        elif model_type == "WordPiece":
             self._kind = "wordpiece"
-        elif "\u2581" in decoder or '"Metaspace"' in decoder or model.get("byte_fallback"):
+        elif "\u2581" in decoder or '"Metaspace"' in decoder or getattr(model, "byte_fallback", False):
             self._kind = "sentencepiece"
         else:
             self._kind = "plain"
-        byte_map = _byte_level_decoder() if self._kind == "byte-level" else None
-        prefix = (model.get("continuing_subword_prefix") or "##") if self._kind == "wordpiece" else None
+        to_bytes = _byte_level_translation() if self._kind == "byte-level" else None
+        prefix = (model.continuing_subword_prefix or "##") if self._kind == "wordpiece" else None
         table = []
         for i, s in enumerate(self._strings):
             if i in self._added_ids:
                 table.append(s.encode("utf-8"))
-            elif byte_map is not None:
+            elif to_bytes is not None:
                 try:
-                    table.append(bytes(byte_map[c] for c in s))
-                except KeyError:
+                    table.append(s.translate(to_bytes).encode("latin-1"))
+                except UnicodeEncodeError:  # not spelled in the byte alphabet
                     table.append(s.encode("utf-8"))
             elif self._kind == "sentencepiece":
                 m = _BYTE_TOKEN.match(s)
@@ -125,7 +150,14 @@ class HuggingFaceTokenizer(Tokenizer):
     @property
     def backend(self):
         """The Rust tokenizer as loaded (with its post-processor)."""
-        return self._original
+        with self._lock:
+            if self._original is None:
+                from tokenizers import Tokenizer as RustTokenizer
+
+                original = RustTokenizer.from_str(self._encoder.to_str())
+                original.post_processor = self._post_processor
+                self._original = original
+            return self._original
 
     @property
     def config(self) -> dict:
@@ -136,14 +168,14 @@ class HuggingFaceTokenizer(Tokenizer):
     def _encoder_for(self, special: SpecialTokens):
         if special is SpecialTokens.SPECIAL:
             return self._encoder
-        if self._text_encoder is None:
-            from tokenizers import Tokenizer as RustTokenizer
+        with self._lock:
+            if self._text_encoder is None:
+                from tokenizers import Tokenizer as RustTokenizer
 
-            enc = RustTokenizer.from_str(self._serialized)
-            enc.post_processor = None
-            enc.encode_special_tokens = True
-            self._text_encoder = enc
-        return self._text_encoder
+                enc = RustTokenizer.from_str(self._encoder.to_str())
+                enc.encode_special_tokens = True
+                self._text_encoder = enc
+            return self._text_encoder
 
     def _to_encoding(self, text: str, enc) -> Encoding:
         ids = np.asarray(enc.ids, np.int64)
@@ -168,8 +200,10 @@ class HuggingFaceTokenizer(Tokenizer):
     @cached_property
     def added_tokens(self) -> AddedTokens:
         """What the tokenizer's post-processor (or config) would add around a text."""
-        plain = self._original.encode("x", add_special_tokens=False).ids
-        full = self._original.encode("x", add_special_tokens=True).ids
+        encoding = self._encoder.encode("x", add_special_tokens=False)
+        plain = encoding.ids
+        processor = self._post_processor
+        full = processor.process(encoding, add_special_tokens=True).ids if processor is not None else plain
         prefix, suffix = (), ()
         if plain and len(full) >= len(plain):
             for k in range(len(full) - len(plain) + 1):
@@ -208,7 +242,7 @@ class HuggingFaceTokenizer(Tokenizer):
                 if k in ("bos_token", "eos_token", "unk_token", "pad_token", "chat_template")
                 and v is not None
             }
-            self._hf = PreTrainedTokenizerFast(tokenizer_object=self._original, **fields)
+            self._hf = PreTrainedTokenizerFast(tokenizer_object=self.backend, **fields)
         return self._hf
 
 
@@ -228,7 +262,7 @@ def load_tokenizer_json(path: Path, spec: str, config: dict | None = None) -> Hu
         spec=spec, name=_short_name(spec, path), kind="huggingface", source=str(path),
         vocab_size=backend.get_vocab_size(with_added_tokens=True),
     )
-    return HuggingFaceTokenizer(backend, info, config)
+    return HuggingFaceTokenizer(backend, info, config, owned=True)
 
 
 def _read_config(directory: Path) -> dict:
@@ -264,6 +298,40 @@ def load_directory(path: Path, spec: str) -> HuggingFaceTokenizer:
     return load_tokenizer_json(tokenizer_json, spec)
 
 
+_PROBE_SECONDS = 3.0
+
+
+def _reachable(url: str, timeout: float = _PROBE_SECONDS) -> bool:
+    """Whether a TCP connection to ``url``'s host (or the HTTPS proxy) opens within ``timeout``;
+    run in a thread because name resolution itself can hang."""
+    target = urlsplit(os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or url)
+    host = target.hostname
+    port = target.port or (443 if target.scheme == "https" else 80)
+    opened: list[bool] = []
+
+    def probe():
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                opened.append(True)
+        except (OSError, ValueError):
+            pass
+
+    if not host:
+        return False
+    thread = threading.Thread(target=probe, name="hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(opened)
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE is set, or the hub does not answer: then only the local cache is used,
+    instead of letting the hub client retry for a minute."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    return not _reachable(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+
+
 def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokenizer:
     """``AutoTokenizer.from_pretrained`` with the normal cache and token; never remote code.
 
@@ -277,11 +345,14 @@ def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokeni
         from transformers import AutoTokenizer
     except ImportError as exc:
         raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"transformers is not installed: {exc}") from exc
+    offline = _hub_offline()
     try:
-        hf = AutoTokenizer.from_pretrained(repo_id, revision=revision, trust_remote_code=False)
+        hf = AutoTokenizer.from_pretrained(
+            repo_id, revision=revision, trust_remote_code=False, local_files_only=offline
+        )
     except OSError as exc:
         text = str(exc)
-        offline = any(
+        offline = offline or any(
             marker in text
             for marker in ("offline", "connect", "resolve", "Network", "timed out", "cannot find the requested files")
         )
@@ -289,8 +360,9 @@ def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokeni
             raise TokenizerLoadError(
                 spec,
                 Reason.OFFLINE,
-                f"the Hugging Face hub is unreachable and '{repo_id}' is not in the local cache;"
-                " download it once online, or set the model to a local tokenizer.json, directory or .gguf file",
+                f"the Hugging Face hub is unreachable (or HF_HUB_OFFLINE is set) and '{repo_id}' is not in the"
+                " local cache; download it once online, or set the model to a local tokenizer.json,"
+                " tokenizer directory or .gguf file",
             ) from exc
         raise TokenizerLoadError(spec, Reason.NOT_FOUND, text.splitlines()[0] if text else repr(exc)) from exc
     except ValueError as exc:
