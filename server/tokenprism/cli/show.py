@@ -26,6 +26,7 @@ RESET = "\x1b[0m"
 TOKEN_STYLES = ("\x1b[30;48;5;153m", "\x1b[30;48;5;223m")  # light blue, light peach
 SPECIAL_STYLE = "\x1b[1;30;48;5;211m"  # bold on pink
 WHITESPACE_MARK = "\x1b[38;5;244m"  # the ␣ ↵ ⇥ marks in grey, so they read as marks
+TEXT_FG = "\x1b[30m"  # back to black text after a mark
 SPLIT_MARK = "\x1b[4m"  # underline: one character cut into several tokens
 LEGEND_DIM = "\x1b[2m"
 PLAIN_SEPARATOR = "│"  # between tokens when there is no colour
@@ -111,7 +112,7 @@ def _mark_whitespace(text: str, style: str) -> str:
     shown = visible_whitespace(printable(text))
     if not style:
         return shown
-    return "".join(f"{WHITESPACE_MARK}{c}\x1b[39m" if c in _WHITESPACE_MARKS else c for c in shown)
+    return "".join(f"{WHITESPACE_MARK}{c}{TEXT_FG}" if c in _WHITESPACE_MARKS else c for c in shown)
 
 
 def render_tokens(text: str, encoding: Encoding, color: bool):
@@ -145,25 +146,24 @@ def render_tokens(text: str, encoding: Encoding, color: bool):
 def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool) -> str:
     tokens = len(encoding)
     chars = len(text)
-    ratio = f"{chars / tokens:.2f} chars/token" if tokens else "no tokens"
     added = tokenizer.added_tokens
-    would_add = (
-        f"the model adds {added.describe(tokenizer)} (not counted)"
-        if added.prefix or added.suffix
-        else "no BOS/EOS added"
-    )
-    special = int(np.count_nonzero(encoding.flags & SPECIAL))
-    split = int(np.count_nonzero(encoding.flags & CONTINUES))
     parts = [
         f"{tokens:,} tokens",
-        f"{chars:,} characters",
-        ratio,
+        f"{chars:,} characters" + (f" ({chars / tokens:.2f} per token)" if tokens else ""),
         describe_model(tokenizer),
-        would_add,
+        f"model adds {added.describe(tokenizer)} (not counted)" if added.prefix or added.suffix
+        else "no BOS/EOS added",
     ]
+    special = int(np.count_nonzero(encoding.flags & SPECIAL))
     if special:
         parts.append(f"{special} special")
-    if split:
-        parts.append(f"{split} extra token{'s' if split != 1 else ''} inside split characters" + (" (underlined)" if color else ""))
+    _, _, _, split = segment_bounds(encoding)
+    split_chars = sum(split)
+    if split_chars:
+        extra = int(np.count_nonzero(encoding.flags & CONTINUES))
+        parts.append(
+            f"{split_chars} split character{'s' if split_chars != 1 else ''} (+{extra} token"
+            f"{'s' if extra != 1 else ''}{', underlined' if color else ''})"
+        )
     line = " · ".join(parts)
     return f"{LEGEND_DIM}{line}{RESET}" if color else line
