@@ -1,78 +1,280 @@
-"""The tokens of a changing document.
+"""The tokens of a changing document, re-tokenized incrementally and exactly.
 
 ``TokenState`` is what the language server keeps per open document. Its query API
 (``token``, ``token_at``, ``tokens_in``, ``segment_of``, ``count_in``, ``__len__``)
-matches :class:`Encoding`, and after any sequence of ``apply_edit`` calls it must equal
-a fresh ``tokenizer.encode(text)``.
+matches :class:`Encoding`, and after any sequence of ``apply_edit`` calls it equals a
+fresh ``tokenizer.encode(text)``.
 
-This first version re-encodes the whole text on every edit; the incremental version
-replaces the internals, not the API.
+An edit re-encodes only a window of whole lines around it, cut at *sync points*
+(:mod:`.chunking`): offsets after a newline where the tokenizer provably starts afresh.
+The window carries extra lines of context on both sides whose new tokens must equal
+the old ones (shifted by the edit's length on the right); if they do not, the window
+widens, up to the whole document. Opening a large document encodes pieces cut at sync
+points as one batch on both cores, and checks every seam the same way.
+:meth:`TokenState.verify_and_repair` is the safety net: an idle, cancellable full
+encode that repairs (and logs) any difference.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+
+import numpy as np
+
 from .base import SpecialTokens, Tokenizer
-from .encoding import Encoding, Segment, Token
+from .blocks import BlockStore
+from .chunking import Piece, SyncRule, concat, encode_pieces, sync_rule_for
+from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token
+
+log = logging.getLogger("tokenprism.incremental")
+
+# Documents shorter than this are encoded in one call when opened.
+SMALL_DOCUMENT = 32_768
+# Target size of the pieces a large document is encoded in (two threads share them).
+PIECE_CHARS = 65_536
+# Lines of context on each side of an edit's window (doubled on every retry).
+CONTEXT_LINES = 1
+
+
+def _as_piece(encoding: Encoding) -> Piece:
+    return Piece(encoding.ids, encoding.ends.astype(np.int64), encoding.flags)
 
 
 class TokenState:
+    """Per-document token state: the text plus its tokens in compact blocks."""
+
     def __init__(self, tokenizer: Tokenizer, text: str, special: SpecialTokens = SpecialTokens.SPECIAL):
         self.tokenizer = tokenizer
         self.special = special
         self.text = text
-        self._encoding = tokenizer.encode(text, special)
+        self.version = 0  # bumped by every edit; lets a background check detect staleness
+        self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
+        self._lock = threading.RLock()
+        self.rule: SyncRule | None = sync_rule_for(tokenizer, special) if len(text) else None
+        self._store = BlockStore(self._encode_document(text))
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _rule(self) -> SyncRule | None:
+        if self.rule is None and len(self.text):
+            self.rule = sync_rule_for(self.tokenizer, self.special)
+        return self.rule
+
+    def _encode_whole(self, text: str) -> Piece:
+        # encode_batch, not encode: the Rust tokenizers release the GIL only for batches
+        return _as_piece(self.tokenizer.encode_batch([text], self.special)[0])
+
+    def _encode_document(self, text: str) -> Piece:
+        rule = self.rule
+        if len(text) < SMALL_DOCUMENT or rule is None:
+            return self._encode_whole(text)
+        cuts = [0]
+        while True:
+            found = rule.after(text, cuts[-1] + PIECE_CHARS, 1)
+            if not found or found[0][0] >= len(text) - PIECE_CHARS // 4:
+                break
+            cuts.append(found[0][0])
+        cuts.append(len(text))
+        if len(cuts) == 2:
+            return self._encode_whole(text)
+        # each piece reaches one sync point into the next, so neighbours can be compared
+        reach = []
+        for hi in cuts[1:-1]:
+            nxt = rule.after(text, hi, 1)
+            reach.append(nxt[0][0] if nxt else len(text))
+        reach.append(len(text))
+        bounds = list(zip(cuts[:-1], reach))
+        pieces = encode_pieces(self.tokenizer, text, bounds, self.special, rule)
+        kept = []
+        for k, piece in enumerate(pieces):
+            lo, hi = cuts[k], cuts[k + 1]
+            if k + 1 < len(pieces):
+                own_seam = piece.between(hi, reach[k])
+                next_seam = pieces[k + 1].between(hi, reach[k])
+                if not own_seam.equals(next_seam):
+                    log.warning("seam at offset %d does not match; encoding the document whole", hi)
+                    return self._encode_whole(text)
+            kept.append(piece.between(lo, hi, include_start=lo == 0))
+        return concat(kept)
 
     # -- edits --------------------------------------------------------------------------------
 
     def apply_edit(self, start: int, end: int, new_text: str) -> None:
         """Replace characters ``[start, end)`` of the text with ``new_text``."""
-        if not (0 <= start <= end <= len(self.text)):
-            raise IndexError(f"edit [{start}, {end}) outside a text of {len(self.text)} characters")
-        self.text = self.text[:start] + new_text + self.text[end:]
-        self._encoding = self.tokenizer.encode(self.text, self.special)
+        with self._lock:
+            old = self.text
+            if not (0 <= start <= end <= len(old)):
+                raise IndexError(f"edit [{start}, {end}) outside a text of {len(old)} characters")
+            text = old[:start] + new_text + old[end:]
+            self.text = text
+            self.version += 1
+            self.stats["edits"] += 1
+            self._retokenize(text, start, start + len(new_text), len(new_text) - (end - start))
 
     def apply_edits(self, edits: list[tuple[int, int, str]]) -> None:
         """Apply edits in order (each in the coordinates left by the previous one)."""
         for start, end, new_text in edits:
             self.apply_edit(start, end, new_text)
 
+    def _retokenize(self, text: str, start: int, new_end: int, delta: int) -> None:
+        """Re-encode around ``[start, new_end)`` of the new text and splice the result in."""
+        store = self._store
+        rule = self._rule()
+        n = len(text)
+        context = CONTEXT_LINES
+        while rule is not None and len(store):
+            # inner cuts nearest the edit; outer cuts ``context`` sync points further out
+            lefts = rule.before(text, start, context + 1)
+            rights = rule.after(text, new_end, context + 1)
+            inner_lo = lefts[0] if lefts else 0
+            lo = lefts[context] if len(lefts) > context else 0
+            inner_hi = rights[0][0] if rights else n
+            hi = rights[context][0] if len(rights) > context else n
+            if lo == 0 and hi == n:
+                break  # the window is the whole text
+            self.stats["window_chars"] += hi - lo
+            window = encode_pieces(self.tokenizer, text, [(lo, hi)], self.special, rule)[0]
+            first = store.rank(lo) if lo > 0 else 0
+            last = store.rank(hi - delta) if hi < n else len(store)
+            if self._context_matches(window, lo, inner_lo, inner_hi, hi, first, delta, n):
+                store.splice(first, last, window, delta)
+                return
+            self.stats["widened"] += 1
+            log.debug("context around edit at %d did not match; widening to %d lines", start, context * 4)
+            context *= 4
+        self.stats["whole"] += 1
+        whole = self._encode_whole(text)
+        store.splice(0, len(store), whole, 0)
+
+    def _context_matches(self, window: Piece, lo, inner_lo, inner_hi, hi, first, delta, n) -> bool:
+        """New tokens of the context lines equal the old ones (shifted on the right)."""
+        store = self._store
+        if inner_lo > lo:
+            new_left = window.between(lo, inner_lo, include_start=lo == 0)
+            old_left = store.slice(first, store.rank(inner_lo))
+            if not new_left.equals(old_left):
+                return False
+        if hi > inner_hi and hi < n:
+            new_right = window.between(inner_hi, hi)
+            old_right = store.slice(store.rank(inner_hi - delta), store.rank(hi - delta))
+            if not new_right.equals(Piece(old_right.ids, old_right.ends + delta, old_right.flags)):
+                return False
+        return True
+
+    # -- the safety net -----------------------------------------------------------------------
+
+    def verify_and_repair(self, cancel: threading.Event | None = None) -> int:
+        """Encode the whole text afresh (meant for an idle worker thread) and repair the
+        state if it differs. Returns the number of differing tokens (0: all good), or -1
+        if cancelled or the text changed meanwhile (run it again when idle)."""
+        with self._lock:
+            text, version = self.text, self.version
+        if cancel is not None and cancel.is_set():
+            return -1
+        # one call, independent of the windowing it checks
+        fresh = _as_piece(self.tokenizer.encode_batch([text], self.special)[0])
+        if cancel is not None and cancel.is_set():
+            return -1
+        with self._lock:
+            if self.version != version:
+                return -1
+            current = self._store.slice(0, len(self._store))
+            if current.equals(fresh):
+                return 0
+            differing = _differing_tokens(current, fresh)
+            log.warning(
+                "incremental tokens differed from a full encode (%d tokens, %s); repaired",
+                differing, self.tokenizer.name,
+            )
+            self.stats["repairs"] += 1
+            self._store = BlockStore(fresh)
+            return differing
+
     # -- queries (same as Encoding) -----------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._encoding)
+        return len(self._store)
 
     def encoding(self) -> Encoding:
-        """The whole state as one Encoding (a copy or view; O(tokens))."""
-        return self._encoding
+        """The whole state as one Encoding (a copy; O(tokens))."""
+        return self._store.to_encoding(len(self.text))
 
     @property
     def nbytes(self) -> int:
-        return self._encoding.nbytes
+        """Bytes held for the tokens (arrays and block bookkeeping; not the text)."""
+        return self._store.nbytes
 
     def token(self, i: int) -> Token:
-        return self._encoding.token(i)
+        if not 0 <= i < len(self):
+            raise IndexError(f"token {i} out of range ({len(self)} tokens)")
+        store = self._store
+        flags = store.flag(i)
+        return Token(
+            index=i, id=store.id(i), start=store.start(i), end=store.end(i),
+            special=bool(flags & SPECIAL), continues=bool(flags & CONTINUES),
+        )
 
     def token_at(self, offset: int) -> int:
-        return self._encoding.token_at(offset)
+        """Index of the token covering character ``offset`` (the last token for the end)."""
+        n = len(self)
+        if not n:
+            return -1
+        return min(self._store.rank(offset, "right"), n - 1)
 
     def tokens_in(self, start: int, end: int) -> range:
-        return self._encoding.tokens_in(start, end)
+        """Indices of tokens whose span intersects ``[start, end)`` (see Encoding.tokens_in)."""
+        n = len(self)
+        if not n:
+            return range(0)
+        first = self._store.rank(start, "right")
+        last = first if end <= start else self._store.rank(end, "left")
+        return range(first, min(last + 1, n))
 
     def segment_of(self, i: int) -> Segment:
-        return self._encoding.segment_of(i)
+        store = self._store
+        first = i
+        while first > 0 and store.continues(first):
+            first -= 1
+        last, n = i, len(self)
+        while last + 1 < n and store.continues(last + 1):
+            last += 1
+        return Segment(store.start(first), store.end(last), first, last)
 
-    def segments(self, first: int = 0, last: int | None = None):
-        return self._encoding.segments(first, last)
+    def segment_at(self, offset: int) -> Segment | None:
+        i = self.token_at(offset)
+        return None if i < 0 else self.segment_of(i)
+
+    # display segments whose tokens lie in ``[first, last)``: the same walk over segment_of
+    segments = Encoding.segments
 
     def count_in(self, start: int, end: int) -> int:
-        return self._encoding.count_in(start, end)
+        """Tokens whose first character lies in ``[start, end)``."""
+        if end <= start:
+            return 0
+        lo = self._store.rank(start, "right")
+        hi = self._store.rank(end, "right")
+        return max(0, min(hi, len(self)) - lo)
 
-    def ids_in(self, first: int, last: int):
+    def ids_in(self, first: int, last: int) -> np.ndarray:
         """Token ids for token indices ``[first, last)`` as a numpy array."""
-        return self._encoding.ids[first:last]
+        return self._store.slice(first, last).ids
 
-    def ends_in(self, first: int, last: int):
-        return self._encoding.ends[first:last]
+    def ends_in(self, first: int, last: int) -> np.ndarray:
+        return self._store.slice(first, last).ends
 
-    def flags_in(self, first: int, last: int):
-        return self._encoding.flags[first:last]
+    def flags_in(self, first: int, last: int) -> np.ndarray:
+        return self._store.slice(first, last).flags
+
+
+def _differing_tokens(a: Piece, b: Piece) -> int:
+    """Size of the region between the first and last difference (in the longer one)."""
+    n = min(len(a), len(b))
+    same = (a.ids[:n] == b.ids[:n]) & (a.ends[:n] == b.ends[:n]) & (a.flags[:n] == b.flags[:n])
+    head = int(np.argmin(same)) if not same.all() else n
+    m = n - head
+    tail_same = np.ones(m, bool)
+    for x, y in ((a.ids, b.ids), (a.ends, b.ends), (a.flags, b.flags)):
+        tail_same &= x[::-1][:m] == y[::-1][:m]
+    tail = int(np.argmin(tail_same)) if m and not tail_same.all() else m
+    return max(len(a), len(b)) - head - tail

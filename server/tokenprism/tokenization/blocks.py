@@ -1,0 +1,175 @@
+"""Token arrays of a long document in blocks, so an edit copies one block, not the document.
+
+Each block holds ids (int32), ends relative to the block's base (int32) and flags (uint8):
+9 bytes per token. Per block we keep its base (the absolute start of its first token),
+token count and last local end in small numpy arrays; an edit shifts the bases after it
+with one vectorized add, and lookups bisect the blocks first, then one block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chunking import Piece
+from .encoding import CONTINUES, FLAG_DTYPE, ID_DTYPE, OFFSET_DTYPE, Encoding
+
+BLOCK_TOKENS = 2048  # target block size; blocks stay between a quarter and twice this
+
+
+class BlockStore:
+    __slots__ = ("ids", "ends", "flags", "bases", "counts", "last_local", "first_index", "last_end")
+
+    def __init__(self, piece: Piece):
+        self.ids: list[np.ndarray] = []
+        self.ends: list[np.ndarray] = []
+        self.flags: list[np.ndarray] = []
+        bases, counts, last = self._split(piece, 0)
+        self.bases = np.asarray(bases, np.int64)
+        self.counts = np.asarray(counts, np.int64)
+        self.last_local = np.asarray(last, np.int64)
+        self._reindex()
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _split(self, piece: Piece, base: int, at: int | None = None):
+        """Cut ``piece`` (absolute ends, first token starting at ``base``) into blocks,
+        inserted into the block lists at ``at`` (appended if None)."""
+        n = len(piece)
+        size = BLOCK_TOKENS
+        cuts = list(range(0, n, size)) + [n]
+        if len(cuts) > 2 and cuts[-1] - cuts[-2] < size // 4:  # no tiny tail block
+            cuts.pop(-2)
+        new_ids, new_ends, new_flags, bases, counts, last = [], [], [], [], [], []
+        for a, b in zip(cuts, cuts[1:]):
+            if b <= a:
+                continue
+            start = base if a == 0 else int(piece.ends[a - 1])
+            local = (piece.ends[a:b] - start).astype(OFFSET_DTYPE)
+            new_ids.append(np.ascontiguousarray(piece.ids[a:b], dtype=ID_DTYPE))
+            new_ends.append(local)
+            new_flags.append(np.ascontiguousarray(piece.flags[a:b], dtype=FLAG_DTYPE))
+            bases.append(start)
+            counts.append(b - a)
+            last.append(int(local[-1]))
+        at = len(self.ids) if at is None else at
+        self.ids[at:at] = new_ids
+        self.ends[at:at] = new_ends
+        self.flags[at:at] = new_flags
+        return bases, counts, last
+
+    def _reindex(self) -> None:
+        self.first_index = np.zeros(len(self.counts) + 1, np.int64)
+        np.cumsum(self.counts, out=self.first_index[1:])
+        self.last_end = self.bases + self.last_local
+
+    # -- size ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.first_index[-1])
+
+    @property
+    def nbytes(self) -> int:
+        arrays = sum(a.nbytes for a in self.ids) + sum(a.nbytes for a in self.ends)
+        arrays += sum(a.nbytes for a in self.flags)
+        meta = self.bases.nbytes + self.counts.nbytes + self.last_local.nbytes
+        meta += self.first_index.nbytes + self.last_end.nbytes
+        return arrays + meta + 3 * 8 * len(self.ids)  # list slots
+
+    @property
+    def block_count(self) -> int:
+        return len(self.ids)
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def block_of(self, i: int) -> int:
+        return int(np.searchsorted(self.first_index, i, side="right")) - 1
+
+    def rank(self, offset: int, side: str = "right") -> int:
+        """Number of tokens whose end is ``<= offset`` (side right) or ``< offset`` (left):
+        ``np.searchsorted(ends, offset, side)`` over the whole document."""
+        b = int(np.searchsorted(self.last_end, offset, side=side))
+        if b >= len(self.ids):
+            return len(self)
+        local = int(np.searchsorted(self.ends[b], offset - int(self.bases[b]), side=side))
+        return int(self.first_index[b]) + local
+
+    def end(self, i: int) -> int:
+        b = self.block_of(i)
+        return int(self.bases[b]) + int(self.ends[b][i - int(self.first_index[b])])
+
+    def start(self, i: int) -> int:
+        return self.end(i - 1) if i > 0 else 0
+
+    def id(self, i: int) -> int:
+        b = self.block_of(i)
+        return int(self.ids[b][i - int(self.first_index[b])])
+
+    def flag(self, i: int) -> int:
+        b = self.block_of(i)
+        return int(self.flags[b][i - int(self.first_index[b])])
+
+    def continues(self, i: int) -> bool:
+        return bool(self.flag(i) & CONTINUES)
+
+    def slice(self, first: int, last: int) -> Piece:
+        """Tokens ``[first, last)`` with absolute ends."""
+        n = len(self)
+        first, last = max(0, first), min(last, n)
+        if last <= first:
+            return Piece(np.zeros(0, ID_DTYPE), np.zeros(0, np.int64), np.zeros(0, FLAG_DTYPE))
+        b0, b1 = self.block_of(first), self.block_of(last - 1)
+        ids, ends, flags = [], [], []
+        for b in range(b0, b1 + 1):
+            lo = max(first - int(self.first_index[b]), 0)
+            hi = min(last - int(self.first_index[b]), int(self.counts[b]))
+            ids.append(self.ids[b][lo:hi])
+            ends.append(self.ends[b][lo:hi].astype(np.int64) + int(self.bases[b]))
+            flags.append(self.flags[b][lo:hi])
+        if len(ids) == 1:
+            return Piece(ids[0], ends[0], flags[0])
+        return Piece(np.concatenate(ids), np.concatenate(ends), np.concatenate(flags))
+
+    def to_encoding(self, text_length: int) -> Encoding:
+        whole = self.slice(0, len(self))
+        return Encoding(
+            np.ascontiguousarray(whole.ids, ID_DTYPE), whole.ends.astype(OFFSET_DTYPE),
+            np.ascontiguousarray(whole.flags, FLAG_DTYPE), text_length,
+        )
+
+    # -- the edit -----------------------------------------------------------------------------
+
+    def splice(self, first: int, last: int, new: Piece, delta: int) -> None:
+        """Replace tokens ``[first, last)`` with ``new`` (absolute ends in the new text) and
+        shift every token after them by ``delta`` characters."""
+        nblocks = len(self.ids)
+        if nblocks == 0:
+            bases, counts, last_local = self._split(new, 0)
+            self.bases = np.asarray(bases, np.int64)
+            self.counts = np.asarray(counts, np.int64)
+            self.last_local = np.asarray(last_local, np.int64)
+            self._reindex()
+            return
+        b0 = min(self.block_of(first), nblocks - 1)
+        b1 = min(self.block_of(max(last - 1, first)), nblocks - 1)
+        # take in the next block too when the rebuilt run would be tiny
+        rebuilt = int(self.first_index[b1 + 1]) - int(self.first_index[b0]) - (last - first) + len(new)
+        if rebuilt < BLOCK_TOKENS // 4 and b1 + 1 < nblocks:
+            b1 += 1
+        base = int(self.bases[b0])
+        head = self.slice(int(self.first_index[b0]), first)
+        tail = self.slice(last, int(self.first_index[b1 + 1]))
+        tail = Piece(tail.ids, tail.ends + delta, tail.flags)
+        merged = Piece(
+            np.concatenate([head.ids, np.asarray(new.ids, ID_DTYPE), tail.ids]),
+            np.concatenate([head.ends, np.asarray(new.ends, np.int64), tail.ends]),
+            np.concatenate([head.flags, np.asarray(new.flags, FLAG_DTYPE), tail.flags]),
+        )
+        del self.ids[b0 : b1 + 1], self.ends[b0 : b1 + 1], self.flags[b0 : b1 + 1]
+        bases, counts, last_local = self._split(merged, base, at=b0)
+        after = self.bases[b1 + 1 :] + delta
+        self.bases = np.concatenate([self.bases[:b0], np.asarray(bases, np.int64), after])
+        self.counts = np.concatenate([self.counts[:b0], np.asarray(counts, np.int64), self.counts[b1 + 1 :]])
+        self.last_local = np.concatenate(
+            [self.last_local[:b0], np.asarray(last_local, np.int64), self.last_local[b1 + 1 :]]
+        )
+        self._reindex()

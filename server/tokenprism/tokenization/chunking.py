@@ -1,0 +1,219 @@
+"""Where a text can be cut so that its pieces tokenize exactly like the whole.
+
+A *sync point* is a character offset ``p`` right after a ``"\\n"`` at which every
+tokenizer we load starts a fresh token, no matter what came before or what follows the
+line: regex pre-tokenizers (tiktoken, GPT-2/Llama 3/Qwen2 style) never let a match run
+from a newline into a following non-space character, SentencePiece vocabularies have
+no token containing a newline (it is the ``<0x0A>`` byte token), and WordPiece splits on
+whitespace. How permissive the rule can be depends on the tokenizer, so it is chosen
+per tokenizer by :func:`sync_rule_for`, which checks each candidate rule on probe texts.
+
+A piece ``(lo, hi]`` is encoded from ``lo - 1`` — the newline before it, so a tokenizer
+that treats the start of its input specially (prefix space, SentencePiece ``▁``, BOS)
+spends that on the newline, whose tokens are dropped — to a little past ``hi``, so the
+pre-tokenizer sees the same look-ahead as in the whole text; tokens ending after ``hi``
+are dropped too.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import SpecialTokens, Tokenizer
+
+# Extra characters encoded past a piece's right end, beyond the rule's witness.
+RIGHT_MARGIN = 64
+
+# "\S" in Python's ``re`` is a superset of Unicode White_Space (it adds U+001C-U+001F),
+# so "not whitespace" here is also "not whitespace" for the Rust regex engines.
+_LINE_NONSPACE = re.compile(r"\S")
+# the leading blanks of a line (no CR/LF among them) followed by a visible character
+_LINE_NONBLANK = re.compile(r"[^\S\r\n]*\S")
+
+
+@dataclass(frozen=True)
+class SyncRule:
+    """Which offsets just after a newline are safe cuts, and how far right of the
+    cut the text must be unchanged for the cut to be valid (the *witness*)."""
+
+    name: str
+
+    def witness_end(self, text: str, p: int) -> int:
+        """-1 if ``p`` is not a sync point of ``text``, else the end (exclusive) of the
+        characters that make it one (they must be unchanged on both sides of a splice)."""
+        if p <= 0 or p >= len(text) or text[p - 1] != "\n":
+            return -1
+        if self.name == "line":
+            return p + 1
+        if self.name == "line_nonspace":
+            return p + 1 if _LINE_NONSPACE.match(text, p) else -1
+        m = _LINE_NONBLANK.match(text, p)  # "line_nonblank"
+        return m.end() if m else -1
+
+    def before(self, text: str, limit: int, count: int, stop: int = 0) -> list[int]:
+        """Up to ``count`` sync points ``p >= stop``, nearest first, whose witness ends at or
+        before ``limit``."""
+        found: list[int] = []
+        pos = limit
+        while len(found) < count:
+            nl = text.rfind("\n", stop, pos)
+            if nl < 0:
+                break
+            p = nl + 1
+            w = self.witness_end(text, p)
+            if 0 <= w <= limit:
+                found.append(p)
+            pos = nl
+        return found
+
+    def after(self, text: str, limit: int, count: int, stop: int | None = None) -> list[tuple[int, int]]:
+        """Up to ``count`` sync points ``p`` with ``p - 1 >= limit`` (the newline lies at or after
+        ``limit``), nearest first, as ``(p, witness_end)``."""
+        found: list[tuple[int, int]] = []
+        stop = len(text) if stop is None else stop
+        pos = limit
+        while len(found) < count:
+            nl = text.find("\n", pos, stop)
+            if nl < 0:
+                break
+            p = nl + 1
+            w = self.witness_end(text, p)
+            if w >= 0:
+                found.append((p, w))
+            pos = p
+        return found
+
+
+RULES = (SyncRule("line"), SyncRule("line_nonblank"), SyncRule("line_nonspace"))
+
+
+@dataclass
+class Piece:
+    """Tokens of one piece: ids, absolute ends, flags (numpy arrays)."""
+
+    ids: np.ndarray
+    ends: np.ndarray  # absolute character offsets in the whole text (int64)
+    flags: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def between(self, lo: int, hi: int, include_start: bool = False) -> Piece:
+        """Tokens whose end lies in ``(lo, hi]`` (``[lo, hi]`` with include_start)."""
+        a = int(np.searchsorted(self.ends, lo, side="left" if include_start else "right"))
+        b = int(np.searchsorted(self.ends, hi, side="right"))
+        return Piece(self.ids[a:b], self.ends[a:b], self.flags[a:b])
+
+    def equals(self, other: Piece) -> bool:
+        return (
+            np.array_equal(self.ids, other.ids)
+            and np.array_equal(self.ends, other.ends)
+            and np.array_equal(self.flags, other.flags)
+        )
+
+
+def window_bounds(text: str, lo: int, hi: int, rule: SyncRule | None) -> tuple[int, int]:
+    """The slice of ``text`` to encode for the piece ``(lo, hi]``."""
+    left = lo - 1 if lo > 0 else 0
+    if hi >= len(text):
+        return left, len(text)
+    right = hi + RIGHT_MARGIN
+    if rule is not None:
+        w = rule.witness_end(text, hi)
+        right = max(right, w + 1)
+    return left, min(right, len(text))
+
+
+def select(encoding, text_len: int, window_start: int, lo: int, hi: int) -> Piece:
+    """The tokens of an encoded window that belong to the piece ``(lo, hi]``."""
+    ends = encoding.ends.astype(np.int64) + window_start
+    whole = Piece(encoding.ids, ends, encoding.flags)
+    if lo == 0 and hi >= text_len:
+        return whole
+    # at the start of the text nothing is dropped (zero-width tokens included)
+    return whole.between(lo, hi, include_start=lo == 0)
+
+
+def encode_pieces(
+    tokenizer: Tokenizer,
+    text: str,
+    bounds: list[tuple[int, int]],
+    special: SpecialTokens,
+    rule: SyncRule | None,
+) -> list[Piece]:
+    """Encode several pieces ``(lo, hi]`` of ``text`` in one batch (both cores)."""
+    windows = [window_bounds(text, lo, hi, rule) for lo, hi in bounds]
+    texts = [text[a:b] for a, b in windows]
+    # a batch even for one text: the Rust tokenizers release the GIL only in encode_batch
+    encodings = tokenizer.encode_batch(texts, special)
+    return [
+        select(enc, len(text), a, lo, hi) for enc, (a, _), (lo, hi) in zip(encodings, windows, bounds)
+    ]
+
+
+def concat(pieces: list[Piece]) -> Piece:
+    if not pieces:
+        return Piece(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.uint8))
+    return Piece(
+        np.concatenate([p.ids for p in pieces]),
+        np.concatenate([p.ends for p in pieces]),
+        np.concatenate([p.flags for p in pieces]),
+    )
+
+
+# -- choosing the rule for a tokenizer ------------------------------------------------------------
+
+_FRAGMENTS = (
+    "def f(x):", "    return x + 1", "\tif (a && b) {", "  }", "", "   ", " \t ", "x = [1, 2, 3];",
+    "Hello, world! It's fine.", "한국어 문장입니다.", "日本語のテキスト", "emoji 🙂👍🏽 here", "1234567 89",
+    "// comment ...", "  # heading", "<|endoftext|>", "<|im_start|>user", "<s> </s>", "  \r", "\r",
+    "foo  ", "   bar", "!!!", "'s 're", "\u00a0nbsp", "\u00a0\u00a0x", " \u00a0 y", "ÄÖÜ ß", "    ", "}}}",
+    "\x1c", "\u3000wide", "\x0b\x0c", "\u2028z", "\u0301e", "\t\tdeep",
+)
+
+
+def _probe_texts(count: int = 48) -> list[str]:
+    rng = random.Random(20240611)
+    texts = []
+    for _ in range(count):
+        lines = [rng.choice(_FRAGMENTS) for _ in range(rng.randint(2, 7))]
+        seps = [rng.choice(("\n", "\n", "\r\n", "\n\n", "\n \n", "\n\t")) for _ in lines]
+        texts.append("".join(line + sep for line, sep in zip(lines, seps)) + rng.choice(("", "end", " ")))
+    return texts
+
+
+def rule_holds(tokenizer: Tokenizer, rule: SyncRule, texts: list[str], special: SpecialTokens) -> bool:
+    for text in texts:
+        full = tokenizer.encode(text, special)
+        points = [0] + [p for p in range(1, len(text)) if rule.witness_end(text, p) >= 0] + [len(text)]
+        bounds = list(zip(points, points[1:]))
+        pieces = encode_pieces(tokenizer, text, bounds, special, rule)
+        joined = concat(pieces)
+        whole = Piece(full.ids, full.ends.astype(np.int64), full.flags)
+        if not joined.equals(whole):
+            return False
+    return True
+
+
+_rules: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_rules_lock = threading.Lock()
+
+
+def sync_rule_for(tokenizer: Tokenizer, special: SpecialTokens = SpecialTokens.SPECIAL) -> SyncRule | None:
+    """The most permissive rule that cuts the probe texts exactly, or None (then a
+    document is only ever encoded whole). Computed once per tokenizer and mode."""
+    with _rules_lock:
+        per = _rules.setdefault(tokenizer, {})
+        if special in per:
+            return per[special]
+    texts = _probe_texts()
+    chosen = next((r for r in RULES if rule_holds(tokenizer, r, texts, special)), None)
+    with _rules_lock:
+        per[special] = chosen
+    return chosen
