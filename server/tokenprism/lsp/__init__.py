@@ -1,0 +1,1 @@
+"""The TokenPrism language server (pygls): ``tokenprism serve``."""

@@ -1,0 +1,235 @@
+"""A text document as the server stores it: its text, an incremental line index and
+conversions between character offsets and (line, column) in a position encoding.
+
+No LSP types here: positions are plain ``(line, column)`` pairs and the encoding is
+one of ``"utf-8"``, ``"utf-16"`` or ``"utf-32"`` (the LSP ``PositionEncodingKind``
+values). A *character offset* is an index into the Python string, i.e. a code point,
+which is what the tokenizer layer uses.
+
+A :class:`Snapshot` is immutable: edits make a new one, so a snapshot can be read
+from any thread while the document moves on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+UTF8 = "utf-8"
+UTF16 = "utf-16"
+UTF32 = "utf-32"
+ENCODINGS = (UTF8, UTF16, UTF32)
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_starts_of(text: str, base: int = 0) -> np.ndarray:
+    """Offsets (plus ``base``) at which a line starts after a break in ``text``."""
+    return np.fromiter((m.end() + base for m in _LINE_BREAK.finditer(text)), np.int64)
+
+
+class LineIndex:
+    """Offsets of line starts; ``starts[0] == 0``. Immutable: ``edited`` returns a new index."""
+
+    __slots__ = ("starts",)
+
+    def __init__(self, starts: np.ndarray):
+        self.starts = starts
+
+    @classmethod
+    def of(cls, text: str) -> LineIndex:
+        return cls(np.concatenate(([0], line_starts_of(text))).astype(np.int64))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def edited(self, new_text: str, start: int, end: int, inserted_length: int) -> LineIndex:
+        """The index of ``new_text``, which is the old text with ``[start, end)`` replaced by
+        ``inserted_length`` characters. Only the edited window is rescanned."""
+        starts = self.starts
+        delta = inserted_length - (end - start)
+        # A line start p depends on the characters p-1 and p: those before the edit keep
+        # their place, those wholly after it shift by delta, the window between is rescanned.
+        keep_before = int(np.searchsorted(starts, start, side="left"))
+        keep_after = int(np.searchsorted(starts, end + 1, side="left"))
+        window_from = max(start - 1, 0)
+        window_to = min(start + inserted_length + 1, len(new_text))
+        fresh = line_starts_of(new_text[window_from:window_to], window_from)
+        fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
+        head = starts[:keep_before] if keep_before else starts[:1]
+        return LineIndex(np.concatenate((head, fresh, starts[keep_after:] + delta)))
+
+    def line_of(self, offset: int) -> int:
+        return int(np.searchsorted(self.starts, offset, side="right")) - 1
+
+    def lines_of(self, offsets: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.starts, offsets, side="right") - 1
+
+
+def _unit_widths(text: str, encoding: str) -> np.ndarray:
+    """Code units per character of ``text`` in ``encoding``."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if encoding == UTF16:
+        return 1 + (points > 0xFFFF).astype(np.int64)
+    return (
+        1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
+    )  # UTF-8; a lone surrogate counts 3 bytes as with surrogatepass
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One version of a document's text with its line index."""
+
+    version: int
+    text: str
+    lines: LineIndex
+    encoding: str = UTF16
+    _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
+    _ascii: list = field(default_factory=list, repr=False)
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    def line_start(self, line: int) -> int:
+        return int(self.lines.starts[line])
+
+    def line_end(self, line: int) -> int:
+        """Offset of the end of the line's content (before its line break)."""
+        if line + 1 >= len(self.lines):
+            return len(self.text)
+        end = int(self.lines.starts[line + 1])
+        if self.text[end - 1] == "\n":
+            end -= 1
+            if end > 0 and self.text[end - 1] == "\r":
+                end -= 1
+        else:  # a lone "\r"
+            end -= 1
+        return end
+
+    def next_line_start(self, line: int) -> int:
+        return int(self.lines.starts[line + 1]) if line + 1 < len(self.lines) else len(self.text)
+
+    def content_ends(self, lines: np.ndarray) -> np.ndarray:
+        """``line_end`` for many lines at once."""
+        lines = np.asarray(lines, np.int64)
+        count = len(self.lines)
+        has_break = lines + 1 < count
+        ends = np.full(len(lines), len(self.text), np.int64)
+        nxt = self.lines.starts[np.minimum(lines + 1, count - 1)][has_break]
+        text = self.text
+        crlf = np.fromiter((text[e - 2 : e] == "\r\n" for e in nxt.tolist()), bool, len(nxt))
+        ends[has_break] = nxt - 1 - crlf
+        return ends
+
+    @property
+    def is_ascii(self) -> bool:
+        if not self._ascii:
+            self._ascii.append(self.text.isascii())
+        return self._ascii[0]
+
+    def _cumulative_units(self, line: int) -> np.ndarray | None:
+        """units[k] = code units in the first k characters of the line; None when they are equal."""
+        if self.encoding == UTF32 or self.is_ascii:
+            return None
+        if line in self._units:
+            return self._units[line]
+        text = self.text[self.line_start(line) : self.next_line_start(line)]
+        if text.isascii():
+            units = None
+        else:
+            units = np.zeros(len(text) + 1, np.int64)
+            np.cumsum(_unit_widths(text, self.encoding), out=units[1:])
+        if len(self._units) > 4096:
+            self._units.clear()
+        self._units[line] = units
+        return units
+
+    # -- offsets <-> positions ----------------------------------------------------------------
+
+    def position_at(self, offset: int) -> tuple[int, int]:
+        offset = min(max(offset, 0), len(self.text))
+        line = self.lines.line_of(offset)
+        column = offset - self.line_start(line)
+        units = self._cumulative_units(line)
+        return line, column if units is None else int(units[column])
+
+    def positions_at(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorized ``position_at`` for many offsets (any order)."""
+        offsets = np.clip(np.asarray(offsets, np.int64), 0, len(self.text))
+        lines = self.lines.lines_of(offsets)
+        columns = offsets - self.lines.starts[lines]
+        if self.encoding != UTF32 and not self.is_ascii and len(offsets):
+            for line in np.unique(lines):
+                units = self._cumulative_units(int(line))
+                if units is not None:
+                    mask = lines == line
+                    columns[mask] = units[columns[mask]]
+        return lines, columns
+
+    def offset_at(self, line: int, column: int) -> int:
+        """The offset of a position; out-of-range lines and columns clamp to the nearest
+        valid place (as LSP asks), a column inside a character snaps to its start."""
+        if line < 0:
+            return 0
+        if line >= len(self.lines):
+            return len(self.text)
+        start = self.line_start(line)
+        end = self.line_end(line)
+        column = max(column, 0)
+        units = self._cumulative_units(line)
+        if units is None:
+            return min(start + column, end)
+        k = int(np.searchsorted(units, column, side="right")) - 1
+        return min(start + k, end)
+
+    def line_length(self, line: int) -> int:
+        """Length of the line's content in code units of the encoding."""
+        start, end = self.line_start(line), self.line_end(line)
+        units = self._cumulative_units(line)
+        return end - start if units is None else int(units[end - start])
+
+    def end_position(self) -> tuple[int, int]:
+        return self.position_at(len(self.text))
+
+
+class Document:
+    """An open document: the newest snapshot plus its identity. Edits replace the snapshot."""
+
+    def __init__(self, uri: str, language_id: str, version: int, text: str, encoding: str = UTF16):
+        self.uri = uri
+        self.language_id = language_id
+        self.encoding = encoding
+        self.snapshot = Snapshot(version, text, LineIndex.of(text), encoding)
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+    @property
+    def text(self) -> str:
+        return self.snapshot.text
+
+    def replace_all(self, text: str, version: int) -> tuple[int, int, str]:
+        old = self.snapshot
+        self.snapshot = Snapshot(version, text, LineIndex.of(text), self.encoding)
+        return 0, len(old.text), text
+
+    def apply_change(
+        self, start: tuple[int, int], end: tuple[int, int], new_text: str, version: int
+    ) -> tuple[int, int, str]:
+        """Replace the text between two positions; returns the edit as character offsets
+        ``(start, end, new_text)`` of the text before it."""
+        old = self.snapshot
+        a = old.offset_at(*start)
+        b = old.offset_at(*end)
+        if b < a:
+            a, b = b, a
+        text = old.text[:a] + new_text + old.text[b:]
+        lines = old.lines.edited(text, a, b, len(new_text))
+        self.snapshot = Snapshot(version, text, lines, self.encoding)
+        return a, b, new_text

@@ -1,0 +1,304 @@
+"""The TokenPrism language server: lifecycle, document sync, settings; features plug in
+through :mod:`tokenprism.lsp.features`.
+
+Documents are kept in our own store (:mod:`.state`), not in pygls's workspace: pygls
+would re-split the whole text on every access and keep a second copy of every edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.language_server import lsp_method
+
+from .. import __version__
+from .document import ENCODINGS, UTF16
+from .settings import SECTION, Settings
+from .state import OpenDocument, Session, TokenView
+
+log = logging.getLogger(__name__)
+
+SettingsListener = Callable[[Settings, Settings], None]
+TokenizedListener = Callable[[OpenDocument, TokenView, "TokenView | None"], None]
+
+
+class TokenPrismProtocol(LanguageServerProtocol):
+    """Hands document sync straight to our handlers, bypassing pygls's workspace store."""
+
+    def _user_handler(self, method: str, params):
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class TokenPrismServer(LanguageServer):
+    """The server object every feature receives in ``register(server)``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "tokenprism", __version__, protocol_cls=TokenPrismProtocol, converter_factory=default_converter
+        )
+        self.session = Session()
+        self.settings_listeners: list[SettingsListener] = []
+        self.tokenized_listeners: list[TokenizedListener] = []
+        self.closed_listeners: list[Callable[[str], None]] = []
+        self._initialization_options: Any = None
+        self._refresh_pending: set[str] = set()
+        self._progress_ids = itertools.count(1)
+        self.session.on_tokenized.append(self._tokenized)
+        self.session.on_skipped = self._skipped
+        self.session.tokenizers.on_load_start = self._load_started
+        self.session.tokenizers.on_load_failed = self._load_failed
+
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    # -- client capabilities --------------------------------------------------------------------
+
+    def client_supports(self, field: str) -> bool:
+        try:
+            return bool(get_capability(self.client_capabilities, field, False))
+        except Exception:
+            return False
+
+    # -- messages to the client -----------------------------------------------------------------
+
+    def show_message(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def notify(self, method: str, params: Any) -> None:
+        self.protocol.notify(method, params)
+
+    def request_refresh(self, what: str) -> None:
+        """Ask the client to re-request inlay hints (``"inlayHint"``) or semantic tokens
+        (``"semanticTokens"``), once for a burst of calls, if it supports that."""
+        if what in self._refresh_pending:
+            return
+        self._refresh_pending.add(what)
+        asyncio.get_running_loop().call_later(0.05, self._send_refresh, what)
+
+    def _send_refresh(self, what: str) -> None:
+        self._refresh_pending.discard(what)
+        try:
+            if what == "inlayHint" and self.client_supports("workspace.inlay_hint.refresh_support"):
+                self.workspace_inlay_hint_refresh(None)
+            elif what == "semanticTokens" and self.client_supports(
+                "workspace.semantic_tokens.refresh_support"
+            ):
+                self.workspace_semantic_tokens_refresh(None)
+        except Exception:
+            log.exception("refresh %s failed", what)
+
+    # -- session hooks --------------------------------------------------------------------------
+
+    def _tokenized(self, doc: OpenDocument, view: TokenView, previous: TokenView | None) -> None:
+        for listener in self.tokenized_listeners:
+            try:
+                listener(doc, view, previous)
+            except Exception:
+                log.exception("a feature failed after tokenizing %s", doc.uri)
+        model_changed = previous is not None and previous.tokenizer is not view.tokenizer
+        if model_changed or (doc.stale_answers and doc.up_to_date):
+            doc.stale_answers = False
+            self.request_refresh("inlayHint")
+            self.request_refresh("semanticTokens")
+
+    def _skipped(self, doc: OpenDocument, reason: str) -> None:
+        name = doc.uri.rsplit("/", 1)[-1]
+        self.show_message(f"TokenPrism: {name} is {reason}.", types.MessageType.Warning)
+
+    def _load_failed(self, spec: str, message: str) -> None:
+        keeping = self.session.tokenizers.last_good
+        tail = f"; still using {keeping.name}" if keeping is not None else ""
+        self.show_message(f"TokenPrism: {message}{tail}")
+
+    def _load_started(self, spec: str) -> Callable[[], None]:
+        if not self.client_supports("window.work_done_progress"):
+            return lambda: None
+        token = f"tokenprism-load-{next(self._progress_ids)}"
+        state = {"created": False, "ended": False}
+
+        async def begin() -> None:
+            try:
+                await self.work_done_progress.create_async(token)
+            except Exception:
+                return
+            state["created"] = True
+            self.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title="TokenPrism", message=f"loading {spec}")
+            )
+            if state["ended"]:
+                end()
+
+        def end() -> None:
+            state["ended"] = True
+            if state["created"]:
+                state["created"] = False
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{spec} ready"))
+
+        asyncio.ensure_future(begin())
+        return end
+
+    # -- settings -------------------------------------------------------------------------------
+
+    async def reload_settings(self, pushed: Any = None) -> None:
+        """Read settings: initializationOptions, overridden by workspace/configuration when
+        the client supports it, else by the pushed ``didChangeConfiguration`` settings."""
+        raw = _merge(_section(self._initialization_options), _section(pushed))
+        if self.client_supports("workspace.configuration"):
+            try:
+                result = await self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
+                if result and result[0] is not None:
+                    raw = _merge(raw, _section(result[0]))
+            except Exception as exc:
+                log.warning("workspace/configuration failed: %s", exc)
+        self.apply_settings(raw)
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, problems = Settings.from_dict(raw)
+        for problem in problems:
+            self.show_message(f"TokenPrism: {problem}", types.MessageType.Warning)
+        old = self.session.settings
+        if settings == old:
+            return
+        self.session.apply_settings(settings)
+        for listener in self.settings_listeners:
+            try:
+                listener(old, settings)
+            except Exception:
+                log.exception("a feature failed to apply new settings")
+
+
+def _section(raw: Any) -> dict:
+    from .settings import to_plain
+
+    raw = to_plain(raw)
+    if not isinstance(raw, dict):
+        return {}
+    inner = raw.get(SECTION)
+    return inner if isinstance(inner, dict) else raw
+
+
+def _merge(base: dict, top: dict) -> dict:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "modelByLanguage":
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _register_core(server: TokenPrismServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: TokenPrismServer, params: types.InitializeParams) -> None:
+        encoding = str(ls.workspace.position_encoding or UTF16)
+        ls.session.encoding = encoding if encoding in ENCODINGS else UTF16
+        ls._initialization_options = params.initialization_options
+        ls.apply_settings(_section(params.initialization_options))
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: TokenPrismServer, params: types.InitializedParams) -> None:
+        if ls.client_supports("workspace.configuration"):
+            await ls.reload_settings()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: TokenPrismServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        await ls.reload_settings(params.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TokenPrismServer, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        ls.session.open(item.uri, item.language_id, item.version, item.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: TokenPrismServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if uri not in ls.session.documents:
+            log.warning("didChange for %s, which is not open", uri)
+            return
+        changes = []
+        for change in params.content_changes:
+            rng = getattr(change, "range", None)
+            if rng is None:
+                changes.append((None, None, change.text))
+            else:
+                changes.append(
+                    ((rng.start.line, rng.start.character), (rng.end.line, rng.end.character), change.text)
+                )
+        ls.session.change(uri, params.text_document.version, changes)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: TokenPrismServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.session.close(params.text_document.uri)
+        for listener in ls.closed_listeners:
+            try:
+                listener(params.text_document.uri)
+            except Exception:
+                log.exception("a feature failed on closing %s", params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: TokenPrismServer, params: Any) -> None:
+        ls.session.shutdown()
+
+
+def create_server() -> TokenPrismServer:
+    from .features import register_all
+
+    server = TokenPrismServer()
+    _register_core(server)
+    register_all(server)
+    return server
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    """Run the server: stdio by default, ``--tcp [HOST:]PORT`` for debugging."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    level = os.environ.get("TOKENPRISM_LOG", "WARNING").upper()
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING))
+    server = create_server()
+    tcp = getattr(args, "tcp", None)
+    if tcp:
+        host, port = parse_host_port(tcp)
+        server.start_tcp(host, port)
+    else:
+        server.start_io()
+    return 0
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"--tcp expects [HOST:]PORT, got {value!r}") from None
+    if not 0 < number < 65536:
+        raise ValueError(f"--tcp port must be 1-65535, got {number}")
+    return host or "127.0.0.1", number

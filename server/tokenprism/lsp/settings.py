@@ -1,0 +1,157 @@
+"""The server's settings (section ``tokenprism``): typed, defaulted, validated.
+
+They come from ``initializationOptions`` and ``workspace/configuration`` and are re-read on
+``workspace/didChangeConfiguration``. A bad value falls back to its default and is reported
+as one line; it never stops the other settings from applying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..tokenization import DEFAULT_MODEL, SpecialTokens
+
+SECTION = "tokenprism"
+
+
+class InlayHintMode(str, Enum):
+    COUNTS = "counts"  # the token count at the end of each non-empty line
+    BOUNDARIES = "boundaries"  # a marker at every token boundary
+    OFF = "off"
+
+
+def default_gguf_search_paths() -> tuple[str, ...]:
+    """The usual local model folders of Ollama, LM Studio and llama.cpp that exist here."""
+    home = Path.home()
+    candidates = [
+        home / ".ollama" / "models",
+        Path("/usr/share/ollama/.ollama/models"),
+        home / ".lmstudio" / "models",
+        home / ".cache" / "lm-studio" / "models",
+        home / ".cache" / "llama.cpp",
+        home / "Library" / "Caches" / "llama.cpp",
+    ]
+    return tuple(str(p) for p in candidates if p.is_dir())
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    model_by_language: dict[str, str] = field(default_factory=dict)
+    inlay_hints_mode: InlayHintMode = InlayHintMode.COUNTS
+    colorize: bool = False
+    special_tokens: SpecialTokens = SpecialTokens.SPECIAL
+    budget: int = 0
+    gguf_search_paths: tuple[str, ...] | None = None  # None: the default folders
+    max_document_characters: int = 20_000_000  # larger documents are not tokenized
+
+    def model_for(self, language_id: str | None) -> str:
+        return self.model_by_language.get(language_id or "", self.model)
+
+    def search_paths(self) -> tuple[str, ...]:
+        if self.gguf_search_paths is None:
+            return default_gguf_search_paths()
+        return self.gguf_search_paths
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:
+        """Settings from a JSON object (nested ``{"inlayHints": {"mode": ..}}`` or dotted
+        ``{"inlayHints.mode": ..}`` keys, optionally wrapped in ``{"tokenprism": ..}``).
+        Returns the settings and one message per ignored value."""
+        problems: list[str] = []
+        data = _flatten(_unwrap(raw))
+        values: dict[str, Any] = {}
+
+        def take(key: str, attr: str, convert) -> None:
+            if key not in data or data[key] is None:
+                return
+            try:
+                values[attr] = convert(data[key])
+            except (TypeError, ValueError) as exc:
+                problems.append(f"{SECTION}.{key}: {exc}; using the default")
+
+        take("model", "model", _non_empty_string)
+        take("modelByLanguage", "model_by_language", _string_map)
+        take("inlayHints.mode", "inlay_hints_mode", lambda v: _choice(InlayHintMode, v))
+        take("colorize", "colorize", _boolean)
+        take("specialTokens", "special_tokens", lambda v: _choice(SpecialTokens, v))
+        take("budget", "budget", _non_negative_int)
+        take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
+        take("maxDocumentCharacters", "max_document_characters", _non_negative_int)
+        return cls(**values), problems
+
+
+def _unwrap(raw: Any) -> dict:
+    if raw is None:
+        return {}
+    if hasattr(raw, "_asdict"):  # pygls gives custom JSON objects as namedtuples
+        raw = to_plain(raw)
+    if not isinstance(raw, dict):
+        return {}
+    inner = raw.get(SECTION)
+    return inner if isinstance(inner, dict) else raw
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in ("modelByLanguage",):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def to_plain(value: Any) -> Any:
+    """Turn pygls's namedtuple objects back into dicts and lists, recursively."""
+    if hasattr(value, "_asdict"):
+        return {k: to_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _non_empty_string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a model name, got {value!r}")
+    return value.strip()
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object like {{\"python\": \"starcoder2\"}}, got {value!r}")
+    return {str(k): _non_empty_string(v) for k, v in value.items()}
+
+
+def _choice(enum: type[Enum], value: Any):
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise ValueError(f"expected one of {allowed}, got {value!r}") from None
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
+        raise ValueError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def _string_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of folders, got {value!r}")
+    return tuple(value)

@@ -1,0 +1,449 @@
+"""Open documents, their token states, and the tokenizers they use. No LSP types here.
+
+Text edits go into a :class:`~.document.Document` at once (on the event loop); a
+per-document *catch-up task* then brings that document's ``TokenState`` up to the newest
+version in a worker thread, applying the edits in order (a burst is coalesced into one
+pass). Each pass publishes a :class:`TokenView`: an immutable (text, tokens) pair that
+requests read without locks, however far behind the document the token state is.
+
+Tokenizers load in a worker thread too. While a model loads, documents keep their
+previous tokens; a load that fails is reported once and the previous model stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..tokenization import (
+    CONTINUES,
+    DEFAULT_MODEL,
+    Encoding,
+    LoadOptions,
+    Reason,
+    SpecialTokens,
+    Tokenizer,
+    TokenizerLoadError,
+    load_tokenizer,
+)
+from ..tokenization.incremental import TokenState
+from .document import UTF16, Document, Snapshot
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# More pending edits than this are cheaper as one fresh encode of the newest text.
+MAX_EDITS_PER_PASS = 8
+
+
+@dataclass(eq=False)
+class TokenView:
+    """A consistent pair: one version of a document's text and its tokens."""
+
+    uri: str
+    snapshot: Snapshot
+    encoding: Encoding
+    tokenizer: Tokenizer
+    special: SpecialTokens
+    _segment_numbers: list = field(default_factory=list, repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+    @property
+    def text(self) -> str:
+        return self.snapshot.text
+
+    @property
+    def model(self) -> str:
+        return self.tokenizer.name
+
+    def __len__(self) -> int:
+        return len(self.encoding)
+
+    def tokens_starting_before(self, offsets) -> np.ndarray:
+        """For each offset, how many tokens start before it (token k starts at ``ends[k-1]``)."""
+        ends = self.encoding.ends
+        n = len(ends)
+        offsets = np.asarray(offsets, np.int64)
+        if n == 0:
+            return np.zeros(len(offsets), np.int64)
+        before = 1 + np.searchsorted(ends[:-1], offsets, side="left")
+        return np.where(offsets <= 0, 0, before)
+
+    def count(self, start: int, end: int) -> int:
+        """Tokens whose first character lies in ``[start, end)``: adjacent ranges add up and
+        the whole text gives the document's count."""
+        if end <= start:
+            return 0
+        before = self.tokens_starting_before([start, end])
+        return int(before[1] - before[0])
+
+    def counts_between(self, bounds) -> np.ndarray:
+        """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
+        return np.diff(self.tokens_starting_before(bounds))
+
+    def segment_numbers(self) -> np.ndarray:
+        """For each token, the number of its display segment (0, 1, 2, … in document order)."""
+        if not self._segment_numbers:
+            starts_segment = (self.encoding.flags & CONTINUES) == 0
+            self._segment_numbers.append(np.cumsum(starts_segment, dtype=np.int64) - 1)
+        return self._segment_numbers[0]
+
+
+@dataclass(eq=False)
+class OpenDocument:
+    document: Document
+    view: TokenView | None = None
+    state: TokenState | None = None
+    pending: list[tuple[int, int, str]] = field(default_factory=list)
+    needs_full: bool = True
+    skipped: str | None = None  # why this document is not tokenized (binary, too large)
+    task: asyncio.Task | None = None
+    published: asyncio.Event = field(default_factory=asyncio.Event)
+    stale_answers: bool = False  # a request was answered from an older version
+
+    @property
+    def uri(self) -> str:
+        return self.document.uri
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.view is not None and self.view.version == self.document.version
+
+
+class DocumentError(Exception):
+    """A request named a document the server cannot answer for (closed, not tokenized)."""
+
+
+class Tokenizers:
+    """Loads tokenizers off the event loop, once per (spec, options); remembers failures."""
+
+    def __init__(self, executor: ThreadPoolExecutor):
+        self._executor = executor
+        self.options = LoadOptions()
+        self._loaded: dict[tuple, Tokenizer] = {}
+        self._failed: dict[tuple, TokenizerLoadError] = {}
+        self._loading: dict[tuple, asyncio.Future] = {}
+        self.last_good: Tokenizer | None = None
+        # hooks the server sets: a load begins (returns a callable to call when it ends), fails
+        self.on_load_start: Callable[[str], Callable[[], None]] = lambda spec: (lambda: None)
+        self.on_load_failed: Callable[[str, str], None] = lambda spec, reason: None
+        self.on_loaded: Callable[[str], None] = lambda spec: None
+
+    def set_options(self, options: LoadOptions) -> None:
+        if options != self.options:
+            self.options = options
+        self._failed.clear()  # a settings change retries failed models
+
+    def _key(self, spec: str) -> tuple:
+        return (spec, self.options)
+
+    def get(self, spec: str) -> Tokenizer | None:
+        return self._loaded.get(self._key(spec))
+
+    def failure(self, spec: str) -> TokenizerLoadError | None:
+        return self._failed.get(self._key(spec))
+
+    def is_loading(self, spec: str) -> bool:
+        return self._key(spec) in self._loading
+
+    def start(self, spec: str) -> asyncio.Future:
+        """Begin loading ``spec`` (if not loaded, loading or failed) and return its future."""
+        key = self._key(spec)
+        if key in self._loading:
+            return self._loading[key]
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if key in self._loaded:
+            future.set_result(self._loaded[key])
+            return future
+        if key in self._failed:
+            future.set_exception(self._failed[key])
+            future.exception()  # marked as retrieved: callers may ignore a known failure
+            return future
+        self._loading[key] = future
+        done = self.on_load_start(spec)
+        options = self.options
+
+        async def run() -> None:
+            try:
+                tokenizer = await loop.run_in_executor(self._executor, load_tokenizer, spec, options)
+            except Exception as exc:  # every failure becomes one message
+                if not isinstance(exc, TokenizerLoadError):
+                    exc = TokenizerLoadError(spec, Reason.CORRUPT, f"{type(exc).__name__}: {exc}")
+                self._failed[key] = exc
+                future.set_exception(exc)
+                future.exception()  # marked as retrieved: nobody has to await a failed load
+                self.on_load_failed(spec, str(exc))
+            else:
+                self._loaded[key] = tokenizer
+                self.last_good = tokenizer
+                future.set_result(tokenizer)
+                self.on_loaded(spec)
+            finally:
+                self._loading.pop(key, None)
+                done()
+
+        asyncio.ensure_future(run())
+        return future
+
+    async def load(self, spec: str) -> Tokenizer:
+        """The tokenizer for ``spec``; raises TokenizerLoadError."""
+        return await asyncio.shield(self.start(spec))
+
+
+class Session:
+    """Everything the server knows: settings, open documents, tokenizers."""
+
+    def __init__(self, encoding: str = UTF16, workers: int = 2):
+        self.settings = Settings()
+        self.encoding = encoding
+        self.documents: dict[str, OpenDocument] = {}
+        self._encode_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokenprism-encode")
+        self._load_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenprism-load")
+        self.tokenizers = Tokenizers(self._load_pool)
+        self.tokenizers.on_loaded = self._retokenize_for
+        # hooks the server sets
+        # (document, new view, previous view) after each tokenizing pass
+        self.on_tokenized: list[Callable[[OpenDocument, TokenView, TokenView | None], None]] = []
+        self.on_skipped: Callable[[OpenDocument, str], None] = lambda doc, reason: None
+        self._override_cache: dict[tuple, TokenView] = {}
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> bool:
+        """Use new settings; returns True when documents have to be tokenized again."""
+        old = self.settings
+        self.settings = settings
+        self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
+        changed = (
+            old.model != settings.model
+            or old.model_by_language != settings.model_by_language
+            or old.special_tokens != settings.special_tokens
+            or old.search_paths() != settings.search_paths()
+            or old.max_document_characters != settings.max_document_characters
+        )
+        if changed:
+            for doc in self.documents.values():
+                doc.needs_full = True
+                self.schedule(doc)
+        return changed
+
+    def spec_for(self, doc: OpenDocument) -> str:
+        return self.settings.model_for(doc.document.language_id)
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> OpenDocument:
+        doc = OpenDocument(Document(uri, language_id, version, text, self.encoding))
+        old = self.documents.get(uri)
+        if old is not None and old.task is not None:
+            old.task.cancel()
+        self.documents[uri] = doc
+        self.schedule(doc)
+        return doc
+
+    def change(self, uri: str, version: int, changes: list[tuple]) -> OpenDocument:
+        """Apply content changes: each is ``(None, None, text)`` for the whole text or
+        ``((line, col), (line, col), text)`` in the negotiated encoding."""
+        doc = self.get(uri)
+        for start, end, text in changes:
+            if start is None or end is None:
+                doc.document.replace_all(text, version)
+                doc.pending.clear()
+                doc.needs_full = True
+            else:
+                doc.pending.append(doc.document.apply_change(start, end, text, version))
+        # the version belongs to the state after all changes of this notification
+        snap = doc.document.snapshot
+        if snap.version != version:
+            doc.document.snapshot = Snapshot(version, snap.text, snap.lines, snap.encoding)
+        self.schedule(doc)
+        return doc
+
+    def close(self, uri: str) -> None:
+        doc = self.documents.pop(uri, None)
+        if doc is not None and doc.task is not None:
+            doc.task.cancel()
+        self._override_cache = {k: v for k, v in self._override_cache.items() if k[0] != uri}
+
+    def get(self, uri: str) -> OpenDocument:
+        doc = self.documents.get(uri)
+        if doc is None:
+            raise DocumentError(f"the document {uri} is not open")
+        return doc
+
+    # -- tokenizing -----------------------------------------------------------------------------
+
+    def schedule(self, doc: OpenDocument) -> None:
+        """Make sure a catch-up task runs for the document."""
+        if doc.task is None or doc.task.done():
+            doc.task = asyncio.ensure_future(self._catch_up(doc))
+
+    def _retokenize_for(self, spec: str) -> None:
+        for doc in self.documents.values():
+            if self.spec_for(doc) == spec:
+                self.schedule(doc)
+
+    def _why_skip(self, snapshot: Snapshot) -> str | None:
+        limit = self.settings.max_document_characters
+        if limit and len(snapshot.text) > limit:
+            return (
+                f"not tokenized: {len(snapshot.text):,} characters is more than"
+                f" tokenprism.maxDocumentCharacters ({limit:,})"
+            )
+        if "\x00" in snapshot.text:
+            return "not tokenized: the document looks binary (it contains NUL characters)"
+        return None
+
+    def _skip(self, doc: OpenDocument, reason: str) -> None:
+        """Leave the document untokenized; say why once per reason."""
+        if doc.skipped != reason:
+            doc.skipped = reason
+            self.on_skipped(doc, reason)
+        doc.view, doc.state, doc.needs_full = None, None, True
+        doc.published.set()
+
+    async def _tokenizer_for(self, doc: OpenDocument) -> Tokenizer | None:
+        spec = self.spec_for(doc)
+        tokenizer = self.tokenizers.get(spec)
+        if tokenizer is not None:
+            return tokenizer
+        future = self.tokenizers.start(spec)
+        current = doc.view.tokenizer if doc.view is not None else None
+        if current is not None:
+            return current  # keep the previous model until the new one is ready
+        try:
+            return await asyncio.shield(future)
+        except TokenizerLoadError:
+            pass
+        if self.tokenizers.last_good is not None:
+            return self.tokenizers.last_good
+        try:
+            return await self.tokenizers.load(DEFAULT_MODEL)
+        except TokenizerLoadError:
+            return None
+
+    async def _catch_up(self, doc: OpenDocument) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            tokenizer = await self._tokenizer_for(doc)
+            if tokenizer is None:
+                return
+            special = self.settings.special_tokens
+            target = doc.document.snapshot
+            edits, doc.pending = doc.pending, []
+            reason = self._why_skip(target)
+            if reason is not None:
+                self._skip(doc, reason)
+                return
+            doc.skipped = None
+            state = doc.state
+            fresh = (
+                doc.needs_full
+                or state is None
+                or state.tokenizer is not tokenizer
+                or state.special != special
+                or len(edits) > MAX_EDITS_PER_PASS
+            )
+            doc.needs_full = False
+            try:
+                if fresh:
+                    state = await loop.run_in_executor(
+                        self._encode_pool, TokenState, tokenizer, target.text, special
+                    )
+                else:
+                    await loop.run_in_executor(self._encode_pool, state.apply_edits, edits)
+                encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
+                if encoding.text_length != len(target.text):
+                    raise RuntimeError("token state out of step with the text")
+            except asyncio.CancelledError:
+                raise
+            except ValueError as exc:  # text the tokenizer refuses (lone surrogates)
+                self._skip(doc, f"not tokenized: {exc}")
+                return
+            except Exception:
+                log.exception("tokenizing %s failed; encoding it afresh", doc.uri)
+                if fresh:
+                    return
+                doc.needs_full = True
+                continue
+            previous = doc.view
+            doc.state = state
+            doc.view = TokenView(doc.uri, target, encoding, tokenizer, special)
+            doc.published.set()
+            for listener in self.on_tokenized:
+                try:
+                    listener(doc, doc.view, previous)
+                except Exception:
+                    log.exception("a tokenized-listener failed")
+            wanted = self.tokenizers.get(self.spec_for(doc))
+            if (
+                doc.document.snapshot is target
+                and not doc.pending
+                and not doc.needs_full
+                and (wanted is None or wanted is tokenizer)
+            ):
+                return
+
+    # -- answering ------------------------------------------------------------------------------
+
+    async def view(self, uri: str, wait: float = 1.0) -> TokenView:
+        """The newest token view of a document, waiting up to ``wait`` seconds for it to
+        reach the document's current version. Raises DocumentError if there is none."""
+        doc = self.get(uri)
+        deadline = asyncio.get_running_loop().time() + wait
+        while not doc.up_to_date and doc.skipped is None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 or doc.task is None or doc.task.done():
+                break
+            doc.published.clear()
+            try:
+                await asyncio.wait_for(doc.published.wait(), remaining)
+            except asyncio.TimeoutError:
+                break
+        if doc.view is None:
+            raise DocumentError(doc.skipped or f"{uri} is not tokenized yet")
+        if not doc.up_to_date:
+            doc.stale_answers = True
+        return doc.view
+
+    async def view_with_model(self, uri: str, spec: str | None, wait: float = 1.0) -> TokenView:
+        """Like :meth:`view`, but tokenized with ``spec`` when given (loaded on demand)."""
+        view = await self.view(uri, wait)
+        if not spec:
+            return view
+        tokenizer = await self.tokenizers.load(spec)
+        if tokenizer is view.tokenizer:
+            return view
+        key = (uri, view.version, id(tokenizer), view.special)
+        cached = self._override_cache.get(key)
+        if cached is not None:
+            return cached
+        loop = asyncio.get_running_loop()
+        encoding = await loop.run_in_executor(self._encode_pool, tokenizer.encode, view.text, view.special)
+        other = TokenView(uri, view.snapshot, encoding, tokenizer, view.special)
+        if len(self._override_cache) > 16:
+            self._override_cache.clear()
+        self._override_cache[key] = other
+        return other
+
+    def shutdown(self) -> None:
+        for doc in self.documents.values():
+            if doc.task is not None:
+                doc.task.cancel()
+        self._encode_pool.shutdown(wait=False, cancel_futures=True)
+        self._load_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _frozen_copy(state: TokenState) -> Encoding:
+    """An Encoding that later edits of the state cannot change."""
+    enc = state.encoding()
+    return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)

@@ -1,0 +1,93 @@
+"""The document store on its own: incremental line index and position conversions,
+checked against independent references (a fresh scan, encoding prefixes)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from tokenprism.lsp.document import UTF8, UTF16, UTF32, Document, LineIndex
+
+ALPHABET = ["a", "b", " ", "\t", "\n", "\r", "\r\n", "é", "한", "국", "😀", "👍🏽", "\u0301"]
+
+
+def reference_lines(text: str) -> list[tuple[int, int]]:
+    """(start, content end) of every line, by a plain regex split."""
+    out, start = [], 0
+    for m in re.finditer(r"\r\n|\r|\n", text):
+        out.append((start, m.start()))
+        start = m.end()
+    out.append((start, len(text)))
+    return out
+
+
+def units(text: str, encoding: str) -> int:
+    if encoding == UTF16:
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if encoding == UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text)
+
+
+def random_text(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(n))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_incremental_line_index_matches_a_fresh_scan(seed):
+    rng = random.Random(seed)
+    text = random_text(rng, rng.randint(0, 40))
+    doc = Document("file:///x", "plaintext", 0, text, UTF32)
+    for step in range(40):
+        a = rng.randint(0, len(text))
+        b = rng.randint(a, min(len(text), a + 6))
+        # LSP positions cannot point between "\r" and "\n": step over such places
+        a -= 0 < a < len(text) and text[a - 1 : a + 1] == "\r\n"
+        b += 0 < b < len(text) and text[b - 1 : b + 1] == "\r\n"
+        new = random_text(rng, rng.randint(0, 5))
+        start = doc.snapshot.position_at(a)
+        end = doc.snapshot.position_at(b)
+        doc.apply_change(start, end, new, step + 1)
+        text = text[:a] + new + text[b:]
+        assert doc.text == text
+        expected = [s for s, _ in reference_lines(text)]
+        assert doc.snapshot.lines.starts.tolist() == expected, (seed, step, repr(text))
+
+
+@pytest.mark.parametrize("encoding", [UTF8, UTF16, UTF32])
+def test_positions_match_encoded_prefixes(encoding):
+    rng = random.Random(7)
+    text = random_text(rng, 400) + "x" * 10_050 + "😀한\r\n"
+    doc = Document("file:///x", "plaintext", 1, text, encoding)
+    snap = doc.snapshot
+    lines = reference_lines(text)
+    expected = []
+    for offset in range(len(text) + 1):
+        line = max(i for i, (s, _) in enumerate(lines) if s <= offset)
+        s = lines[line][0]
+        expected.append((line, units(text[s:offset], encoding)))
+    got_lines, got_cols = snap.positions_at(np.arange(len(text) + 1))
+    assert list(zip(got_lines.tolist(), got_cols.tolist())) == expected
+    assert [snap.position_at(o) for o in range(0, len(text) + 1, 37)] == expected[::37]
+    # and back: every position of a character start maps to its offset
+    for offset in range(0, len(text) + 1, 3):
+        line, col = expected[offset]
+        if offset <= lines[line][1]:
+            assert snap.offset_at(line, col) == offset
+
+
+def test_offsets_clamp_and_snap():
+    doc = Document("file:///x", "plaintext", 1, "a😀b\r\nxy", UTF16)
+    snap = doc.snapshot
+    assert snap.offset_at(0, 2) == 1  # inside the surrogate pair: snaps to the emoji's start
+    assert snap.offset_at(0, 99) == 3  # past the line's end: its end, not into "\r\n"
+    assert snap.offset_at(9, 0) == len(doc.text)
+    assert snap.line_length(0) == 4
+    assert snap.content_ends(np.array([0, 1])).tolist() == [3, 7]
+
+
+def test_line_index_of_crlf_and_lone_cr():
+    assert LineIndex.of("a\r\nb\rc\n").starts.tolist() == [0, 3, 5, 7]
