@@ -160,6 +160,15 @@ def test_count_gitignore_of_enclosing_repository_applies_to_a_subdirectory(tmp_p
     assert [Path(f["path"]).name for f in json.loads(out)["files"]] == ["a.py"]
 
 
+def test_count_an_ignored_directory_named_explicitly(tmp_path, capsys):
+    write_tree(tmp_path, {".git/HEAD": "ref\n", ".gitignore": "vendor/\n", "vendor/lib.py": "x = 1\n"})
+    code, out, _ = run_cli(capsys, "count", str(tmp_path / "vendor"), "--json")
+    assert code == 0
+    assert [Path(f["path"]).name for f in json.loads(out)["files"]] == ["lib.py"]
+    code, out, _ = run_cli(capsys, "count", str(tmp_path), "--json")
+    assert [Path(f["path"]).name for f in json.loads(out)["files"]] == [".gitignore"]
+
+
 def test_count_paths_are_relative_to_the_argument(tmp_path, capsys, monkeypatch):
     write_tree(tmp_path, {"pkg/mod.py": "pass\n"})
     monkeypatch.chdir(tmp_path)
@@ -261,7 +270,7 @@ def test_tokens_table_has_one_line_per_token(tmp_path, capsys):
     file = write_tree(tmp_path, {"t.txt": text}) / "t.txt"
     code, out, _ = run_cli(capsys, "tokens", str(file))
     assert code == 0
-    assert len(out.splitlines()) == len(reference_ids("o200k_base", text))
+    assert len(out.splitlines()) == 1 + len(reference_ids("o200k_base", text))  # a header, then tokens
 
 
 # -- show -------------------------------------------------------------------------------------

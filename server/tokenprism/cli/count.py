@@ -113,6 +113,8 @@ class GitIgnore:
         ignore = cls()
         for parent in reversed(ancestors):
             ignore = ignore.entering(parent)
+        if ignore.ignored(directory, is_dir=True):
+            return cls()  # an ignored directory named explicitly: the user wants it counted
         return ignore
 
     def entering(self, directory: Path) -> GitIgnore:

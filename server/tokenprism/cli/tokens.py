@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         out.write("\n]\n" if len(encoding) else "]\n")
     else:
         width = len(str(max(len(encoding) - 1, 0)))
+        out.write(f"{'#':>{width}}  {'id':>7}  {'start-end':<13}  {'bytes':<16}  text  [vocabulary form]\n")
         for k, record in enumerate(records):
             shown = visible_whitespace(printable(record["text"])) or "·"  # · : no characters of its own
             # the vocabulary's own spelling (Ġworld, ▁world) when it differs from the text
