@@ -30,11 +30,12 @@ from .base import SpecialTokens, Tokenizer
 # Extra characters encoded past a piece's right end, beyond the rule's witness.
 RIGHT_MARGIN = 64
 
-# "\S" in Python's ``re`` is a superset of Unicode White_Space (it adds U+001C-U+001F),
-# so "not whitespace" here is also "not whitespace" for the Rust regex engines.
-_LINE_NONSPACE = re.compile(r"\S")
-# the leading blanks of a line (no CR/LF among them) followed by a visible character
-_LINE_NONBLANK = re.compile(r"[^\S\r\n]*\S")
+# "\s" in Python's ``re`` is a superset of Unicode White_Space (it adds U+001C-U+001F),
+# so "not whitespace" here is also "not whitespace" for the Rust regex engines. "/" is
+# excluded because o200k's pattern glues "/" to a newline after punctuation (".\n//").
+_LINE_NONSPACE = re.compile(r"[^\s/]")
+# the leading blanks of a line (no CR/LF among them) followed by such a character
+_LINE_NONBLANK = re.compile(r"[^\S\r\n]*[^\s/]")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,254 @@
+"""Incremental re-tokenization equals a full encode after every edit.
+
+Every test tokenizer (tiktoken o200k/cl100k, the GGUF vocabularies of Llama 3, Phi-3,
+Qwen2, StarCoder2 and GPT-2, and a WordPiece tokenizer built here) is checked against its
+own full ``encode`` of the edited text: ids, span ends and flags. The pieces a document is
+opened in and the blocks tokens are stored in are made tiny here, so short random texts
+exercise every seam and block boundary.
+
+More examples: ``TOKENPRISM_HYPOTHESIS_EXAMPLES=500 pytest tests/test_incremental.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tokenprism.tokenization import SpecialTokens, TokenizerInfo, blocks, incremental
+from tokenprism.tokenization.chunking import RULES, sync_rule_for
+from tokenprism.tokenization.incremental import TokenState
+
+from conftest import TOKENIZER_NAMES
+
+EXAMPLES = int(os.environ.get("TOKENPRISM_HYPOTHESIS_EXAMPLES", "20"))
+
+FRAGMENTS = [
+    "a", "b", "Z", "the", "word", "don't", " ", "  ", "    ", "\t", "\n", "\n", "\r\n", "\r", "\n\n",
+    " \n", "\n   ", "한", "국어", "입니다", "日本", "🙂", "👍🏽", "é", "e\u0301", "1", "234", "3.14", ".",
+    ",", "'s", "!", "(", ")", "{", "}", ";", "=", "<|endoftext|>", "<|endof", "text|>", "<|im_start|>",
+    "<s>", "</s>", "[CLS]", "\u00a0", "\u3000", "<|end|>", "def f(x):\n    return x\n", "## ",
+]
+
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
+edits = st.lists(
+    st.tuples(
+        st.floats(0, 1),  # where, as a share of the text
+        st.integers(0, 12),  # characters removed
+        st.lists(st.sampled_from(FRAGMENTS), max_size=5).map("".join),  # inserted
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def wordpiece_tokenizer():
+    """A small BERT-style WordPiece tokenizer (lower-casing normalizer, whitespace and
+    punctuation pre-tokenizer), wrapped like any Hugging Face tokenizer."""
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+
+    from tokenprism.tokenization.huggingface import HuggingFaceTokenizer
+
+    words = ["the", "word", "don", "def", "return", "end", "text", "im", "start", "s", "x", "f", "a", "b", "z"]
+    pieces = ["##s", "##t", "##a", "##b", "##e", "##x", "##rd", "##or"] + [f"##{c}" for c in "0123456789"]
+    symbols = list("()[]{}<>|:;,.!'=#_") + list("0123456789") + ["한", "국", "어", "日", "本", "é"]
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + words + pieces + symbols)}
+    backend = Tokenizer(WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=20))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    backend.add_special_tokens(["[CLS]", "[SEP]"])
+    info = TokenizerInfo("wordpiece-test", "wordpiece-test", "huggingface", "built in the test", len(vocab))
+    return HuggingFaceTokenizer(backend, info)
+
+
+ALL_NAMES = TOKENIZER_NAMES + ("wordpiece",)
+_wordpiece = []
+
+
+@pytest.fixture(params=ALL_NAMES)
+def any_tokenizer(request, tokenizer):
+    if request.param == "wordpiece":
+        if not _wordpiece:
+            _wordpiece.append(wordpiece_tokenizer())
+        return _wordpiece[0]
+    return tokenizer(request.param)
+
+
+@contextmanager
+def tiny_pieces():
+    """Blocks of 4 tokens, documents opened in pieces of ~16 characters."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "BLOCK_TOKENS", 4)
+        mp.setattr(incremental, "SMALL_DOCUMENT", 0)
+        mp.setattr(incremental, "PIECE_CHARS", 16)
+        yield
+
+
+def assert_same(state: TokenState, tokenizer, special=SpecialTokens.SPECIAL, context=""):
+    fresh = tokenizer.encode(state.text, special)
+    got = state.encoding()
+    assert got.text_length == len(state.text)
+    assert np.array_equal(got.ids, fresh.ids), f"ids differ {context} in {state.text!r}"
+    assert np.array_equal(got.ends, fresh.ends), f"ends differ {context} in {state.text!r}"
+    assert np.array_equal(got.flags, fresh.flags), f"flags differ {context} in {state.text!r}"
+    assert len(state) == len(fresh)
+
+
+def edit_positions(text: str, where: float, removed: int) -> tuple[int, int]:
+    start = min(int(where * (len(text) + 1)), len(text))
+    return start, min(len(text), start + removed)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, changes=edits)
+def test_edits_equal_full_encode(any_tokenizer, text, changes):
+    with tiny_pieces():
+        state = TokenState(any_tokenizer, text)
+        assert_same(state, any_tokenizer, context="after opening")
+        for where, removed, inserted in changes:
+            start, end = edit_positions(state.text, where, removed)
+            state.apply_edit(start, end, inserted)
+            assert_same(state, any_tokenizer, context=f"after replacing [{start}, {end}) by {inserted!r}")
+
+
+@settings(max_examples=max(5, EXAMPLES // 2), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, changes=edits)
+def test_edits_with_special_text_read_as_text(any_tokenizer, text, changes):
+    special = SpecialTokens.TEXT
+    with tiny_pieces():
+        state = TokenState(any_tokenizer, text, special)
+        for where, removed, inserted in changes:
+            start, end = edit_positions(state.text, where, removed)
+            state.apply_edit(start, end, inserted)
+            assert_same(state, any_tokenizer, special, context=f"after replacing [{start}, {end})")
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, offsets=st.lists(st.floats(0, 1), min_size=1, max_size=6))
+def test_queries_match_the_encoding(any_tokenizer, text, offsets):
+    with tiny_pieces():
+        state = TokenState(any_tokenizer, text)
+        full = any_tokenizer.encode(text)
+        n = len(text)
+        points = sorted(min(int(x * (n + 1)), n) for x in offsets)
+        for a in points:
+            assert state.token_at(a) == full.token_at(a)
+            for b in points:
+                assert state.tokens_in(a, b) == full.tokens_in(a, b)
+                assert state.count_in(a, b) == full.count_in(a, b)
+        for i in range(len(full)):
+            assert state.token(i) == full.token(i)
+            assert state.segment_of(i) == full.segment_of(i)
+        assert list(state.segments()) == list(full.segments())
+        k = len(full) // 2
+        assert np.array_equal(state.ids_in(k // 2, k + 3), full.ids[k // 2 : k + 3])
+        assert np.array_equal(state.ends_in(k // 2, k + 3), full.ends[k // 2 : k + 3])
+        assert np.array_equal(state.flags_in(k // 2, k + 3), full.flags[k // 2 : k + 3])
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "llama3"])
+def test_special_token_text_created_and_destroyed_by_edits(tokenizer, name):
+    tok = tokenizer(name)
+    eot = "<|endoftext|>" if name == "o200k_base" else "<|begin_of_text|>"
+    half = len(eot) // 2
+    with tiny_pieces():
+        state = TokenState(tok, "line one\n" + eot[:half] + "\n" + eot[half:] + " three\n")
+        state.apply_edit(9 + half, 10 + half, "")  # joins the halves: the special token appears
+        assert_same(state, tok)
+        assert any(state.token(i).special for i in range(len(state)))
+        state.apply_edit(9 + 2, 9 + 3, "")  # breaks it again
+        assert_same(state, tok)
+        assert not any(state.token(i).special for i in range(len(state)))
+
+
+def big_document(lines: int = 3000) -> str:
+    parts = []
+    for i in range(lines):
+        kind = i % 7
+        if kind == 0:
+            parts.append(f"def function_{i}(argument, other={i}):\n")
+        elif kind in (1, 2):
+            parts.append(f"    value = argument * {i} + other  # 한국어 주석 {i} 🙂\n")
+        elif kind == 3:
+            parts.append("\n")
+        else:
+            parts.append(f"Prose line {i}: the quick brown fox jumps over the lazy dog.\n")
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "llama3", "phi3"])
+def test_large_document_opens_in_pieces_and_edits_locally(tokenizer, name):
+    tok = tokenizer(name)
+    text = big_document()
+    state = TokenState(tok, text)
+    assert_same(state, tok, context="after the parallel open")
+    assert state._store.block_count > 1
+    middle = len(text) // 2
+    state.apply_edit(middle, middle, "x")
+    state.apply_edit(middle + 1, middle + 1, " 한")
+    state.apply_edit(middle - 40, middle - 10, "")
+    assert_same(state, tok)
+    assert state.stats["whole"] == 0
+    # a typing edit re-encodes a few lines, not the document
+    assert state.stats["window_chars"] < 3 * 2000
+    assert state.nbytes / len(state) <= 16
+
+
+def test_rules_found_for_every_test_tokenizer(tokenizer):
+    """Each test tokenizer gets a sync rule, so none falls back to whole-document encodes."""
+    for name in TOKENIZER_NAMES:
+        assert sync_rule_for(tokenizer(name)) in RULES, name
+    assert sync_rule_for(wordpiece_tokenizer()) in RULES
+
+
+def test_verify_and_repair_finds_and_fixes_a_wrong_state(tokenizer):
+    tok = tokenizer("o200k_base")
+    state = TokenState(tok, big_document(200))
+    assert state.verify_and_repair() == 0
+    # corrupt three tokens in the middle, as a bug in the splice would
+    wrong = state._store.slice(100, 103)
+    wrong.ids[:] = wrong.ids[::-1] + 1
+    state._store.splice(100, 103, wrong, 0)
+    assert not state.encoding().equals(tok.encode(state.text))
+    assert state.verify_and_repair() == 3
+    assert_same(state, tok)
+    assert state.stats["repairs"] == 1
+
+
+def test_verify_and_repair_gives_up_when_cancelled_or_stale(tokenizer):
+    tok = tokenizer("o200k_base")
+    state = TokenState(tok, big_document(100))
+    cancelled = threading.Event()
+    cancelled.set()
+    assert state.verify_and_repair(cancelled) == -1
+
+    class EditWhileEncoding:
+        """A tokenizer that lets an edit land while the check encodes."""
+
+        def __getattr__(self, name):
+            return getattr(tok, name)
+
+        def encode_batch(self, texts, special):
+            result = tok.encode_batch(texts, special)
+            state.tokenizer = tok
+            state.apply_edit(0, 0, "x")
+            return result
+
+    state.tokenizer = EditWhileEncoding()
+    assert state.verify_and_repair() == -1
+    assert_same(state, tok)
+
+
+def test_bad_edit_range_is_a_clear_error(tokenizer):
+    state = TokenState(tokenizer("o200k_base"), "abc")
+    with pytest.raises(IndexError, match="outside a text of 3 characters"):
+        state.apply_edit(2, 9, "x")
+    assert state.text == "abc"
