@@ -50,7 +50,8 @@ export class ServerSession implements vscode.Disposable {
     if (!client || client.state !== State.Running) {
       throw new NotRunningError();
     }
-    return client.sendRequest<R>(method, params, token);
+    // Never pass an undefined token: vscode-jsonrpc would send [params, undefined] by position.
+    return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
   }
 
   /** Stops any running server and starts a new one. */

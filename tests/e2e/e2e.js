@@ -1,0 +1,355 @@
+// The TokenPrism extension in a real VS Code (code-server), driven by Chromium the way a person
+// uses it. Every expected number comes from the `tokenprism` CLI, run independently of the editor.
+// Usage: node e2e.js --port P --workspace DIR --out DIR --shots DIR --tokenprism PATH
+"use strict";
+const { execFileSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) {
+  args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+}
+const { chromium } = require(path.join(process.env.PLAYWRIGHT_ROOT, "node_modules", "playwright-core"));
+const WS = args.workspace;
+const started = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`, ...a);
+
+// --- independent expectations: the CLI ---------------------------------------------------------
+function cli(...argv) {
+  try {
+    return execFileSync(args.tokenprism, argv, { encoding: "utf8", env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    throw new Error(`tokenprism ${argv.join(" ")}: ${String(err.stderr || err.message).trim().split("\n").pop()}`);
+  }
+}
+function expectedCount(file, model) {
+  return JSON.parse(cli("count", "--json", "--model", model, file)).total.tokens;
+}
+/** [{id, start, end, text, special}] with start/end in code points. */
+function expectedTokens(file, model) {
+  return JSON.parse(cli("tokens", "--json", "--model", model, file));
+}
+/** Code-point offsets of each line start of a file (LF only). */
+function lineStarts(text) {
+  const cps = Array.from(text);
+  const starts = [0];
+  cps.forEach((c, i) => c === "\n" && starts.push(i + 1));
+  return starts;
+}
+/** Tokens whose first character lies in [a, b): the server's definition of a range's count. */
+const startingIn = (tokens, a, b) => tokens.filter((t) => t.start >= a && t.start < b).length;
+const fmt = (n) => n.toLocaleString("en-US");
+
+// --- results -------------------------------------------------------------------------------------
+const results = [];
+class Skip extends Error {}
+let page;
+async function check(name, fn) {
+  log(`… ${name}`);
+  try {
+    const detail = await fn();
+    results.push({ name, status: "PASS", detail: detail || "" });
+  } catch (err) {
+    const status = err instanceof Skip ? "SKIP" : "FAIL";
+    results.push({ name, status, detail: String(err && err.message ? err.message : err).split("\n")[0] });
+    if (status === "FAIL" && page) {
+      const shot = path.join(args.out, `fail-${results.length}.png`);
+      await page.screenshot({ path: shot }).catch(() => {});
+    }
+  }
+  const r = results[results.length - 1];
+  log(`${r.status} ${name}${r.detail ? ": " + r.detail : ""}`);
+}
+function assert(cond, message) {
+  if (!cond) {
+    throw new Error(message);
+  }
+}
+
+// --- driving the workbench -----------------------------------------------------------------------
+const norm = (s) => (s || "").replace(/\u00a0/g, " ");
+
+async function closeWidgets() {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Escape");
+}
+
+async function openFile(name) {
+  await closeWidgets();
+  // The Explorer is what a person clicks; Quick Open is the fallback when it is scrolled away.
+  const entry = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
+  if (await entry.isVisible().catch(() => false)) {
+    await entry.click();
+  } else {
+    await page.keyboard.press("Control+P");
+    await page.waitForSelector(".quick-input-widget input", { timeout: 15000 });
+    await page.keyboard.type(name);
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 15000 });
+    await page.keyboard.press("Enter");
+  }
+  await page.locator(".tab.active", { hasText: name }).waitFor({ timeout: 15000 });
+  await page.waitForSelector(".editor-instance .view-lines", { timeout: 15000 });
+  await page.locator(".editor-group-container.active .editor-instance .view-lines").first().click({ position: { x: 5, y: 5 } });
+}
+
+async function runCommand(title) {
+  await page.keyboard.press("F1");
+  await page.waitForSelector(".quick-input-widget input", { timeout: 15000 });
+  await page.keyboard.type(title);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 15000 });
+  await page.keyboard.press("Enter");
+}
+
+/** Waits until the TokenPrism status bar item reads `text` (exactly, icons aside). */
+async function waitStatus(text, timeout = 60000) {
+  const ok = await page
+    .waitForFunction(
+      (want) => [...document.querySelectorAll(".statusbar-item")].some((el) => (el.textContent || "").replace(/\u00a0/g, " ").trim() === want),
+      text,
+      { timeout },
+    )
+    .then(() => true, () => false);
+  if (!ok) {
+    throw new Error(`status bar never read "${text}"; it reads "${await statusText()}"`);
+  }
+  return `status bar: "${text}"`;
+}
+async function statusText() {
+  const texts = await page.locator(".statusbar-item").allTextContents();
+  return norm(texts.find((t) => /tokens|TokenPrism/.test(t)) || "(no TokenPrism item)").trim();
+}
+
+async function viewLines() {
+  return (await page.locator(".editor-instance .view-lines .view-line").allTextContents()).map(norm);
+}
+
+/** Playwright frames of a webview's content (VS Code nests the page two iframes deep). */
+function webviewFrame() {
+  return page.frameLocator("iframe.webview.ready").last().frameLocator("#active-frame");
+}
+
+// --- the checks ----------------------------------------------------------------------------------
+async function main() {
+  const udd = fs.mkdtempSync(path.join(os.tmpdir(), "tokenprism-chromium-"));
+  const ctx = await chromium.launchPersistentContext(udd, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => {});
+  page = ctx.pages()[0] || (await ctx.newPage());
+  const shot = (name) => page.screenshot({ path: path.join(args.shots, `vscode-${name}.png`) });
+  const file = (name) => path.join(WS, name);
+  fs.mkdirSync(args.shots, { recursive: true });
+
+  try {
+    await page.goto(`http://127.0.0.1:${args.port}/?folder=${encodeURIComponent(WS)}`);
+    await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
+    await page.waitForTimeout(1500);
+    log("workbench loaded");
+
+    for (const name of ["prompt.md", "greet.py", "korean.txt"]) {
+      await check(`status bar count of ${name} equals \`tokenprism count\` (o200k_base)`, async () => {
+        const want = expectedCount(file(name), "o200k_base");
+        await openFile(name);
+        return waitStatus(`${fmt(want)} tokens · o200k_base`, 90000);
+      });
+    }
+    await shot("status-bar");
+
+    // greet.py: inlay hints, hover, selections
+    const greet = fs.readFileSync(file("greet.py"), "utf8");
+    const greetTokens = expectedTokens(file("greet.py"), "o200k_base");
+    const starts = lineStarts(greet);
+    const greetTotal = greetTokens.length;
+    await openFile("greet.py");
+
+    await check("inlay hints show each line's token count", async () => {
+      const lines = greet.split("\n");
+      const want = [0, 1, 2, 6].map((i) => ({ text: lines[i], n: startingIn(greetTokens, starts[i], starts[i + 1]) }));
+      const ok = await page
+        .waitForFunction(
+          (want) => {
+            const shown = [...document.querySelectorAll(".editor-instance .view-lines .view-line")].map((el) => (el.textContent || "").replace(/\u00a0/g, " "));
+            return want.every((w) => shown.some((s) => s.startsWith(w.text) && s.trimEnd().endsWith(`${w.n} token${w.n === 1 ? "" : "s"}`)));
+          },
+          want,
+          { timeout: 30000 },
+        )
+        .then(() => true, () => false);
+      if (!ok) {
+        throw new Error(`expected ${JSON.stringify(want.map((w) => w.n))} as hints; editor shows ${JSON.stringify((await viewLines()).slice(0, 7))}`);
+      }
+      return `per-line hints ${want.map((w) => w.n).join(", ")}`;
+    });
+    await shot("inlay-hints");
+
+    await check("hovering a token shows its id", async () => {
+      // "hello" in `def hello(`: the token that covers its middle character.
+      const offset = greet.indexOf("hello") + 2;
+      const token = greetTokens.find((t) => t.start <= offset && offset < t.end);
+      const word = page.locator(".editor-instance .view-line span", { hasText: /^hello$/ }).first();
+      await word.hover();
+      const hover = page.locator(".monaco-hover-content").filter({ hasText: `id ${token.id}` }).first();
+      const shown = await hover.waitFor({ timeout: 20000 }).then(() => true, () => false);
+      const text = norm(await page.locator(".monaco-hover-content").allTextContents().then((t) => t.join(" | ")));
+      assert(shown, `hover should show "id ${token.id}" (${JSON.stringify(token.text)}); it shows ${JSON.stringify(text.slice(0, 200))}`);
+      return `hover: ${JSON.stringify(text.slice(0, 90))}`;
+    });
+    await shot("hover");
+    await page.mouse.move(5, 5);
+    await closeWidgets();
+
+    await check("selecting a line shows `selected / total`", async () => {
+      await page.locator(".editor-instance .view-line", { hasText: "def hello" }).first().click();
+      await page.keyboard.press("Home");
+      await page.keyboard.press("Home");
+      await page.keyboard.press("Shift+End");
+      const lineEnd = starts[1] - 1;
+      const want = startingIn(greetTokens, 0, lineEnd);
+      return waitStatus(`${fmt(want)} / ${fmt(greetTotal)} tokens · o200k_base`, 20000);
+    });
+    await shot("selection");
+
+    await check("a multi-cursor selection is summed", async () => {
+      // Ctrl+D twice: both occurrences of "hello" selected.
+      await page.locator(".editor-instance .view-line", { hasText: "def hello" }).first().click();
+      await page.keyboard.press("Home");
+      for (let i = 0; i < 4; i++) {
+        await page.keyboard.press("ArrowRight");
+      }
+      await page.keyboard.press("Control+D");
+      await page.keyboard.press("Control+D");
+      const cps = Array.from(greet).join("");
+      const a = cps.indexOf("hello");
+      const b = cps.indexOf("hello", a + 1);
+      const want = startingIn(greetTokens, a, a + 5) + startingIn(greetTokens, b, b + 5);
+      const cursors = await page.locator(".editor-instance .cursors-layer .cursor").count();
+      assert(cursors >= 2, `expected two cursors, found ${cursors}`);
+      return waitStatus(`${fmt(want)} / ${fmt(greetTotal)} tokens · o200k_base`, 20000);
+    });
+    await closeWidgets();
+
+    await check("typing updates the count", async () => {
+      await openFile("korean.txt");
+      const original = fs.readFileSync(file("korean.txt"), "utf8");
+      const before = expectedCount(file("korean.txt"), "o200k_base");
+      const typed = "타이핑하면 토큰 수가 바로 바뀝니다. Typing updates the count.";
+      await page.keyboard.press("Control+End");
+      await page.keyboard.type(typed, { delay: 10 });
+      const tmp = path.join(os.tmpdir(), `tokenprism-e2e-typed-${process.pid}.txt`);
+      fs.writeFileSync(tmp, original + typed);
+      const want = expectedCount(tmp, "o200k_base");
+      fs.rmSync(tmp);
+      assert(want !== before, "the typed text should change the count");
+      return waitStatus(`${fmt(want)} tokens · o200k_base`, 20000) + ` (was ${before})`;
+    });
+    await shot("typing");
+
+    await check("picking another tokenizer (phi3, this workspace) changes the count", async () => {
+      await openFile("prompt.md");
+      const want = expectedCount(file("prompt.md"), "phi3");
+      await runCommand("TokenPrism: Select tokenizer");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "phi3" }).first().waitFor({ timeout: 15000 });
+      await page.keyboard.type("phi3");
+      await page.waitForTimeout(300);
+      await shot("model-picker");
+      await page.keyboard.press("Enter");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "this workspace" }).first().waitFor({ timeout: 15000 });
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().click();
+      const status = await waitStatus(`${fmt(want)} tokens · phi3`, 90000);
+      const saved = JSON.parse(fs.readFileSync(file(".vscode/settings.json"), "utf8"));
+      assert(saved["tokenprism.model"] === "phi3", `workspace settings hold ${JSON.stringify(saved)}`);
+      return status;
+    });
+    await shot("phi3");
+
+    await check("editing tokenprism.model in settings.json changes the count", async () => {
+      const settingsPath = file(".vscode/settings.json");
+      const saved = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
+      fs.writeFileSync(settingsPath, JSON.stringify({ ...saved, "tokenprism.model": "qwen2" }, null, 2));
+      const want = expectedCount(file("prompt.md"), "qwen2");
+      return waitStatus(`${fmt(want)} tokens · qwen2`, 90000);
+    });
+
+    await check("Compare tokenizers: one row per model with the CLI's count", async () => {
+      await openFile("greet.py");
+      await runCommand("TokenPrism: Compare tokenizers");
+      const frame = webviewFrame();
+      const done = await Promise.race([
+        frame.locator("table").waitFor({ timeout: 180000 }).then(() => "table"),
+        frame.locator("text=Comparison failed").waitFor({ timeout: 180000 }).then(() => "failed"),
+      ]).catch(() => "timeout");
+      if (done !== "table") {
+        const text = await frame.locator("body").textContent().catch(() => "");
+        if (/Unhandled method|method not found|MethodNotFound/i.test(text || "")) {
+          throw new Skip("the server does not implement tokenprism/compare yet");
+        }
+        throw new Error(`no comparison table (${done}): ${JSON.stringify((text || "").slice(0, 200))}`);
+      }
+      const rows = await frame.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())));
+      const models = ["o200k_base", "llama3", "phi3", "qwen2", "starcoder2"];
+      const bad = [];
+      for (const model of models) {
+        const row = rows.find((r) => r[0] === model);
+        const want = fmt(expectedCount(file("greet.py"), model));
+        if (!row || row[1] !== want) {
+          bad.push(`${model}: shows ${row ? row[1] : "no row"}, CLI ${want}`);
+        }
+      }
+      await shot("compare");
+      assert(bad.length === 0, bad.join("; "));
+      return rows.map((r) => `${r[0]}=${r[1]}`).join(" ");
+    });
+    await closeWidgets();
+
+    await check("Show rendered prompt: a live read-only document with the conversation", async () => {
+      await openFile("chat.json");
+      await runCommand("TokenPrism: Show rendered prompt");
+      const tab = page.locator(".tab", { hasText: "chat.json (rendered)" }).first();
+      await tab.waitFor({ timeout: 30000 });
+      // Only the group whose active tab is the rendered document (the source stays open beside it).
+      const group = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: "(rendered)" }) }).first();
+      const lines = group.locator(".editor-instance .view-lines").first();
+      await lines.waitFor({ timeout: 30000 });
+      const ok = await page.waitForFunction(
+        (el) => /How many tokens is this conversation\?/.test(el.textContent || ""), await lines.elementHandle(), { timeout: 60000 },
+      ).then(() => true, () => false);
+      const text = norm(await lines.textContent());
+      if (!ok && /Unhandled method|method not found/i.test(text)) {
+        throw new Skip("the server does not implement tokenprism/renderChat yet");
+      }
+      assert(ok, `rendered document shows ${JSON.stringify(text.slice(0, 300))}`);
+      assert(!/"role"\s*:/.test(text), "the rendered document should be the template's output, not the JSON source");
+      const status = await statusText();
+      await shot("rendered-prompt");
+      return `rendered; status: ${JSON.stringify(status)}`;
+    });
+  } catch (err) {
+    results.push({ name: "the test itself", status: "FAIL", detail: String(err) });
+    await page.screenshot({ path: path.join(args.out, "fail-exception.png") }).catch(() => {});
+  } finally {
+    await ctx.close().catch(() => {});
+    fs.rmSync(udd, { recursive: true, force: true });
+  }
+
+  const count = (s) => results.filter((r) => r.status === s).length;
+  console.log("\n==== TokenPrism VS Code end-to-end ====");
+  for (const r of results) {
+    console.log(`${r.status.padEnd(4)}  ${r.name}${r.detail ? `\n      ${r.detail}` : ""}`);
+  }
+  const failed = count("FAIL");
+  console.log(`\n${count("PASS")} passed, ${failed} failed, ${count("SKIP")} skipped in ${((Date.now() - started) / 1000).toFixed(0)} s` +
+    ` — screenshots in ${args.shots}, logs in ${args.out}`);
+  console.log(failed ? "E2E FAILED" : "E2E PASSED");
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+#!/bin/bash
+# The VS Code end-to-end test: code-server with the built .vsix, driven by Chromium.
+# Usage: tests/e2e/run.sh path/to/tokenprism.vsix   (make test-e2e builds it and calls this)
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+VSIX=$(realpath "${1:?usage: run.sh VSIX}")
+OUT=$REPO/tests/e2e/out
+DATA=${TOKENPRISM_E2E_DATA:-/tmp/tokenprism-e2e-$$}
+PORT=${PORT:-18080}
+mkdir -p "$OUT"
+source "$REPO/tests/e2e/workspace.sh"
+
+setsid $CS --auth none --bind-addr 127.0.0.1:$PORT --disable-telemetry --disable-update-check \
+  --disable-workspace-trust --disable-getting-started-override "$WS" >"$OUT/code-server.log" 2>&1 &
+CSPID=$!
+cleanup() {
+  # code-server, the extension host and the language server share one process group.
+  kill -- -"$CSPID" 2>/dev/null || true
+  wait "$CSPID" 2>/dev/null || true
+  [ -n "${KEEP_E2E_DATA:-}" ] || rm -rf "$DATA" "$DATA.install.log"
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
+curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$OUT/code-server.log"; echo "FAIL: code-server did not start"; exit 1; }
+
+set +e
+node "$REPO/tests/e2e/e2e.js" --port "$PORT" --workspace "$WS" --out "$OUT" --shots "$REPO/docs/images" \
+  --tokenprism "$REPO/.venv/bin/tokenprism" --data "$DATA"
+status=$?
+set -e
+# The extension's own log (server stderr and LSP trace) helps when a check fails.
+find "$DATA/ud/logs" -name '*TokenPrism*' -exec cp {} "$OUT/tokenprism-output.log" \; 2>/dev/null || true
+exit $status
