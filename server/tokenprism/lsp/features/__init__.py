@@ -55,6 +55,7 @@ FEATURES = (
     "tokens",
     "models",
     "chat",
+    "compare",
 )
 
 

@@ -1,0 +1,412 @@
+"""Chat documents in the editor: ``tokenprism/renderChat``, a count hint per message (per
+line for JSONL) with a document total, and a diagnostic where a conversation cannot be
+rendered.
+
+The analysis (parse, render with the chat template, count) runs off the event loop after
+each tokenizing pass of a chat document and is cached per document version and model;
+requests and hints read the cache. The logic lives in plain functions over a
+:class:`ChatAnalysis`; ``register`` only wires them to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from lsprotocol import types
+
+from ...tokenization import Tokenizer
+from ...tokenization.chat import (
+    ChatCount,
+    ChatError,
+    DocumentCount,
+    count_document,
+    detect_chat_format,
+    template_for,
+)
+from ...tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
+from .. import convert
+from ..document import Snapshot
+from ..settings import SECTION, to_plain
+from ..state import DocumentError, TokenView
+
+log = logging.getLogger(__name__)
+
+METHOD = "tokenprism/renderChat"
+DIAGNOSTIC_SOURCE = "tokenprism chat"
+
+
+# -- settings the chat features read -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """``tokenprism.chatTemplate`` and ``tokenprism.compareModels``."""
+
+    chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
+    compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> tuple[ChatSettings, list[str]]:
+        data = to_plain(raw)
+        if isinstance(data, dict) and isinstance(data.get(SECTION), dict):
+            data = data[SECTION]
+        if not isinstance(data, dict):
+            return cls(), []
+        problems, values = [], {}
+        template = data.get("chatTemplate")
+        if template is not None:
+            if isinstance(template, str):
+                values["chat_template"] = template.strip() or None
+            else:
+                problems.append(f"{SECTION}.chatTemplate: expected a file path, got {template!r}; using the model's own")
+        models = data.get("compareModels")
+        if models is not None:
+            valid = isinstance(models, str) or (
+                isinstance(models, (list, tuple)) and all(isinstance(m, str) for m in models)
+            )
+            if valid and parse_model_list(models):
+                values["compare_models"] = tuple(parse_model_list(models))
+            else:
+                problems.append(
+                    f"{SECTION}.compareModels: expected a list of model names, got {models!r}; using the default"
+                )
+        return cls(**values), problems
+
+
+# -- analysis (plain functions) ------------------------------------------------------------------
+
+
+@dataclass
+class ChatAnalysis:
+    """A chat document counted with one model, for one version of its text."""
+
+    snapshot: Snapshot
+    model: str
+    format: str
+    counted: DocumentCount | None
+    error: str | None = None  # the whole document could not be counted (template file unreadable)
+    key: tuple = field(default=(), repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+
+def template_path(setting: str | None, uri: str) -> str | None:
+    """The template file the setting names; a relative path is relative to the document."""
+    if not setting:
+        return None
+    path = os.path.expanduser(os.path.expandvars(setting))
+    if not os.path.isabs(path) and uri.startswith("file:"):
+        from pygls.uris import to_fs_path
+
+        folder = os.path.dirname(to_fs_path(uri) or "")
+        path = os.path.join(folder, path)
+    return path
+
+
+def document_path(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
+
+
+def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer,
+            template_file: str | None) -> ChatAnalysis | None:
+    """Count a chat document; None when the text is not one."""
+    fmt = detect_chat_format(snapshot.text, language_id, document_path(uri))
+    if fmt is None:
+        return None
+    try:
+        template = template_for(tokenizer, template_file)
+        counted = count_document(tokenizer, snapshot.text, fmt, template)
+    except ChatError as exc:
+        return ChatAnalysis(snapshot, tokenizer.name, fmt, None, str(exc))
+    return ChatAnalysis(snapshot, tokenizer.name, fmt, counted)
+
+
+def _label(count: ChatCount) -> str:
+    return f"{'≈' if count.estimate else ''}{count.tokens} prompt token{'s' if count.tokens != 1 else ''}"
+
+
+def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int) -> list[types.InlayHint]:
+    """Hints in lines ``[first_line, last_line]``: each message's tokens (template share
+    included) after the message, per line for JSONL, and the document total at the top."""
+    counted = analysis.counted
+    if counted is None:
+        return []
+    snapshot = analysis.snapshot
+    places: list[tuple[int, str, str]] = []  # (offset, label, tooltip)
+    good = [(conv, count) for conv, count in counted.conversations if not count.error]
+    if counted.format == "jsonl":
+        for conv, count in good:
+            places.append((conv.end, _label(count), _tooltip(analysis, count)))
+    else:
+        for conv, count in good:
+            for message, share in zip(conv.messages, count.messages):
+                label = f"{share.role}: {'≈' if count.estimate else ''}{share.tokens}"
+                places.append((message.end, label, f"{share.tokens} tokens of the rendered prompt, "
+                               f"template tokens included ({analysis.model})"))
+    if good:
+        total = sum(c.tokens for _, c in good)
+        estimate = any(c.estimate for _, c in good)
+        what = f" in {len(good)} conversations" if len(good) > 1 else ""
+        label = f"Σ {'≈' if estimate else ''}{total} prompt tokens{what} ({analysis.model})"
+        places.append((good[0][0].start, label, _tooltip(analysis, good[0][1]) if len(good) == 1 else label))
+    if not places:
+        return []
+    offsets = np.array([p[0] for p in places], np.int64)
+    lines, columns = snapshot.positions_at(offsets)
+    hints = []
+    for (offset, label, tooltip), line, column in zip(places, lines.tolist(), columns.tolist()):
+        if first_line <= line <= last_line:
+            hints.append(types.InlayHint(
+                position=types.Position(line=line, character=column), label=label,
+                kind=types.InlayHintKind.Type, padding_left=True, padding_right=True, tooltip=tooltip,
+            ))
+    return hints
+
+
+def _tooltip(analysis: ChatAnalysis, count: ChatCount) -> str:
+    how = "OpenAI cookbook estimate" if count.estimate else f"rendered with the chat template ({count.template_source})"
+    shares = ", ".join(f"{m.role} {m.tokens}" for m in count.messages)
+    return f"{count.tokens} {analysis.model} tokens, {how}: {shares}, reply prompt {count.reply_tokens}"
+
+
+def chat_diagnostics(analysis: ChatAnalysis) -> list[types.Diagnostic]:
+    """One diagnostic per conversation that could not be counted, at the conversation."""
+    snapshot = analysis.snapshot
+    if analysis.counted is None:
+        end = snapshot.line_end(0)
+        return [_diagnostic(convert.lsp_range(snapshot, 0, end), analysis.error or "", types.DiagnosticSeverity.Error)]
+    out = []
+    for conv, count in analysis.counted.conversations:
+        if not count.error:
+            continue
+        # a model without a template is a fact to know, not a mistake in the document
+        severity = (types.DiagnosticSeverity.Information if "no chat template" in count.error
+                    else types.DiagnosticSeverity.Error if "chat template" in count.error
+                    else types.DiagnosticSeverity.Warning)
+        out.append(_diagnostic(convert.lsp_range(snapshot, conv.start, conv.end), count.error, severity))
+    return out
+
+
+def _diagnostic(rng: types.Range, message: str, severity) -> types.Diagnostic:
+    return types.Diagnostic(range=rng, message=message, severity=severity, source=DIAGNOSTIC_SOURCE)
+
+
+def utf16_offsets(text: str, offsets: list[int]) -> list[int]:
+    """Character offsets in ``text`` as UTF-16 code units (JavaScript string indices)."""
+    if text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+        return list(offsets)
+    astral = np.cumsum([0] + [ord(c) > 0xFFFF for c in text])
+    return [int(o + astral[o]) for o in offsets]
+
+
+def render_result(analysis: ChatAnalysis, offset: int | None = None) -> dict:
+    """The ``tokenprism/renderChat`` answer for the conversation at ``offset`` (the first
+    one without)."""
+    if analysis.counted is None:
+        return {"model": analysis.model, "rendered": "", "tokens": 0, "estimate": False, "messages": [],
+                "error": analysis.error, "version": analysis.version, "format": analysis.format}
+    conversations = analysis.counted.conversations
+    index = 0
+    if offset is not None:
+        for k, (conv, _) in enumerate(conversations):
+            if conv.start <= offset <= conv.end:
+                index = k
+                break
+            if conv.start > offset:
+                break
+    conv, count = conversations[index]
+    snapshot = analysis.snapshot
+    starts = [m.start for m in conv.messages] + [m.end for m in conv.messages]
+    lines, columns = snapshot.positions_at(np.array(starts, np.int64)) if starts else ([], [])
+    lines, columns = list(lines), list(columns)
+    n = len(conv.messages)
+    messages = [
+        {
+            "role": share.role, "tokens": share.tokens,
+            "range": {"start": {"line": int(lines[i]), "character": int(columns[i])},
+                      "end": {"line": int(lines[n + i]), "character": int(columns[n + i])}},
+        }
+        for i, share in enumerate(count.messages)
+    ]
+    flat = [o for r in count.special_ranges for o in r]
+    units = utf16_offsets(count.rendered, flat)
+    result = {
+        "model": analysis.model, "rendered": count.rendered, "tokens": count.tokens, "estimate": count.estimate,
+        "messages": messages, "specialRanges": [units[i : i + 2] for i in range(0, len(units), 2)],
+        "replyTokens": count.reply_tokens, "templateSource": count.template_source,
+        "format": analysis.format, "version": analysis.version,
+        "conversation": index, "conversations": len(conversations), "documentTokens": analysis.counted.tokens,
+    }
+    if count.error:
+        result["error"] = count.error
+    return result
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+
+class ChatFeature:
+    def __init__(self, server) -> None:
+        self.server = server
+        self.settings = ChatSettings()
+        self.analyses: dict[str, ChatAnalysis] = {}
+        self.with_diagnostics: set[str] = set()
+        self._running: dict[str, asyncio.Task] = {}
+
+    def key(self, view: TokenView) -> tuple:
+        return (view.version, id(view.tokenizer), self.settings.chat_template)
+
+    async def analysis(self, view: TokenView, language_id: str) -> ChatAnalysis | None:
+        """The analysis of exactly this view, computed in a worker thread when not cached."""
+        cached = self.analyses.get(view.uri)
+        key = self.key(view)
+        if cached is not None and cached.key == key:
+            return cached
+        template = template_path(self.settings.chat_template, view.uri)
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template
+        )
+        if result is not None:
+            result.key = key
+            if view.tokenizer is self._document_tokenizer(view.uri):
+                self.analyses[view.uri] = result
+        return result
+
+    def _document_tokenizer(self, uri: str):
+        doc = self.server.session.documents.get(uri)
+        return doc.view.tokenizer if doc is not None and doc.view is not None else None
+
+    def on_tokenized(self, doc, view: TokenView, previous) -> None:
+        running = self._running.get(doc.uri)
+        if running is not None and not running.done():
+            running.cancel()  # a newer version supersedes it; the thread finishes unobserved
+        self._running[doc.uri] = asyncio.ensure_future(self._refresh(doc.uri, view, doc.document.language_id))
+
+    async def _refresh(self, uri: str, view: TokenView, language_id: str) -> None:
+        try:
+            analysis = await self.analysis(view, language_id)
+        except asyncio.CancelledError:
+            return
+        except Exception:
+            log.exception("chat analysis of %s failed", uri)
+            return
+        if analysis is None:
+            self.analyses.pop(uri, None)
+        self.publish(uri, view.version, chat_diagnostics(analysis) if analysis else [])
+        if analysis is not None:
+            self.server.request_refresh("inlayHint")
+
+    def publish(self, uri: str, version: int, diagnostics: list[types.Diagnostic]) -> None:
+        if not diagnostics and uri not in self.with_diagnostics:
+            return
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+        (self.with_diagnostics.add if diagnostics else self.with_diagnostics.discard)(uri)
+
+    def on_closed(self, uri: str) -> None:
+        self.analyses.pop(uri, None)
+        task = self._running.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        if uri in self.with_diagnostics:
+            self.publish(uri, 0, [])
+
+    def apply_raw_settings(self, raw: Any) -> None:
+        settings, problems = ChatSettings.from_dict(raw)
+        for problem in problems:
+            self.server.show_message(f"TokenPrism: {problem}", types.MessageType.Warning)
+        if settings == self.settings:
+            return
+        template_changed = settings.chat_template != self.settings.chat_template
+        self.settings = settings
+        if template_changed:
+            for doc in list(self.server.session.documents.values()):
+                if doc.view is not None:
+                    self.on_tokenized(doc, doc.view, None)
+
+    async def hints(self, params: types.InlayHintParams) -> list[types.InlayHint]:
+        uri = params.text_document.uri
+        doc = self.server.session.documents.get(uri)
+        cached = self.analyses.get(uri)
+        if doc is None or cached is None or doc.view is None or cached.key != self.key(doc.view):
+            return []  # not a chat document, or its analysis is on its way (a refresh follows)
+        return chat_hints(cached, params.range.start.line, params.range.end.line)
+
+
+def contribute_inlay_hints(server, provide) -> None:
+    """Add ``provide(params)``'s hints to whatever ``textDocument/inlayHint`` handler is
+    registered (the inlay-hint feature's), or register one. One failing side never hides
+    the other's hints."""
+    features = server.protocol.fm.features
+    original = features.get(types.TEXT_DOCUMENT_INLAY_HINT)
+
+    async def safely(call, params):
+        try:
+            result = call(params)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return list(result or [])
+        except Exception:
+            log.exception("an inlay hint provider failed")
+            return []
+
+    async def combined(params):
+        theirs = await safely(original, params) if original is not None else []
+        return theirs + await safely(provide, params)
+
+    if original is not None:
+        features[types.TEXT_DOCUMENT_INLAY_HINT] = combined
+    else:
+        @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
+        async def inlay_hint(params: types.InlayHintParams):
+            return await safely(provide, params)
+
+
+def capture_raw_settings(server, apply) -> None:
+    """Hand the raw ``tokenprism`` settings to ``apply`` each time the server reads them:
+    the server's typed Settings has no field for the chat settings."""
+    original = server.apply_settings
+
+    def apply_settings(raw: Any) -> None:
+        try:
+            apply(raw)
+        except Exception:
+            log.exception("chat settings could not be applied")
+        original(raw)
+
+    server.apply_settings = apply_settings
+
+
+def register(server) -> None:
+    feature = ChatFeature(server)
+    server.chat_feature = feature  # the compare feature reads compareModels from here
+    capture_raw_settings(server, feature.apply_raw_settings)
+    server.tokenized_listeners.append(feature.on_tokenized)
+    server.closed_listeners.append(feature.on_closed)
+    contribute_inlay_hints(server, feature.hints)
+
+    @server.feature(METHOD)
+    async def render_chat(ls, params) -> dict:
+        p = convert.params_dict(params)
+        view = await convert.requested_view(ls.session, p)
+        position = p.get("position")
+        offset = convert.offset(view.snapshot, convert.parse_position(position, "position")) if position else None
+        try:
+            doc = ls.session.get(view.uri)
+        except DocumentError as exc:
+            raise convert.RequestFailed(str(exc)) from None
+        analysis = await feature.analysis(view, doc.document.language_id)
+        if analysis is None:
+            raise convert.RequestFailed(
+                f"{document_path(view.uri)} is not a chat document (a JSON messages array or request body, "
+                "JSONL with one conversation per line, or a *.prompt.yml with messages:)"
+            )
+        return render_result(analysis, offset)

@@ -1,0 +1,199 @@
+"""Chat documents and comparison end to end over stdio: tokenprism/renderChat against
+transformers, per-message and per-line hints, diagnostics for what cannot be rendered,
+tokenprism/compare against the tokenizers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from conftest import _models_dir
+from lsp_helpers import make_client_fixture, open_document, reconfigure, reference_position, request, wait_stats
+from tokenprism.tokenization import load_tokenizer
+
+LLAMA_TEMPLATE = _models_dir() / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"
+
+client = make_client_fixture({"model": "qwen2"})
+llama_client = make_client_fixture({"model": "llama3", "chatTemplate": str(LLAMA_TEMPLATE)}, profiles=("neovim",))
+
+MESSAGES = [
+    {"role": "system", "content": "Réponds brièvement."},
+    {"role": "user", "content": "Combien de tokens? 🐈 数字"},
+    {"role": "assistant", "content": "Quelques-uns."},
+    {"role": "user", "content": "Et maintenant ?"},
+]
+
+
+def chat_json(messages) -> tuple[str, list[tuple[int, int]]]:
+    """A pretty request body and the character span of each message in it."""
+    parts, spans = ['{\n  "model": "x",\n  "messages": [\n'], []
+    for i, message in enumerate(messages):
+        at = sum(len(p) for p in parts) + 4
+        body = json.dumps(message, ensure_ascii=False)
+        spans.append((at, at + len(body)))
+        parts.append("    " + body + (",\n" if i < len(messages) - 1 else "\n"))
+    parts.append("  ]\n}\n")
+    return "".join(parts), spans
+
+
+def reference(tok, template: str):
+    from transformers import PreTrainedTokenizerFast
+
+    names = {k: tok.config[k] for k in ("bos_token", "eos_token") if tok.config.get(k)}
+    return PreTrainedTokenizerFast(tokenizer_object=tok.backend, chat_template=template, **names)
+
+
+async def chat_hints(client, uri: str, text: str, minimum: int, timeout: float = 30.0) -> list[dict]:
+    """The chat hints (those naming prompt tokens or a role) once the analysis is ready."""
+    lines = text.count("\n") + 1
+    deadline = time.monotonic() + timeout
+    while True:
+        hints = await client.text_document_inlay_hint_async(
+            types.InlayHintParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=types.Position(0, 0), end=types.Position(lines, 0)),
+            )
+        )
+        ours = [h for h in hints or [] if "prompt token" in h.label or ": " in h.label]
+        if len(ours) >= minimum or time.monotonic() > deadline:
+            return [{"label": h.label, "position": {"line": h.position.line, "character": h.position.character}}
+                    for h in ours]
+        await asyncio.sleep(0.1)
+
+
+async def diagnostics_for(client: LanguageClient, uri: str, timeout: float = 30.0) -> list[types.Diagnostic]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = client.diagnostics.get(uri)
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    return []
+
+
+async def test_render_chat_matches_transformers_and_hints_sit_at_messages(client):
+    text, spans = chat_json(MESSAGES)
+    uri = "file:///chat/request.json"
+    open_document(client, uri, text, language="json")
+    await wait_stats(client, uri, 1, model="qwen2")
+
+    result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+
+    tok = load_tokenizer("qwen2")
+    hf = reference(tok, tok.chat_template)
+    assert result["model"] == "qwen2" and result["estimate"] is False and "error" not in result
+    assert result["rendered"] == hf.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
+    ids = hf.apply_chat_template(MESSAGES, tokenize=True, add_generation_prompt=True)["input_ids"]
+    assert result["tokens"] == len(ids)
+    assert [m["role"] for m in result["messages"]] == [m["role"] for m in MESSAGES]
+    assert sum(m["tokens"] for m in result["messages"]) + result["replyTokens"] == result["tokens"]
+    encoding = client.position_encoding
+    for message, (start, end) in zip(result["messages"], spans):
+        assert message["range"] == {"start": reference_position(text, start, encoding),
+                                    "end": reference_position(text, end, encoding)}
+    specials = [result["rendered"][a:b] for a, b in result["specialRanges"]]
+    assert "".join(specials).count("<|im_start|>") == len(MESSAGES) + 1
+
+    hints = await chat_hints(client, uri, text, len(MESSAGES) + 1)
+    expected = {(f"{m['role']}: {m['tokens']}", json.dumps(reference_position(text, end, encoding), sort_keys=True))
+                for m, (_, end) in zip(result["messages"], spans)}
+    got = {(h["label"], json.dumps(h["position"], sort_keys=True)) for h in hints}
+    assert expected <= got
+    assert f"Σ {result['tokens']} prompt tokens (qwen2)" in {h["label"] for h in hints}
+
+
+async def test_jsonl_hints_per_line_total_and_a_diagnostic_for_a_bad_line(client):
+    lines = [json.dumps({"messages": MESSAGES[:k]}, ensure_ascii=False) for k in (2, 4)]
+    lines.insert(1, '{"messages": [oops')
+    text = "\n".join(lines) + "\n"
+    uri = "file:///data/train.jsonl"
+    open_document(client, uri, text, language="jsonl")
+    await wait_stats(client, uri, 1)
+
+    hints = await chat_hints(client, uri, text, 3)
+
+    tok = load_tokenizer("qwen2")
+    hf = reference(tok, tok.chat_template)
+    counts = [len(hf.apply_chat_template(MESSAGES[:k], tokenize=True, add_generation_prompt=True)["input_ids"])
+              for k in (2, 4)]
+    encoding = client.position_encoding
+    line_hints = {h["label"]: h["position"] for h in hints if not h["label"].startswith("Σ")}
+    assert line_hints == {
+        f"{counts[0]} prompt tokens": reference_position(text, len(lines[0]), encoding),
+        f"{counts[1]} prompt tokens": reference_position(text, len(lines[0]) + len(lines[1]) + 2 + len(lines[2]), encoding),
+    }
+    assert f"Σ {sum(counts)} prompt tokens in 2 conversations (qwen2)" in {h["label"] for h in hints}
+    (diagnostic,) = await diagnostics_for(client, uri)
+    assert diagnostic.range.start.line == 1 and diagnostic.message.startswith("not valid JSON")
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+
+
+async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(client, tmp_path):
+    broken = tmp_path / "broken.jinja"
+    broken.write_text("{% for m in messages %}{{ m.content", encoding="utf-8")
+    text, _ = chat_json(MESSAGES[:2])
+    uri = "file:///chat/broken.json"
+    await reconfigure(client, chatTemplate=str(broken))
+    open_document(client, uri, text, language="json")
+    await wait_stats(client, uri, 1)
+    (diagnostic,) = await diagnostics_for(client, uri)
+    assert diagnostic.severity == types.DiagnosticSeverity.Error
+    assert diagnostic.message.startswith(f"chat template ({broken})")
+    result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+    assert result["error"] == diagnostic.message and result["tokens"] == 0
+    # the server still answers everything else
+    assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+
+
+async def test_not_a_chat_document_is_a_clear_request_error(client):
+    uri = "file:///notes.md"
+    open_document(client, uri, "# Notes\n\nJust text.\n", language="markdown")
+    await wait_stats(client, uri, 1)
+    with pytest.raises(Exception, match="is not a chat document"):
+        await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+
+
+async def test_compare_counts_each_model_and_keeps_unavailable_ones(client):
+    text = "Tokenizers disagree: naïve café, 数字, 🐈, x**2.\n" * 5
+    uri = "file:///compare.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    models = ["o200k_base", "qwen2", "starcoder2", "no-such-model"]
+    result = await request(client, "tokenprism/compare", {"textDocument": {"uri": uri}, "models": models})
+    rows = result["results"]
+    assert [r["model"] for r in rows] == models
+    for row in rows[:3]:
+        assert row["ok"] and row["tokens"] == load_tokenizer(row["model"]).count(text)
+        assert row["characters"] == len(text)
+        assert row["charsPerToken"] == pytest.approx(len(text) / row["tokens"], abs=1e-3)
+    assert not rows[3]["ok"] and "no-such-model" in rows[3]["error"]
+
+    selected = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 0}}
+    part = await request(client, "tokenprism/compare",
+                         {"textDocument": {"uri": uri}, "range": selected, "models": ["o200k_base"]})
+    line = text.splitlines(keepends=True)[1]
+    assert part["results"][0]["tokens"] == load_tokenizer("o200k_base").count(line)
+
+    with pytest.raises(Exception, match="models must be a list"):
+        await request(client, "tokenprism/compare", {"textDocument": {"uri": uri}, "models": "o200k_base"})
+
+
+async def test_chat_template_setting_renders_llama3_like_transformers(llama_client):
+    text, _ = chat_json(MESSAGES)
+    uri = "file:///chat/llama.json"
+    open_document(llama_client, uri, text, language="json")
+    await wait_stats(llama_client, uri, 1, model="llama3")
+    result = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+    tok = load_tokenizer("llama3")
+    hf = reference(tok, LLAMA_TEMPLATE.read_text(encoding="utf-8"))
+    assert result["rendered"] == hf.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
+    assert result["tokens"] == len(hf.apply_chat_template(MESSAGES, tokenize=True, add_generation_prompt=True)["input_ids"])
+    assert result["templateSource"] == str(LLAMA_TEMPLATE)
+    # the model can be asked for per request: o200k_base has no template, so the cookbook estimate
+    openai = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}, "model": "gpt-4o"})
+    assert openai["estimate"] is True and openai["model"] == "o200k_base"

@@ -1,0 +1,295 @@
+"""End to end over stdio, with VS Code's and Neovim's client capabilities (UTF-16 and UTF-8
+positions): tokens, positions, inlay hints, hover, colours, budget, custom requests, edits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+
+from conftest import CORPUS
+from lsp_helpers import (
+    configured,
+    line_spans,
+    make_client_fixture,
+    open_document,
+    reference_offsets,
+    reference_position,
+    request,
+    wait_stats,
+)
+from tokenprism.tokenization import load_tokenizer
+
+client = make_client_fixture()
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MIXED = CORPUS["mixed"] + CORPUS["emoji"] + CORPUS["korean"] + CORPUS["crlf"] + CORPUS["whitespace"]
+
+
+def doc_id(uri: str) -> dict:
+    return {"uri": uri}
+
+
+def expected_tokens(text: str, encoding: str, spec: str = "o200k_base") -> list[dict]:
+    tokenizer = load_tokenizer(spec)
+    ids = tokenizer.encode(text).ids.tolist()
+    spans = reference_offsets(tokenizer, ids, text)
+    return [
+        {
+            "id": token_id,
+            "range": {
+                "start": reference_position(text, a, encoding),
+                "end": reference_position(text, b, encoding),
+            },
+        }
+        for token_id, (a, b) in zip(ids, spans)
+    ]
+
+
+@pytest.mark.parametrize("name", ["mixed", "emoji", "korean", "crlf", "special_text"])
+async def test_tokens_are_the_tokenizers_and_tile_the_document(client, name):
+    text = CORPUS[name] * 3
+    uri = f"file:///corpus/{name}.txt"
+    open_document(client, uri, text)
+    stats = await wait_stats(client, uri, 1)
+    result = await request(client, "tokenprism/tokens", {"textDocument": doc_id(uri)})
+    tokens = [{"id": t["id"], "range": t["range"]} for t in result["tokens"]]
+    assert tokens == expected_tokens(text, client.position_encoding)
+    assert result["model"] == stats["model"] == "o200k_base"
+    assert stats["tokens"] == len(tokens) and stats["characters"] == len(text)
+    # tiling: each token starts where the previous ended, from (0,0) to the end of the text
+    assert tokens[0]["range"]["start"] == {"line": 0, "character": 0}
+    assert all(a["range"]["end"] == b["range"]["start"] for a, b in zip(tokens, tokens[1:]))
+    assert tokens[-1]["range"]["end"] == reference_position(text, len(text), client.position_encoding)
+
+
+async def test_the_negotiated_encoding_follows_the_client(client):
+    expected = {"visual-studio-code": "utf-16", "neovim": "utf-8"}[client.profile]
+    assert client.position_encoding == expected
+
+
+async def test_tokens_in_a_range_and_counts(client):
+    text = MIXED
+    uri = "file:///range.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    everything = expected_tokens(text, enc)
+    lines = line_spans(text)
+    a, b = lines[2][0] + 3, lines[4][1]
+    rng = {"start": reference_position(text, a, enc), "end": reference_position(text, b, enc)}
+    result = await request(client, "tokenprism/tokens", {"textDocument": doc_id(uri), "range": rng})
+    tokenizer = load_tokenizer("o200k_base")
+    spans = reference_offsets(tokenizer, tokenizer.encode(text).ids.tolist(), text)
+    wanted = [i for i, (s, e) in enumerate(spans) if s < b and e > a]
+    assert [t["id"] for t in result["tokens"]] == [everything[i]["id"] for i in wanted]
+    assert [t["range"] for t in result["tokens"]] == [everything[i]["range"] for i in wanted]
+
+    # counts: a token counts in the range where its first character lies
+    whole = {"start": {"line": 0, "character": 0}, "end": reference_position(text, len(text), enc)}
+    result = await request(
+        client, "tokenprism/count", {"textDocument": doc_id(uri), "ranges": [rng, whole, rng]}
+    )
+    in_range = sum(1 for s, _ in spans if a <= s < b)
+    assert result["counts"] == [in_range, len(spans), in_range]
+    assert result["total"] == len(spans)
+    other = await request(
+        client, "tokenprism/count", {"textDocument": doc_id(uri), "ranges": [whole], "model": "cl100k_base"}
+    )
+    assert other["model"] == "cl100k_base"
+    assert other["counts"] == [len(load_tokenizer("cl100k_base").encode(text))]
+
+
+async def test_inlay_hint_counts_from_a_middle_line(client):
+    text = MIXED
+    uri = "file:///hints.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    tokenizer = load_tokenizer("o200k_base")
+    starts = [s for s, _ in reference_offsets(tokenizer, tokenizer.encode(text).ids.tolist(), text)]
+    lines = line_spans(text)
+    first, last = 3, 9
+    hints = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(line=first, character=5), end=types.Position(line=last, character=0)
+            ),
+        )
+    )
+    expected = []
+    for number in range(first, last + 1):
+        start, content_end, nxt = lines[number]
+        if content_end > start:
+            n = sum(1 for s in starts if start <= s < nxt)
+            expected.append((reference_position(text, content_end, enc), n))
+    got = [
+        ({"line": h.position.line, "character": h.position.character}, int(h.label.split()[0]))
+        for h in hints
+    ]
+    assert got == expected
+    assert sum(n for _, n in expected) > 0
+
+
+async def test_boundary_hints_and_resolve(client):
+    text = CORPUS["emoji"] + "plain words here\n"
+    uri = "file:///boundaries.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    tokenizer = load_tokenizer("o200k_base")
+    ids = tokenizer.encode(text).ids.tolist()
+    spans = reference_offsets(tokenizer, ids, text)
+    # one marker per display segment: a token that starts inside a character joins the previous one
+    segment_starts = sorted({s for i, (s, e) in enumerate(spans) if i == 0 or s >= spans[i - 1][1]})
+    params = types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=2, character=0)),
+    )
+    async with configured(client, inlayHints={"mode": "boundaries"}):
+        for _ in range(50):
+            hints = await client.text_document_inlay_hint_async(params)
+            if hints and hints[0].label == "│":
+                break
+            await asyncio.sleep(0.05)
+        positions = [{"line": h.position.line, "character": h.position.character} for h in hints]
+        assert positions == [reference_position(text, s, enc) for s in segment_starts]
+        emoji = next(i for i, (s, e) in enumerate(spans) if "🙂" in text[s:e])
+        start = types.Position(**reference_position(text, spans[emoji][0], enc))
+        hint = next(h for h in hints if h.position == start)
+        resolved = await client.inlay_hint_resolve_async(hint)
+        assert f"id `{ids[emoji]}`" in resolved.tooltip.value
+        assert "inlayHint" in client.refreshes or client.profile == "visual-studio-code"
+    async with configured(client, inlayHints={"mode": "off"}):
+        for _ in range(50):
+            if not await client.text_document_inlay_hint_async(params):
+                break
+            await asyncio.sleep(0.05)
+        assert list(await client.text_document_inlay_hint_async(params)) == []
+
+
+async def test_hover_shows_the_tokens_of_a_split_emoji(client):
+    text = "family 👨\u200d👩\u200d👧 and tabs\t\there\n"
+    uri = "file:///hover.txt"
+    open_document(client, uri, text)
+    stats = await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    tokenizer = load_tokenizer("o200k_base")
+    ids = tokenizer.encode(text).ids.tolist()
+    spans = reference_offsets(tokenizer, ids, text)
+    offset = text.index("👩")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(**reference_position(text, offset, enc)),
+        )
+    )
+    value = hover.contents.value
+    covering = [i for i, (s, e) in enumerate(spans) if s <= offset < e or (s == e == offset)]
+    for i in covering:
+        assert f"id `{ids[i]}`" in value
+        assert f"token {i + 1:,} of {len(ids):,}" in value
+        assert tokenizer.token_bytes(ids[i]).hex(" ") in value
+    assert f"document: {stats['tokens']:,} tokens" in value and "o200k_base" in value
+    tab = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(**reference_position(text, text.index("\t"), enc)),
+        )
+    )
+    assert "⇥" in tab.contents.value
+    # out-of-range positions clamp; an unknown document gives nothing
+    far = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=99, character=99))
+    )
+    assert far is not None
+    none = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri="file:///nope"), position=types.Position(line=0, character=0))
+    )
+    assert none is None
+
+
+def decode_semantic(data: list[int]) -> list[tuple[int, int, int, int]]:
+    out, line, col = [], 0, 0
+    for i in range(0, len(data), 5):
+        dl, dc, length, kind, _ = data[i : i + 5]
+        line += dl
+        col = col + dc if dl == 0 else dc
+        out.append((line, col, length, kind))
+    return out
+
+
+async def test_semantic_tokens_alternate_and_never_cross_a_line(client):
+    text = CORPUS["crlf"] + "<|endoftext|>x 😀😀 한국어\n"
+    uri = "file:///colours.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    params = types.SemanticTokensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    off = await client.text_document_semantic_tokens_full_async(params)
+    assert list(off.data) == []
+    async with configured(client, colorize=True):
+        for _ in range(50):
+            result = await client.text_document_semantic_tokens_full_async(params)
+            if result.data and "semanticTokens" in client.refreshes:
+                break
+            await asyncio.sleep(0.05)
+        assert "semanticTokens" in client.refreshes  # the client was told to ask again
+    pieces = decode_semantic(list(result.data))
+    enc = client.position_encoding
+    lines = line_spans(text)
+    tokenizer = load_tokenizer("o200k_base")
+    ids = tokenizer.encode(text).ids.tolist()
+    spans = reference_offsets(tokenizer, ids, text)
+    # expected: each non-empty segment cut at line ends, alternating 0/1, special = 2
+    expected, parity = [], 0
+    segments = []
+    for i, (s, e) in enumerate(spans):
+        if i and s < spans[i - 1][1] or (i and s == e):
+            segments[-1][1] = max(segments[-1][1], e)
+            segments[-1][2] |= tokenizer.is_special(ids[i])
+        else:
+            segments.append([s, e, tokenizer.is_special(ids[i])])
+    for s, e, special in segments:
+        kind = 2 if special else parity
+        parity ^= 1
+        for start, content_end, _ in lines:
+            a, b = max(s, start), min(e, content_end)
+            if a < b:
+                pos = reference_position(text, a, enc)
+                expected.append((pos["line"], pos["character"], units_between(text, a, b, enc), kind))
+    assert pieces == expected
+    assert any(kind == 2 for *_, kind in pieces)
+
+
+def units_between(text: str, a: int, b: int, enc: str) -> int:
+    from lsp_helpers import units
+
+    return units(text[a:b], enc)
+
+
+async def test_budget_warning_at_the_first_token_past_it(client):
+    text = "one two three four five six seven eight nine ten\n"
+    uri = "file:///budget.txt"
+    open_document(client, uri, text)
+    stats = await wait_stats(client, uri, 1)
+    budget = 4
+    async with configured(client, budget=budget):
+        for _ in range(100):
+            if client.diagnostics.get(uri):
+                break
+            await asyncio.sleep(0.05)
+        (diagnostic,) = client.diagnostics[uri]
+    tokenizer = load_tokenizer("o200k_base")
+    spans = reference_offsets(tokenizer, tokenizer.encode(text).ids.tolist(), text)
+    position = reference_position(text, spans[budget][0], client.position_encoding)
+    assert diagnostic.range.start == types.Position(**position)
+    assert f"{stats['tokens'] - budget} tokens over the budget of {budget}" in diagnostic.message
+    assert "o200k_base" in diagnostic.message
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    for _ in range(100):  # the budget is back to 0: the warning goes
+        if not client.diagnostics.get(uri):
+            break
+        await asyncio.sleep(0.05)
+    assert not client.diagnostics[uri]
