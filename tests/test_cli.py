@@ -255,6 +255,17 @@ def test_tokens_json_tiles_the_file(tmp_path, capsys, name):
         assert t["special"] == (t["id"] in enc._special.values())
 
 
+def test_tokens_json_of_a_long_file_is_one_valid_array(tmp_path, capsys):
+    text = "".join(SAMPLES.values()) * 150  # several thousand tokens: the output is written in chunks
+    file = write_tree(tmp_path, {"long.txt": text}) / "long.txt"
+    code, out, _ = run_cli(capsys, "tokens", str(file), "--json")
+    assert code == 0
+    tokens = json.loads(out)
+    assert len(tokens) > 4096
+    assert [t["id"] for t in tokens] == reference_ids("o200k_base", text)
+    assert "".join(t["text"] for t in tokens) == text
+
+
 def test_tokens_text_mode_keeps_special_text_ordinary(tmp_path, capsys):
     text = SAMPLES["special.txt"]
     file = write_tree(tmp_path, {"s.txt": text}) / "s.txt"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import unicodedata
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,8 +31,6 @@ SPLIT_MARK = "\x1b[4m"  # underline: one character cut into several tokens
 LEGEND_DIM = "\x1b[2m"
 PLAIN_SEPARATOR = "│"  # between tokens when there is no colour
 
-_LINE_BREAK = re.compile(r"(\r\n|\n|\r)")
-_WHITESPACE_MARKS = frozenset("␣↵⇥␍")
 _JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiners hold emoji and scripts together
 
 
@@ -107,37 +105,56 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
-def _mark_whitespace(text: str, style: str) -> str:
-    """Visible whitespace; in colour, the marks are grey on the token's background."""
-    shown = visible_whitespace(printable(text))
-    if not style:
-        return shown
-    return "".join(f"{WHITESPACE_MARK}{c}{TEXT_FG}" if c in _WHITESPACE_MARKS else c for c in shown)
+_BREAKABLE_WHITESPACE = {ord(c): None for c in "\t\n\r"}
+
+
+def safe_text(text: str) -> str:
+    """``printable`` with a fast path for the common case (only ordinary whitespace)."""
+    if text.isprintable() or text.translate(_BREAKABLE_WHITESPACE).isprintable():
+        return text
+    return printable(text)
+
+
+@lru_cache(maxsize=None)
+def whitespace_table(style: str) -> dict[int, str]:
+    """A ``str.translate`` table that makes whitespace visible the way ``visible_whitespace``
+    does, in grey on ``style``; a line feed also ends the line (colour reset first, so the
+    background never runs to the edge of the terminal) and starts the next in ``style``.
+    A lone CR is shown but does not break the line."""
+    table = {}
+    for ch in " \t\r\n":
+        mark = visible_whitespace(ch)
+        if style:
+            mark = f"{WHITESPACE_MARK}{mark}{TEXT_FG}"
+        if ch == "\n":
+            mark = f"{mark}{RESET}\n{style}" if style else f"{mark}\n"
+        table[ord(ch)] = mark
+    return table
+
+
+def segment_style(index: int, special: bool, split: bool) -> str:
+    style = SPECIAL_STYLE if special else TOKEN_STYLES[index % 2]
+    return style + SPLIT_MARK if split else style
 
 
 def render_tokens(text: str, encoding: Encoding, color: bool):
-    """Yield the coloured text piece by piece (real line breaks kept, colour reset before
-    each so the background never runs to the edge of the terminal)."""
+    """Yield the rendered text piece by piece: each display segment on its own background
+    (or separated by PLAIN_SEPARATOR without colour), whitespace visible, line breaks kept."""
     starts, ends, special, split = segment_bounds(encoding)
     buffer: list[str] = []
+    plain = whitespace_table("")
     for k, (start, end) in enumerate(zip(starts, ends)):
-        piece = text[start:end]
-        if color:
-            style = SPECIAL_STYLE if special[k] else TOKEN_STYLES[k % 2]
-            if split[k]:
-                style += SPLIT_MARK
+        piece = safe_text(text[start:end])
+        if not color:
+            buffer.append(PLAIN_SEPARATOR + piece.translate(plain) if k else piece.translate(plain))
+            continue
+        style = segment_style(k, special[k], split[k])
+        body = piece.translate(whitespace_table(style))
+        if piece.endswith("\n"):
+            buffer.append(style + body[: -len(style)])  # the line's colour is already reset
         else:
-            style = ""
-            if k:
-                buffer.append(PLAIN_SEPARATOR)
-        for part in _LINE_BREAK.split(piece):
-            if not part:
-                continue
-            if part in ("\n", "\r\n", "\r"):
-                buffer.append(f"{style}{_mark_whitespace(part, style)}{RESET if style else ''}\n")
-            else:
-                buffer.append(f"{style}{_mark_whitespace(part, style)}{RESET if style else ''}")
-        if len(buffer) > 4096:
+            buffer.append(style + body + RESET)
+        if len(buffer) >= 4096:
             yield "".join(buffer)
             buffer.clear()
     yield "".join(buffer)

@@ -43,6 +43,27 @@ def token_records(text: str, encoding, tokenizer):
         start = end
 
 
+def write_json_lines(records, out) -> None:
+    """A JSON array with one object per line: readable, and streamed for big files.
+    Formatted by hand with the C string escaper: ``json.dumps`` per token dominates otherwise."""
+    quote = json.encoder.encode_basestring  # keeps non-ASCII as is, like ensure_ascii=False
+    lines = []
+    separator = "[\n"  # before the first object; ",\n" before every later one
+    for r in records:
+        special = "true" if r["special"] else "false"
+        lines.append(
+            f'{{"id": {r["id"]}, "start": {r["start"]}, "end": {r["end"]}, '
+            f'"text": {quote(r["text"])}, "bytes": "{r["bytes"]}", "special": {special}}}'
+        )
+        if len(lines) == 4096:
+            out.write(separator + ",\n".join(lines))
+            separator, lines = ",\n", []
+    if lines:
+        out.write(separator + ",\n".join(lines))
+        separator = ",\n"
+    out.write("\n]\n" if separator == ",\n" else "[]\n")
+
+
 def run(args: argparse.Namespace) -> int:
     source = read_source(args.file)
     tokenizer = load_from_args(args)
@@ -50,11 +71,7 @@ def run(args: argparse.Namespace) -> int:
     records = token_records(source.text, encoding, tokenizer)
     out = sys.stdout
     if args.json:
-        # One object per line: readable, and streamable for big files.
-        out.write("[")
-        for k, record in enumerate(records):
-            out.write(("\n" if k == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
-        out.write("\n]\n" if len(encoding) else "]\n")
+        write_json_lines(records, out)
     else:
         width = len(str(max(len(encoding) - 1, 0)))
         out.write(f"{'#':>{width}}  {'id':>7}  {'start-end':<13}  {'bytes':<16}  text  [vocabulary form]\n")
