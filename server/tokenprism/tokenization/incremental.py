@@ -24,8 +24,9 @@ import numpy as np
 
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
-from .chunking import Piece, SyncRule, concat, encode_pieces, sync_rule_for
+from .chunking import RIGHT_MARGIN, Piece, SyncRule, concat, encode_pieces, sync_rule_for
 from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token
+from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
 
@@ -33,8 +34,10 @@ log = logging.getLogger("tokenprism.incremental")
 SMALL_DOCUMENT = 32_768
 # Target size of the pieces a large document is encoded in (two threads share them).
 PIECE_CHARS = 65_536
-# Lines of context on each side of an edit's window (doubled on every retry).
+# Lines of context on each side of an edit's window (quadrupled on every retry).
 CONTEXT_LINES = 1
+# Characters either side of an edit first searched for sync points (doubled while too few).
+SEARCH_CHARS = 2048
 
 
 def _as_piece(encoding: Encoding) -> Piece:
@@ -47,7 +50,7 @@ class TokenState:
     def __init__(self, tokenizer: Tokenizer, text: str, special: SpecialTokens = SpecialTokens.SPECIAL):
         self.tokenizer = tokenizer
         self.special = special
-        self.text = text
+        self._rope = Rope(text)
         self.version = 0  # bumped by every edit; lets a background check detect staleness
         self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
         self._lock = threading.RLock()
@@ -56,8 +59,13 @@ class TokenState:
 
     # -- opening ------------------------------------------------------------------------------
 
+    @property
+    def text(self) -> str:
+        """The whole text (joined on demand, O(n) after an edit; cached until the next)."""
+        return str(self._rope)
+
     def _rule(self) -> SyncRule | None:
-        if self.rule is None and len(self.text):
+        if self.rule is None and len(self._rope):
             self.rule = sync_rule_for(self.tokenizer, self.special)
         return self.rule
 
@@ -103,38 +111,49 @@ class TokenState:
     def apply_edit(self, start: int, end: int, new_text: str) -> None:
         """Replace characters ``[start, end)`` of the text with ``new_text``."""
         with self._lock:
-            old = self.text
-            if not (0 <= start <= end <= len(old)):
-                raise IndexError(f"edit [{start}, {end}) outside a text of {len(old)} characters")
-            text = old[:start] + new_text + old[end:]
-            self.text = text
+            n = len(self._rope)
+            if not (0 <= start <= end <= n):
+                raise IndexError(f"edit [{start}, {end}) outside a text of {n} characters")
+            self._rope.replace(start, end, new_text)
             self.version += 1
             self.stats["edits"] += 1
-            self._retokenize(text, start, start + len(new_text), len(new_text) - (end - start))
+            self._retokenize(start, start + len(new_text), len(new_text) - (end - start))
 
     def apply_edits(self, edits: list[tuple[int, int, str]]) -> None:
         """Apply edits in order (each in the coordinates left by the previous one)."""
         for start, end, new_text in edits:
             self.apply_edit(start, end, new_text)
 
-    def _retokenize(self, text: str, start: int, new_end: int, delta: int) -> None:
-        """Re-encode around ``[start, new_end)`` of the new text and splice the result in."""
-        store = self._store
+    def _retokenize(self, start: int, new_end: int, delta: int) -> None:
+        """Re-encode around ``[start, new_end)`` of the new text and splice the result in.
+
+        The work happens on a local stretch of the text, ``[base, base + len(local))``,
+        widened until it holds the sync points the window needs."""
+        store, rope = self._store, self._rope
         rule = self._rule()
-        n = len(text)
-        context = CONTEXT_LINES
+        n = len(rope)
+        context, reach = CONTEXT_LINES, SEARCH_CHARS
         while rule is not None and len(store):
+            base = max(0, start - reach)
+            local = rope.slice(base, new_end + reach)
+            at_start, at_end = base == 0, base + len(local) == n
             # inner cuts nearest the edit; outer cuts ``context`` sync points further out
-            lefts = rule.before(text, start, context + 1)
-            rights = rule.after(text, new_end, context + 1)
+            lefts = rule.before(local, start - base, context + 1)
+            rights = [p for p, w in rule.after(local, new_end - base, context + 1)
+                      if at_end or w + RIGHT_MARGIN < len(local)]
+            if (len(lefts) <= context and not at_start) or (len(rights) <= context and not at_end):
+                reach *= 2  # too few sync points in reach: look further
+                continue
             inner_lo = lefts[0] if lefts else 0
             lo = lefts[context] if len(lefts) > context else 0
-            inner_hi = rights[0][0] if rights else n
-            hi = rights[context][0] if len(rights) > context else n
-            if lo == 0 and hi == n:
+            inner_hi = rights[0] if rights else len(local)
+            hi = rights[context] if len(rights) > context else len(local)
+            if at_start and at_end and lo == 0 and hi == len(local):
                 break  # the window is the whole text
             self.stats["window_chars"] += hi - lo
-            window = encode_pieces(self.tokenizer, text, [(lo, hi)], self.special, rule)[0]
+            window = encode_pieces(self.tokenizer, local, [(lo, hi)], self.special, rule)[0]
+            window = Piece(window.ids, window.ends + base, window.flags)
+            lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
             first = store.rank(lo) if lo > 0 else 0
             last = store.rank(hi - delta) if hi < n else len(store)
             if self._context_matches(window, lo, inner_lo, inner_hi, hi, first, delta, n):
@@ -144,7 +163,7 @@ class TokenState:
             log.debug("context around edit at %d did not match; widening to %d lines", start, context * 4)
             context *= 4
         self.stats["whole"] += 1
-        whole = self._encode_whole(text)
+        whole = self._encode_whole(self.text)
         store.splice(0, len(store), whole, 0)
 
     def _context_matches(self, window: Piece, lo, inner_lo, inner_hi, hi, first, delta, n) -> bool:
@@ -169,7 +188,7 @@ class TokenState:
         state if it differs. Returns the number of differing tokens (0: all good), or -1
         if cancelled or the text changed meanwhile (run it again when idle)."""
         with self._lock:
-            text, version = self.text, self.version
+            text, version = str(self._rope), self.version
         if cancel is not None and cancel.is_set():
             return -1
         # one call, independent of the windowing it checks
@@ -198,7 +217,7 @@ class TokenState:
 
     def encoding(self) -> Encoding:
         """The whole state as one Encoding (a copy; O(tokens))."""
-        return self._store.to_encoding(len(self.text))
+        return self._store.to_encoding(len(self._rope))
 
     @property
     def nbytes(self) -> int:

@@ -1,0 +1,291 @@
+"""Edit latency on a 1 MB document, against the raw tokenizer's full encode.
+
+    python bench/edit_latency.py                   # the server over stdio, then TokenState in-process
+    python bench/edit_latency.py --in-process      # only TokenState (no server)
+    python bench/edit_latency.py --models llama3,o200k_base --edits 300
+
+Server mode starts ``tokenprism serve`` with a plain JSON-RPC client of its own, opens the
+synthetic document (bench/corpus.py), waits for its first ``tokenprism/documentStats``, then
+sends the edit session one ``didChange`` at a time, timing each from sending to receiving the
+documentStats of that version. At the end it asks for ``tokenprism/tokens`` and compares the
+ids with a fresh encode. Targets: median edit <= 1 % and p95 <= 3 % of the raw full encode,
+open <= 1.0x, <= 16 bytes of token state per token, zero mismatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import Edit, apply_all, document, edit_session  # noqa: E402
+
+DEFAULT_MODELS = "llama3,qwen2,phi3,o200k_base"
+MODELS_DIR = Path(os.environ.get("TOKENPRISM_TESTDATA", "~/.cache/tokenprism-testdata")).expanduser() / (
+    "llama.cpp-0.3.36/models"
+)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def raw_full_encode(tokenizer, text: str) -> tuple[float, object]:
+    start = time.perf_counter()
+    encoding = tokenizer.encode(text)
+    return time.perf_counter() - start, encoding
+
+
+# -- in-process -----------------------------------------------------------------------------------
+
+
+def run_in_process(tokenizer, text: str, edits: list[Edit], raw: float) -> dict:
+    from tokenprism.tokenization.incremental import TokenState
+
+    start = time.perf_counter()
+    state = TokenState(tokenizer, text)
+    opened = time.perf_counter() - start
+    per_token = state.nbytes / max(1, len(state))
+    latencies = []
+    for e in edits:
+        t = time.perf_counter()
+        state.apply_edit(e.start, e.end, e.text)
+        latencies.append(time.perf_counter() - t)
+    final = apply_all(text, edits)
+    assert state.text == final
+    start = time.perf_counter()
+    repaired = state.verify_and_repair()
+    verify = time.perf_counter() - start
+    return {
+        "open": opened, "latencies": latencies, "kinds": [e.kind for e in edits], "bytes_per_token": per_token,
+        "mismatches": repaired, "verify": verify, "stats": dict(state.stats), "tokens": len(state), "raw": raw,
+    }
+
+
+# -- the server, over stdio -----------------------------------------------------------------------
+
+
+class LspClient:
+    """Just enough JSON-RPC over stdio: requests, notifications, answers to the server's requests."""
+
+    def __init__(self, command: list[str], env: dict, settings: dict):
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env)
+        self.settings = settings
+        self.messages: queue.Queue = queue.Queue()
+        self._next_id = 0
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        stream = self.proc.stdout
+        while True:
+            length = None
+            while True:
+                line = stream.readline()
+                if not line:
+                    self.messages.put(None)
+                    return
+                line = line.strip()
+                if not line:
+                    break
+                name, _, value = line.decode("ascii").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            message = json.loads(stream.read(length))
+            received = time.perf_counter()
+            if "method" in message and "id" in message:  # a request from the server
+                self._answer(message)
+                continue
+            self.messages.put((received, message))
+
+    def _answer(self, request: dict) -> None:
+        result = None
+        if request["method"] == "workspace/configuration":
+            result = [self.settings for _ in request["params"].get("items", [])]
+        self._send({"jsonrpc": "2.0", "id": request["id"], "result": result})
+
+    def _send(self, message: dict) -> float:
+        body = json.dumps(message).encode("utf-8")
+        sent = time.perf_counter()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+        return sent
+
+    def notify(self, method: str, params: dict) -> float:
+        return self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request(self, method: str, params: dict, timeout: float = 120) -> dict:
+        self._next_id += 1
+        ident = self._next_id
+        self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+        _, message = self.wait(lambda m: m.get("id") == ident, timeout)
+        if "error" in message:
+            raise RuntimeError(f"{method}: {message['error']}")
+        return message["result"]
+
+    def wait(self, match, timeout: float) -> tuple[float, dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the server did not answer in time")
+            item = self.messages.get(timeout=remaining)
+            if item is None:
+                raise RuntimeError("the server exited")
+            if match(item[1]):
+                return item
+
+    def stats_for(self, uri: str, version: int, timeout: float = 120) -> tuple[float, dict]:
+        def match(m):
+            p = m.get("params") or {}
+            return m.get("method") == "tokenprism/documentStats" and p.get("uri") == uri and p.get("version") == version
+
+        return self.wait(match, timeout)
+
+    def rss(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", {}, timeout=10)
+            self.notify("exit", {})
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+def utf16_position(text: str, offset: int) -> dict:
+    line = text.count("\n", 0, offset)
+    line_start = text.rfind("\n", 0, offset) + 1
+    column = len(text[line_start:offset].encode("utf-16-le")) // 2
+    return {"line": line, "character": column}
+
+
+def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float) -> dict:
+    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
+               TRANSFORMERS_VERBOSITY="error")
+    settings = {"model": model}
+    client = LspClient([sys.executable, "-m", "tokenprism", "serve", "--stdio"], env, settings)
+    try:
+        client.request("initialize", {
+            "processId": os.getpid(), "rootUri": None,
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": False}},
+            "initializationOptions": settings,
+        })
+        client.notify("initialized", {})
+        # warm up: the first document loads the tokenizer, which is not what we time
+        warm = "file:///bench/warm-up.md"
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
+        client.stats_for(warm, 0, timeout=300)
+        rss_before = client.rss()
+        uri = "file:///bench/document.md"
+        sent = client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "markdown", "version": 0, "text": text}})
+        received, opened_stats = client.stats_for(uri, 0)
+        opened = received - sent
+        rss_open = client.rss()
+        latencies = []
+        current = text
+        for version, e in enumerate(edits, start=1):
+            change = {"range": {"start": utf16_position(current, e.start), "end": utf16_position(current, e.end)},
+                      "text": e.text}
+            current = current[: e.start] + e.text + current[e.end :]
+            sent = client.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+            received, stats = client.stats_for(uri, version)
+            latencies.append(received - sent)
+        final_count = stats["tokens"]
+        rss_edits = client.rss()
+        served = client.request("tokenprism/tokens", {"textDocument": {"uri": uri}}, timeout=600)
+        ids = [t["id"] for t in served["tokens"]]
+        fresh = tokenizer.encode(current).ids.tolist()
+        mismatches = 0 if ids == fresh else sum(a != b for a, b in zip(ids, fresh)) + abs(len(ids) - len(fresh))
+        return {
+            "open": opened, "latencies": latencies, "kinds": [e.kind for e in edits], "raw": raw,
+            "tokens": opened_stats["tokens"], "final_tokens": final_count, "mismatches": mismatches,
+            "rss_before": rss_before, "rss_open": rss_open, "rss_edits": rss_edits,
+        }
+    finally:
+        client.close()
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def report(model: str, where: str, r: dict) -> list[str]:
+    raw, lat = r["raw"], r["latencies"]
+    med, p95 = statistics.median(lat), percentile(lat, 0.95)
+    ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
+    lines = [
+        f"{model} [{where}]  tokens {r['tokens']:,}  raw full encode {raw * 1000:.0f} ms",
+        f"  open            {r['open'] * 1000:8.1f} ms = {r['open'] / raw:5.2f}x raw      target <= 1.00x  {ok(r['open'] <= raw)}",
+        f"  edit median     {med * 1000:8.2f} ms = {med / raw:6.2%} of raw   target <= 1%     {ok(med <= 0.01 * raw)}",
+        f"  edit p95        {p95 * 1000:8.2f} ms = {p95 / raw:6.2%} of raw   target <= 3%     {ok(p95 <= 0.03 * raw)}",
+        f"  edit max        {max(lat) * 1000:8.2f} ms over {len(lat)} edits",
+    ]
+    by_kind: dict[str, list[float]] = {}
+    for kind, t in zip(r["kinds"], lat):
+        by_kind.setdefault(kind, []).append(t)
+    lines.append("  by kind (median ms): " + ", ".join(
+        f"{k} {statistics.median(v) * 1000:.2f} (n={len(v)})" for k, v in by_kind.items()))
+    if "bytes_per_token" in r:
+        lines.append(f"  state           {r['bytes_per_token']:8.2f} bytes/token             target <= 16     "
+                     f"{ok(r['bytes_per_token'] <= 16)}")
+        lines.append(f"  window stats    {r['stats']}")
+        lines.append(f"  verify_and_repair {r['verify'] * 1000:.0f} ms")
+    if "rss_open" in r:
+        mb = 1 << 20
+        lines.append(f"  server RSS      {r['rss_before'] / mb:.0f} MB before the document, "
+                     f"{r['rss_open'] / mb:.0f} MB after opening, {r['rss_edits'] / mb:.0f} MB after the edits "
+                     f"({(r['rss_open'] - r['rss_before']) / max(1, r['tokens']):.1f} bytes/token incl. text, "
+                     "line index and views)")
+    mism = r["mismatches"]
+    lines.append(f"  final state equals a fresh full encode: {'yes' if mism == 0 else f'NO ({mism} tokens differ)'}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--size", type=int, default=1 << 20, help="document size in UTF-8 bytes")
+    parser.add_argument("--in-process", action="store_true", help="only TokenState, no server")
+    parser.add_argument("--no-in-process", action="store_true", help="only the server")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENPRISM_GGUF_PATH", str(MODELS_DIR))
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from tokenprism.tokenization import load_tokenizer
+
+    text = document(args.size)
+    edits = edit_session(text, args.edits)
+    print(f"document: {len(text):,} characters, {len(text.encode()):,} bytes; {len(edits)} edits; "
+          f"{os.cpu_count()} cores", flush=True)
+    for model in args.models.split(","):
+        tokenizer = load_tokenizer(model)
+        raw, _ = raw_full_encode(tokenizer, text)
+        if not args.in_process:
+            for line in report(model, "server over stdio", run_server(model, text, edits, tokenizer, raw)):
+                print(line, flush=True)
+        if not args.no_in_process:
+            for line in report(model, "TokenState in-process", run_in_process(tokenizer, text, edits, raw)):
+                print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
