@@ -29,7 +29,7 @@ from .errors import Reason, TokenizerLoadError
 from .huggingface import HuggingFaceTokenizer
 
 # Bump when the conversion below changes, so that old cache entries are rebuilt.
-CONVERSION_VERSION = 1
+CONVERSION_VERSION = 2
 
 _MAGIC = b"GGUF"
 _CHUNK = 1 << 20
@@ -297,6 +297,9 @@ def _convert(header: GgufHeader, path: Path, spec: str):
         backend, _ = convert_gguf_tokenizer(architecture, fields)
     except ValueError as exc:
         raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: {exc}") from exc
+    except Exception as exc:  # the Rust side: merges that name tokens the vocabulary lacks, and the like
+        raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: inconsistent tokenizer metadata: {exc}") from exc
+    backend = _without_tokens_beyond(backend, len(fields["tokens"]))
 
     if pre in _IGNORE_MERGES:  # as llama.cpp and Llama 3's own tokenizer.json
         backend.model.ignore_merges = True
@@ -332,6 +335,18 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     )
     _mark_control_tokens_special(backend, fields)
     return backend, config
+
+
+def _without_tokens_beyond(backend, size: int):
+    """Drop added tokens the file does not have (transformers' GPT-2 class adds its own
+    ``<|endoftext|>`` to a Llama 3 vocabulary): the model has no such id."""
+    from tokenizers import Tokenizer as RustTokenizer
+
+    if backend.get_vocab_size(with_added_tokens=True) <= size:
+        return backend
+    description = json.loads(backend.to_str())
+    description["added_tokens"] = [t for t in description.get("added_tokens") or () if t["id"] < size]
+    return RustTokenizer.from_str(json.dumps(description))
 
 
 def _mark_control_tokens_special(backend, fields: dict) -> None:
@@ -371,7 +386,9 @@ def _read_cached(entry: Path, path: Path):
     try:
         stored = json.loads((entry / "config.json").read_text(encoding="utf-8"))
         tokenizer_json = entry / "tokenizer.json"
-        if not tokenizer_json.is_file() or stored.get("conversion_version") != CONVERSION_VERSION:
+        if not isinstance(stored, dict) or stored.get("conversion_version") != CONVERSION_VERSION:
+            return None
+        if not tokenizer_json.is_file() or not isinstance(stored.get("config"), dict):
             return None
         if _header_sha256(path, int(stored["header_length"])) != stored["header_sha256"]:
             return None
