@@ -137,10 +137,18 @@ class GitIgnore:
                 relative = path.relative_to(base).as_posix()
             except ValueError:
                 continue
-            result = spec.check_file(relative + "/" if is_dir else relative)
-            if result.include is not None:
-                verdict = result.include
+            include = _verdict(spec, relative + "/" if is_dir else relative)
+            if include is not None:
+                verdict = include
         return verdict
+
+
+def _verdict(spec, relative: str) -> bool | None:
+    """True: ignored, False: re-included by a ``!`` rule, None: no rule of this file matches."""
+    check_file = getattr(spec, "check_file", None)  # pathspec >= 0.12.1
+    if check_file is not None:
+        return check_file(relative).include
+    return True if spec.match_file(relative) else None  # older: a negation only works within its file
 
 
 def walk(root: Path, report_skip) -> list[Path]:
@@ -288,9 +296,12 @@ def read_planned(planned, max_file_size: int, result: CountResult):
 def run(args: argparse.Namespace) -> int:
     if args.paths.count(STDIN) > 1:
         raise UsageError("- (stdin) can be given only once")
+    missing = next((p for p in args.paths if p != STDIN and not os.path.exists(p)), None)
+    if missing is not None:  # before loading a tokenizer or walking a tree: a typo fails fast
+        raise UsageError(f"{missing}: no such file or directory")
+    tokenizer = load_from_args(args)  # before walking: an unknown model fails fast too
     result = CountResult()
     planned = collect(args.paths, result)
-    tokenizer = load_from_args(args)  # after the paths are checked: a typo fails fast
     progress = Progress(len(planned))
     try:
         count_texts(
