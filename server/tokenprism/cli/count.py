@@ -145,7 +145,7 @@ class GitIgnore:
 
 def _verdict(spec, relative: str) -> bool | None:
     """True: ignored, False: re-included by a ``!`` rule, None: no rule of this file matches."""
-    check_file = getattr(spec, "check_file", None)  # pathspec >= 0.12.1
+    check_file = getattr(spec, "check_file", None)  # recent pathspec
     if check_file is not None:
         return check_file(relative).include
     return True if spec.match_file(relative) else None  # older: a negation only works within its file
