@@ -60,9 +60,14 @@ def make_client_fixture(initialization_options: dict | None = None, profiles=PRO
 
         lsp_client.set_configuration({"tokenprism": dict(options)})
         lsp_client.profile = request.param
+        capabilities = pytest_lsp.client_capabilities(request.param)
+        workspace = capabilities.workspace
+        lsp_client.inlay_hint_refresh = bool(
+            workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support
+        )
         result = await lsp_client.initialize_session(
             types.InitializeParams(
-                capabilities=pytest_lsp.client_capabilities(request.param),
+                capabilities=capabilities,
                 initialization_options=options,
             )
         )

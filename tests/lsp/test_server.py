@@ -161,7 +161,7 @@ async def test_boundary_hints_and_resolve(client):
         hint = next(h for h in hints if h.position == start)
         resolved = await client.inlay_hint_resolve_async(hint)
         assert f"id `{ids[emoji]}`" in resolved.tooltip.value
-        assert "inlayHint" in client.refreshes or client.profile == "visual-studio-code"
+        assert ("inlayHint" in client.refreshes) == client.inlay_hint_refresh
     async with configured(client, inlayHints={"mode": "off"}):
         for _ in range(50):
             if not await client.text_document_inlay_hint_async(params):
