@@ -143,7 +143,9 @@ def test_count_respects_gitignore_and_skips_git_and_binary(tmp_path, capsys):
     assert code == 0, err
     report = json.loads(out)
     counted = {Path(f["path"]).relative_to(tmp_path).as_posix() for f in report["files"]}
-    assert counted == {".gitignore", "main.py", "keep.log", "docs/secret.txt", "docs/.gitignore", "docs/guide.md"}
+    assert counted == {
+        ".gitignore", "main.py", "keep.log", "docs/secret.txt", "docs/.gitignore", "docs/guide.md"
+    }
     skipped = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
     assert skipped.keys() == {"image.png", "latin1.txt"}
     assert "binary" in skipped["image.png"]
@@ -221,7 +223,9 @@ def test_count_gguf_alias_equals_llama_cpp_reference(tmp_path, capsys, monkeypat
     files = {f"case{i:02}.txt": text for i, text in enumerate(cases[:-1])}  # the last piece is empty
     write_tree(tmp_path, files)
     monkeypatch.setenv("TOKENPRISM_GGUF_PATH", str(GGUF_DIR))
-    code, out, err = run_cli(capsys, "count", str(tmp_path), "--json", "-m", alias, "--special-tokens", "text")
+    code, out, err = run_cli(
+        capsys, "count", str(tmp_path), "--json", "-m", alias, "--special-tokens", "text"
+    )
     assert code == 0, err
     counts = {Path(f["path"]).name: f["tokens"] for f in json.loads(out)["files"]}
     tokenizer = load_tokenizer(alias, LoadOptions(gguf_search_paths=(str(GGUF_DIR),)))
@@ -418,13 +422,13 @@ def test_installed_script(tmp_path):
     write_tree(tmp_path, {"e.md": text})
     env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
     env.pop("TOKENPRISM_MODEL", None)
-    done = subprocess.run(
-        [str(script), "count", "--json", str(tmp_path / "e.md")], capture_output=True, env=env, timeout=120
-    )
+
+    def run_script(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(script), *args], capture_output=True, env=env, timeout=120, check=False)
+
+    done = run_script("count", "--json", str(tmp_path / "e.md"))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"]["tokens"] == len(reference_ids("o200k_base", text))
-    done = subprocess.run(
-        [str(script), "show", str(tmp_path / "missing.md")], capture_output=True, env=env, timeout=120
-    )
+    done = run_script("show", str(tmp_path / "missing.md"))
     assert done.returncode == 2
     assert done.stdout == b"" and len(done.stderr.decode().splitlines()) == 1

@@ -226,7 +226,7 @@ def count_texts(tokenizer, special, named_texts, progress: Progress, result: Cou
         if not batch:
             return
         encodings = tokenizer.encode_batch([text for _, text, _ in batch], special)
-        for (name, text, size), encoding in zip(batch, encodings):
+        for (name, text, size), encoding in zip(batch, encodings, strict=True):
             result.files.append(FileCount(name, len(encoding), len(text), size))
         progress.advance(len(batch), result.total_tokens)
         batch.clear()

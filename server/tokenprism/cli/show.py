@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def safe_text(text: str) -> str:
     return printable(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def whitespace_table(style: str) -> dict[int, str]:
     """A ``str.translate`` table that makes whitespace visible the way ``visible_whitespace``
     does, in grey on ``style``; a line feed also ends the line (colour reset first, so the
@@ -143,7 +143,7 @@ def render_tokens(text: str, encoding: Encoding, color: bool):
     starts, ends, special, split = segment_bounds(encoding)
     buffer: list[str] = []
     plain = whitespace_table("")
-    for k, (start, end) in enumerate(zip(starts, ends)):
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
         piece = safe_text(text[start:end])
         if not color:
             buffer.append(PLAIN_SEPARATOR + piece.translate(plain) if k else piece.translate(plain))

@@ -31,7 +31,7 @@ def token_records(text: str, encoding, tokenizer):
     ends = encoding.ends.tolist()
     specials = (encoding.flags & SPECIAL).astype(bool).tolist()
     start = 0
-    for token_id, end, special in zip(ids, ends, specials):
+    for token_id, end, special in zip(ids, ends, specials, strict=True):
         yield {
             "id": token_id,
             "start": start,
