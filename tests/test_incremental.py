@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokenprism.tokenization import SpecialTokens, TokenizerInfo, blocks, incremental
-from tokenprism.tokenization.chunking import RULES, sync_rule_for
+from tokenprism.tokenization.chunking import RULES, Piece, sync_rule_for
 from tokenprism.tokenization.incremental import TokenState
 
 from conftest import TOKENIZER_NAMES
@@ -214,8 +214,8 @@ def test_verify_and_repair_finds_and_fixes_a_wrong_state(tokenizer):
     state = TokenState(tok, big_document(200))
     assert state.verify_and_repair() == 0
     # corrupt three tokens in the middle, as a bug in the splice would
-    wrong = state._store.slice(100, 103)
-    wrong.ids[:] = wrong.ids[::-1] + 1
+    right = state._store.slice(100, 103)
+    wrong = Piece(right.ids[::-1] + 1, right.ends, right.flags)
     state._store.splice(100, 103, wrong, 0)
     assert not state.encoding().equals(tok.encode(state.text))
     assert state.verify_and_repair() == 3
@@ -252,3 +252,21 @@ def test_bad_edit_range_is_a_clear_error(tokenizer):
     with pytest.raises(IndexError, match="outside a text of 3 characters"):
         state.apply_edit(2, 9, "x")
     assert state.text == "abc"
+
+
+def test_snapshot_is_frozen_and_answers_like_an_encoding(tokenizer):
+    tok = tokenizer("llama3")
+    with tiny_pieces():
+        state = TokenState(tok, big_document(60))
+        before = tok.encode(state.text)
+        snap = state.snapshot()
+        for k in range(5):
+            state.apply_edit(100 * k, 100 * k + 3, "새 text\n")
+        assert_same(state, tok)
+        assert snap.encoding().equals(before)  # the edits did not reach the snapshot
+        assert len(snap) == len(before) and snap.text_length == before.text_length
+        assert np.array_equal(snap.ends, before.ends) and snap.start_of(7) == before.start_of(7)
+        for offset in (0, 55, 1234, before.text_length):
+            assert snap.token_at(offset) == before.token_at(offset)
+            assert snap.tokens_in(offset, offset + 40) == before.tokens_in(offset, offset + 40)
+        assert state.snapshot().encoding().equals(tok.encode(state.text))

@@ -45,9 +45,12 @@ class BlockStore:
                 continue
             start = base if a == 0 else int(piece.ends[a - 1])
             local = (piece.ends[a:b] - start).astype(OFFSET_DTYPE)
-            new_ids.append(np.ascontiguousarray(piece.ids[a:b], dtype=ID_DTYPE))
-            new_ends.append(local)
-            new_flags.append(np.ascontiguousarray(piece.flags[a:b], dtype=FLAG_DTYPE))
+            block = (np.array(piece.ids[a:b], dtype=ID_DTYPE), local, np.array(piece.flags[a:b], dtype=FLAG_DTYPE))
+            for array in block:  # never changed in place: snapshots share them
+                array.flags.writeable = False
+            new_ids.append(block[0])
+            new_ends.append(block[1])
+            new_flags.append(block[2])
             bases.append(start)
             counts.append(b - a)
             last.append(int(local[-1]))
@@ -130,11 +133,24 @@ class BlockStore:
         return Piece(np.concatenate(ids), np.concatenate(ends), np.concatenate(flags))
 
     def to_encoding(self, text_length: int) -> Encoding:
-        whole = self.slice(0, len(self))
-        return Encoding(
-            np.ascontiguousarray(whole.ids, ID_DTYPE), whole.ends.astype(OFFSET_DTYPE),
-            np.ascontiguousarray(whole.flags, FLAG_DTYPE), text_length,
-        )
+        """All tokens as one fresh Encoding (O(n), filled block by block)."""
+        n = len(self)
+        ids, ends, flags = np.empty(n, ID_DTYPE), np.empty(n, OFFSET_DTYPE), np.empty(n, FLAG_DTYPE)
+        for b, first in enumerate(self.first_index[:-1].tolist()):
+            last = first + len(self.ids[b])
+            ids[first:last] = self.ids[b]
+            np.add(self.ends[b], OFFSET_DTYPE(self.bases[b]), out=ends[first:last])
+            flags[first:last] = self.flags[b]
+        return Encoding(ids, ends, flags, text_length)
+
+    def frozen(self) -> BlockStore:
+        """A copy that later edits cannot change: O(blocks), because block arrays are
+        read-only and every edit builds new ones."""
+        copy = BlockStore.__new__(BlockStore)
+        copy.ids, copy.ends, copy.flags = list(self.ids), list(self.ends), list(self.flags)
+        for name in ("bases", "counts", "last_local", "first_index", "last_end"):
+            setattr(copy, name, getattr(self, name))
+        return copy
 
     # -- the edit -----------------------------------------------------------------------------
 

@@ -44,7 +44,86 @@ def _as_piece(encoding: Encoding) -> Piece:
     return Piece(encoding.ids, encoding.ends.astype(np.int64), encoding.flags)
 
 
-class TokenState:
+class _BlockQueries:
+    """The query API of :class:`Encoding`, answered from blocks in O(log n + tokens asked for)."""
+
+    _store: BlockStore
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def encoding(self) -> Encoding:
+        """All tokens as one fresh Encoding (a copy; O(tokens))."""
+        return self._store.to_encoding(self._text_length())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held for the tokens (arrays and block bookkeeping; not the text)."""
+        return self._store.nbytes
+
+    def token(self, i: int) -> Token:
+        if not 0 <= i < len(self):
+            raise IndexError(f"token {i} out of range ({len(self)} tokens)")
+        store = self._store
+        flags = store.flag(i)
+        return Token(
+            index=i, id=store.id(i), start=store.start(i), end=store.end(i),
+            special=bool(flags & SPECIAL), continues=bool(flags & CONTINUES),
+        )
+
+    def token_at(self, offset: int) -> int:
+        """Index of the token covering character ``offset`` (the last token for the end)."""
+        n = len(self)
+        if not n:
+            return -1
+        return min(self._store.rank(offset, "right"), n - 1)
+
+    def tokens_in(self, start: int, end: int) -> range:
+        """Indices of tokens whose span intersects ``[start, end)`` (see Encoding.tokens_in)."""
+        n = len(self)
+        if not n:
+            return range(0)
+        first = self._store.rank(start, "right")
+        last = first if end <= start else self._store.rank(end, "left")
+        return range(first, min(last + 1, n))
+
+    def segment_of(self, i: int) -> Segment:
+        store = self._store
+        first = i
+        while first > 0 and store.continues(first):
+            first -= 1
+        last, n = i, len(self)
+        while last + 1 < n and store.continues(last + 1):
+            last += 1
+        return Segment(store.start(first), store.end(last), first, last)
+
+    def segment_at(self, offset: int) -> Segment | None:
+        i = self.token_at(offset)
+        return None if i < 0 else self.segment_of(i)
+
+    # display segments whose tokens lie in ``[first, last)``: the same walk over segment_of
+    segments = Encoding.segments
+
+    def count_in(self, start: int, end: int) -> int:
+        """Tokens whose first character lies in ``[start, end)``."""
+        if end <= start:
+            return 0
+        lo = self._store.rank(start, "right")
+        hi = self._store.rank(end, "right")
+        return max(0, min(hi, len(self)) - lo)
+
+    def ids_in(self, first: int, last: int) -> np.ndarray:
+        """Token ids for token indices ``[first, last)`` as a numpy array."""
+        return self._store.slice(first, last).ids
+
+    def ends_in(self, first: int, last: int) -> np.ndarray:
+        return self._store.slice(first, last).ends
+
+    def flags_in(self, first: int, last: int) -> np.ndarray:
+        return self._store.slice(first, last).flags
+
+
+class TokenState(_BlockQueries):
     """Per-document token state: the text plus its tokens in compact blocks."""
 
     def __init__(self, tokenizer: Tokenizer, text: str, special: SpecialTokens = SpecialTokens.SPECIAL):
@@ -58,6 +137,9 @@ class TokenState:
         self._store = BlockStore(self._encode_document(text))
 
     # -- opening ------------------------------------------------------------------------------
+
+    def _text_length(self) -> int:
+        return len(self._rope)
 
     @property
     def text(self) -> str:
@@ -210,80 +292,48 @@ class TokenState:
             self._store = BlockStore(fresh)
             return differing
 
-    # -- queries (same as Encoding) -----------------------------------------------------------
+    def snapshot(self) -> TokenSnapshot:
+        """An immutable view of the current tokens, in O(blocks): later edits do not change it."""
+        with self._lock:
+            return TokenSnapshot(self._store.frozen(), len(self._rope))
 
-    def __len__(self) -> int:
-        return len(self._store)
 
-    def encoding(self) -> Encoding:
-        """The whole state as one Encoding (a copy; O(tokens))."""
-        return self._store.to_encoding(len(self._rope))
+class TokenSnapshot(_BlockQueries):
+    """The tokens of one version, frozen: what a request can read while edits go on.
+
+    Besides the queries it has ``ids``, ``ends``, ``flags`` and ``start_of`` like an
+    :class:`Encoding`; the arrays are built on first use (O(n), once per snapshot)."""
+
+    def __init__(self, store: BlockStore, text_length: int):
+        self._store = store
+        self.text_length = text_length
+        self._whole: Encoding | None = None
+
+    def _text_length(self) -> int:
+        return self.text_length
+
+    def _materialized(self) -> Encoding:
+        if self._whole is None:
+            self._whole = self._store.to_encoding(self.text_length)
+        return self._whole
 
     @property
-    def nbytes(self) -> int:
-        """Bytes held for the tokens (arrays and block bookkeeping; not the text)."""
-        return self._store.nbytes
+    def ids(self) -> np.ndarray:
+        return self._materialized().ids
 
-    def token(self, i: int) -> Token:
-        if not 0 <= i < len(self):
-            raise IndexError(f"token {i} out of range ({len(self)} tokens)")
-        store = self._store
-        flags = store.flag(i)
-        return Token(
-            index=i, id=store.id(i), start=store.start(i), end=store.end(i),
-            special=bool(flags & SPECIAL), continues=bool(flags & CONTINUES),
-        )
+    @property
+    def ends(self) -> np.ndarray:
+        return self._materialized().ends
 
-    def token_at(self, offset: int) -> int:
-        """Index of the token covering character ``offset`` (the last token for the end)."""
-        n = len(self)
-        if not n:
-            return -1
-        return min(self._store.rank(offset, "right"), n - 1)
+    @property
+    def flags(self) -> np.ndarray:
+        return self._materialized().flags
 
-    def tokens_in(self, start: int, end: int) -> range:
-        """Indices of tokens whose span intersects ``[start, end)`` (see Encoding.tokens_in)."""
-        n = len(self)
-        if not n:
-            return range(0)
-        first = self._store.rank(start, "right")
-        last = first if end <= start else self._store.rank(end, "left")
-        return range(first, min(last + 1, n))
+    def start_of(self, i: int) -> int:
+        return self._store.start(i)
 
-    def segment_of(self, i: int) -> Segment:
-        store = self._store
-        first = i
-        while first > 0 and store.continues(first):
-            first -= 1
-        last, n = i, len(self)
-        while last + 1 < n and store.continues(last + 1):
-            last += 1
-        return Segment(store.start(first), store.end(last), first, last)
-
-    def segment_at(self, offset: int) -> Segment | None:
-        i = self.token_at(offset)
-        return None if i < 0 else self.segment_of(i)
-
-    # display segments whose tokens lie in ``[first, last)``: the same walk over segment_of
-    segments = Encoding.segments
-
-    def count_in(self, start: int, end: int) -> int:
-        """Tokens whose first character lies in ``[start, end)``."""
-        if end <= start:
-            return 0
-        lo = self._store.rank(start, "right")
-        hi = self._store.rank(end, "right")
-        return max(0, min(hi, len(self)) - lo)
-
-    def ids_in(self, first: int, last: int) -> np.ndarray:
-        """Token ids for token indices ``[first, last)`` as a numpy array."""
-        return self._store.slice(first, last).ids
-
-    def ends_in(self, first: int, last: int) -> np.ndarray:
-        return self._store.slice(first, last).ends
-
-    def flags_in(self, first: int, last: int) -> np.ndarray:
-        return self._store.slice(first, last).flags
+    def equals(self, other) -> bool:
+        return self.encoding().equals(other if isinstance(other, Encoding) else other.encoding())
 
 
 def _differing_tokens(a: Piece, b: Piece) -> int:
