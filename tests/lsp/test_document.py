@@ -91,3 +91,14 @@ def test_offsets_clamp_and_snap():
 
 def test_line_index_of_crlf_and_lone_cr():
     assert LineIndex.of("a\r\nb\rc\n").starts.tolist() == [0, 3, 5, 7]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_fast_line_scan_of_long_texts_matches_the_regex(seed):
+    rng = random.Random(seed)
+    text = random_text(rng, 6000) + "\r"  # long enough for the vectorized scan; ends in a lone CR
+    index = LineIndex.of(text)
+    assert index.starts.tolist() == [s for s, _ in reference_lines(text)]
+    doc = Document("file:///x", "plaintext", 0, text, UTF16)
+    doc.apply_change((0, 0), (0, 0), text, 1)  # a paste as long as the text, rescanned in its window
+    assert doc.snapshot.lines.starts.tolist() == [s for s, _ in reference_lines(text + text)]

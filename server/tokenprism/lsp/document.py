@@ -27,7 +27,13 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def line_starts_of(text: str, base: int = 0) -> np.ndarray:
     """Offsets (plus ``base``) at which a line starts after a break in ``text``."""
-    return np.fromiter((m.end() + base for m in _LINE_BREAK.finditer(text)), np.int64)
+    if len(text) < 4096:
+        return np.fromiter((m.end() + base for m in _LINE_BREAK.finditer(text)), np.int64)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lf = points == 10
+    cr = points == 13
+    cr[:-1] &= ~lf[1:]  # "\r\n" is one break, ending at the "\n"
+    return np.flatnonzero(lf | cr).astype(np.int64) + 1 + base
 
 
 class LineIndex:
@@ -159,16 +165,19 @@ class Snapshot:
         return line, column if units is None else int(units[column])
 
     def positions_at(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorized ``position_at`` for many offsets (any order)."""
+        """Vectorized ``position_at`` for many offsets (any order): one pass over the span
+        of text they cover, never a loop per line."""
         offsets = np.clip(np.asarray(offsets, np.int64), 0, len(self.text))
         lines = self.lines.lines_of(offsets)
-        columns = offsets - self.lines.starts[lines]
+        line_starts = self.lines.starts[lines]
+        columns = offsets - line_starts
         if self.encoding != UTF32 and not self.is_ascii and len(offsets):
-            for line in np.unique(lines):
-                units = self._cumulative_units(int(line))
-                if units is not None:
-                    mask = lines == line
-                    columns[mask] = units[columns[mask]]
+            base = int(line_starts.min())
+            span = self.text[base : int(offsets.max())]
+            if not span.isascii():
+                units = np.zeros(len(span) + 1, np.int64)
+                np.cumsum(_unit_widths(span, self.encoding), out=units[1:])
+                columns = units[offsets - base] - units[line_starts - base]
         return lines, columns
 
     def offset_at(self, line: int, column: int) -> int:

@@ -48,37 +48,27 @@ def encode_semantic_tokens(view: TokenView, start: int, end: int) -> list[int]:
     starts, ends, kinds = segment_spans(view, start, end)
     if not len(starts):
         return []
-    start_lines = snapshot.lines.lines_of(starts)
-    end_lines = snapshot.lines.lines_of(np.maximum(ends - 1, starts))
-    single = start_lines == end_lines
-    piece_starts = [starts[single]]
-    piece_ends = [np.minimum(ends[single], snapshot.content_ends(start_lines[single]))]
-    piece_kinds = [kinds[single]]
-    for i in np.nonzero(~single)[0].tolist():  # cut segments that cross line ends
-        s, e, k = int(starts[i]), int(ends[i]), int(kinds[i])
-        for line in range(int(start_lines[i]), int(end_lines[i]) + 1):
-            a = max(s, snapshot.line_start(line))
-            b = min(e, snapshot.line_end(line))
-            piece_starts.append(np.array([a]))
-            piece_ends.append(np.array([b]))
-            piece_kinds.append(np.array([k]))
-    p_starts = np.concatenate(piece_starts).astype(np.int64)
-    p_ends = np.concatenate(piece_ends).astype(np.int64)
-    p_kinds = np.concatenate(piece_kinds).astype(np.int64)
-    order = np.argsort(p_starts, kind="stable")
-    p_starts, p_ends, p_kinds = p_starts[order], p_ends[order], p_kinds[order]
-    keep = p_ends > p_starts
-    p_starts, p_ends, p_kinds = p_starts[keep], p_ends[keep], p_kinds[keep]
+    # one piece per (segment, line it touches); most segments touch one line
+    first_lines = snapshot.lines.lines_of(starts)
+    last_lines = snapshot.lines.lines_of(np.maximum(ends - 1, starts))
+    per_segment = last_lines - first_lines + 1
+    segment = np.repeat(np.arange(len(starts)), per_segment)
+    offsets_in_run = np.arange(len(segment)) - np.repeat(np.cumsum(per_segment) - per_segment, per_segment)
+    lines = first_lines[segment] + offsets_in_run
+    p_starts = np.maximum(starts[segment], snapshot.lines.starts[lines])
+    p_ends = np.minimum(ends[segment], snapshot.content_ends(lines))
+    keep = p_ends > p_starts  # line breaks are not coloured
+    p_starts, p_ends, p_kinds = p_starts[keep], p_ends[keep], kinds[segment][keep]
     if not len(p_starts):
         return []
-    lines, columns = snapshot.positions_at(p_starts)
-    _, end_columns = snapshot.positions_at(p_ends)
-    lengths = end_columns - columns
+    both_lines, both_columns = snapshot.positions_at(np.concatenate((p_starts, p_ends)))
+    n = len(p_starts)
+    lines, columns, end_columns = both_lines[:n], both_columns[:n], both_columns[n:]
     delta_lines = np.diff(lines, prepend=0)
     previous_columns = np.concatenate(([0], columns[:-1]))
     delta_starts = np.where(delta_lines == 0, columns - previous_columns, columns)
     data = np.stack(
-        (delta_lines, delta_starts, lengths, p_kinds, np.zeros_like(p_kinds)), axis=1
+        (delta_lines, delta_starts, end_columns - columns, p_kinds, np.zeros_like(p_kinds)), axis=1
     )
     return data.reshape(-1).tolist()
 
