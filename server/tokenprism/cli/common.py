@@ -74,11 +74,13 @@ def load_from_args(args: argparse.Namespace) -> Tokenizer:
 
 
 class UnreadableText(Exception):
-    """A file that is not text; ``reason`` fits after the file name in one line."""
+    """A file that is not text: ``kind`` is short (it groups skipped files), ``reason`` adds
+    the detail; either fits after the file name in one line."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, kind: str, detail: str = ""):
+        self.kind = kind
+        self.reason = f"{kind} ({detail})" if detail else kind
+        super().__init__(self.reason)
 
 
 def decode_text(data: bytes) -> str:
@@ -88,7 +90,7 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UnreadableText(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+        raise UnreadableText("not UTF-8 text", f"invalid byte at offset {exc.start}") from None
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,7 @@ def read_planned(planned, max_file_size: int, result: CountResult):
             data = path.read_bytes()
             yield name, decode_text(data), len(data)
         except UnreadableText as exc:
-            result.skipped.append(Skipped(name, exc.reason))
+            result.skipped.append(Skipped(name, exc.kind))
         except OSError as exc:
             result.skipped.append(Skipped(name, f"cannot read ({exc.strerror or exc})"))
 
@@ -347,6 +347,7 @@ def print_table(result: CountResult, tokenizer) -> None:
         reasons: dict[str, int] = {}
         for s in result.skipped:
             reasons[s.reason] = reasons.get(s.reason, 0) + 1
-        summary = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        summary = ", ".join(f"{reason} ×{n}" for reason, n in sorted(reasons.items()))
         names = ", ".join(s.path for s in result.skipped[:3]) + (", …" if len(result.skipped) > 3 else "")
-        out.write(f"skipped {len(result.skipped)} ({summary}): {names}\n")
+        skipped = len(result.skipped)
+        out.write(f"skipped {skipped} file{'s' if skipped != 1 else ''} ({summary}): {names}\n")
