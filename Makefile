@@ -10,7 +10,7 @@ export TRANSFORMERS_VERBOSITY ?= error
 # Vocabularies used by the tests are fetched once into this cache, never committed.
 export TOKENPRISM_TESTDATA ?= $(HOME)/.cache/tokenprism-testdata
 
-.PHONY: demo test test-python testdata venv clean vsix test-e2e try-code-server
+.PHONY: demo test test-python testdata venv clean vsix test-e2e try-code-server bench
 
 venv: $(VENV)/.installed
 
@@ -73,3 +73,8 @@ test-e2e: $(VSIX) testdata
 # TokenPrism in code-server on http://127.0.0.1:8080 for a person to try (Ctrl-C stops it).
 try-code-server: $(VSIX) testdata
 	tests/e2e/try-code-server.sh $(VSIX)
+
+# Edit latency on a 1 MB document through the real server (and TokenState in-process),
+# per model, against the raw full encode: bench/edit_latency.py --help for options.
+bench: venv testdata
+	$(PY) bench/edit_latency.py

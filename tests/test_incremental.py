@@ -270,3 +270,40 @@ def test_snapshot_is_frozen_and_answers_like_an_encoding(tokenizer):
             assert snap.token_at(offset) == before.token_at(offset)
             assert snap.tokens_in(offset, offset + 40) == before.tokens_in(offset, offset + 40)
         assert state.snapshot().encoding().equals(tok.encode(state.text))
+
+
+def test_a_wrong_cut_is_caught_by_the_context_check(tokenizer, monkeypatch):
+    """o200k glues "//" to the newline after punctuation (".\n//"). Force the rule that
+    wrongly cuts after every newline: the context lines must disagree, the window widen,
+    and the result still equal a full encode."""
+    tok = tokenizer("o200k_base")
+    from tokenprism.tokenization.chunking import SyncRule
+
+    monkeypatch.setattr(incremental, "sync_rule_for", lambda *_: SyncRule("line"))
+    state = TokenState(tok, "// y = 1.\n" * 60)  # every cut after a newline is wrong here
+    middle = len(state.text) // 2
+    state.apply_edit(middle, middle, "z")
+    assert_same(state, tok)
+    assert state.stats["widened"] > 0
+
+
+def test_an_edit_the_tokenizer_refuses_leaves_the_state_unchanged(tokenizer):
+    tok = tokenizer("o200k_base")
+
+    class Refusing:
+        """Refuses any text with a NUL, as a backend may refuse text it cannot read."""
+
+        def __getattr__(self, name):
+            return getattr(tok, name)
+
+        def encode_batch(self, texts, special):
+            if any("\x00" in t for t in texts):
+                raise ValueError("NUL in text")
+            return tok.encode_batch(texts, special)
+
+    state = TokenState(Refusing(), "line one\nline two\n")
+    with pytest.raises(ValueError, match="NUL"):
+        state.apply_edit(9, 9, "\x00")
+    assert state.text == "line one\nline two\n" and state.version == 0
+    state.apply_edit(9, 9, "ok ")
+    assert_same(state, tok)

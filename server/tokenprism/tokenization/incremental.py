@@ -196,10 +196,15 @@ class TokenState(_BlockQueries):
             n = len(self._rope)
             if not (0 <= start <= end <= n):
                 raise IndexError(f"edit [{start}, {end}) outside a text of {n} characters")
+            removed = self._rope.slice(start, end)
             self._rope.replace(start, end, new_text)
+            try:
+                self._retokenize(start, start + len(new_text), len(new_text) - (end - start))
+            except BaseException:  # e.g. text the tokenizer refuses: leave the state as it was
+                self._rope.replace(start, start + len(new_text), removed)
+                raise
             self.version += 1
             self.stats["edits"] += 1
-            self._retokenize(start, start + len(new_text), len(new_text) - (end - start))
 
     def apply_edits(self, edits: list[tuple[int, int, str]]) -> None:
         """Apply edits in order (each in the coordinates left by the previous one)."""
