@@ -143,11 +143,13 @@ class Encoding:
             i = seg.last_token + 1
 
     def count_in(self, start: int, end: int) -> int:
-        """Tokens whose first character lies in ``[start, end)`` — counts of adjacent ranges add up."""
-        lo = int(np.searchsorted(self.ends, start, side="right"))
-        hi = int(np.searchsorted(self.ends, end, side="right"))
-        # a token whose start is inside the range: start_of(k) in [start, end)
-        return max(0, min(hi, len(self)) - lo) if end > start else 0
+        """Tokens whose display segment starts in ``[start, end)`` (see :func:`count_in_range`)."""
+        ends, flags = self.ends, self.flags
+        return count_in_range(
+            start, end, len(self), self.text_length,
+            lambda x: int(np.searchsorted(ends, x, side="left")),
+            lambda i: bool(flags[i] & CONTINUES),
+        )
 
     def equals(self, other: Encoding) -> bool:
         return (
@@ -156,6 +158,32 @@ class Encoding:
             and np.array_equal(self.ends, other.ends)
             and np.array_equal(self.flags, other.flags)
         )
+
+
+def count_in_range(start: int, end: int, n: int, text_length: int, ends_below, continues) -> int:
+    """How many of ``n`` tiling tokens count in ``[start, end)``: a token counts where its first
+    character is, and a token holding only the tail of a split character counts with that
+    character. A range reaching the end of the text also takes what starts right there, so
+    the counts of adjacent ranges add up to ``n``.
+
+    ``ends_below(x)`` is the number of tokens that end before ``x`` (``searchsorted(ends, x,
+    "left")``); ``continues(i)`` tells whether token ``i`` is flagged CONTINUES. Shared with
+    stores that keep the arrays in pieces.
+    """
+    if end <= start or n == 0:
+        return 0
+
+    def first_from(x: int) -> int:  # index of the first token counted at or after x
+        if x <= 0:
+            return 0
+        if x >= text_length:
+            return n
+        i = min(ends_below(x) + 1, n)  # token k starts at ends[k-1]; token 0 at 0
+        while i < n and continues(i):  # tails of a character split across tokens stay with it
+            i += 1
+        return i
+
+    return first_from(end) - first_from(start)
 
 
 def tile_from_char_spans(
