@@ -52,17 +52,26 @@ export interface TokensResult {
   tokens: TokenInfo[];
 }
 
-/** One entry of `tokenprism/models`; the server may add fields, the client only reads these. */
+/** One entry of `tokenprism/models` ({models: [...], searchPaths, current}); see docs/protocol.md. */
 export interface ModelEntry {
-  name: string;
+  spec: string;
+  /** "builtin", "alias", "huggingface-cache", "gguf" */
+  group?: string;
   description?: string;
-  /** How the model would load: "tiktoken", "gguf", "tokenizer.json", "directory", "hub"… */
-  kind?: string;
+  /** How it would load: "tiktoken", "gguf", "tokenizer.json", "directory", "hub"; null when it cannot. */
+  loadAs?: string | null;
   /** The file, directory or hub id it would load from. */
-  source?: string;
+  target?: string | null;
   loaded?: boolean;
-  available?: boolean;
-  error?: string;
+  /** Why it cannot load, when it cannot. */
+  problem?: string;
+  note?: string;
+}
+
+export interface ModelsResult {
+  models: ModelEntry[];
+  searchPaths?: string[];
+  current?: string;
 }
 
 export interface RenderChatParams {
@@ -74,7 +83,14 @@ export interface RenderChatResult {
   rendered: string;
   tokens: number;
   estimate: boolean;
-  messages: { role: string; tokens: number }[];
+  messages: { role: string; tokens: number; range?: Range }[];
+  /** [start, end) UTF-16 offsets of special tokens in `rendered`. */
+  specialRanges?: [number, number][];
+  replyTokens?: number;
+  templateSource?: string;
+  format?: string;
+  /** Why the document could not be rendered (then `rendered` is empty). */
+  error?: string;
 }
 
 export interface CompareParams {
@@ -91,9 +107,15 @@ export interface CompareRow {
   charsPerToken: number;
   bytesPerToken: number;
   renderedTokens?: number;
+  renderedEstimate?: boolean;
+  renderedError?: string;
   loadMs: number;
   encodeMs: number;
 }
 export interface CompareResult {
+  version?: number;
+  characters?: number;
+  /** The chat format the document was read as, when it was also counted rendered. */
+  chatFormat?: string | null;
   results: CompareRow[];
 }

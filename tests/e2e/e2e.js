@@ -216,21 +216,18 @@ async function main() {
     await shot("selection");
 
     await check("a multi-cursor selection is summed", async () => {
-      // Ctrl+D twice: both occurrences of "hello" selected.
-      await page.locator(".editor-instance .view-line", { hasText: "def hello" }).first().click();
+      // A cursor at the start of line 6 and one below it, each extended to its line's end.
+      await page.locator(".editor-instance .view-line", { hasText: "if __name__" }).first().click();
       await page.keyboard.press("Home");
-      for (let i = 0; i < 4; i++) {
-        await page.keyboard.press("ArrowRight");
-      }
-      await page.keyboard.press("Control+D");
-      await page.keyboard.press("Control+D");
-      const cps = Array.from(greet).join("");
-      const a = cps.indexOf("hello");
-      const b = cps.indexOf("hello", a + 1);
-      const want = startingIn(greetTokens, a, a + 5) + startingIn(greetTokens, b, b + 5);
+      await page.keyboard.press("Home");
+      await runCommand("Add Cursor Below");
+      await page.keyboard.press("Shift+End");
       const cursors = await page.locator(".editor-instance .cursors-layer .cursor").count();
-      assert(cursors >= 2, `expected two cursors, found ${cursors}`);
-      return waitStatus(`${fmt(want)} / ${fmt(greetTotal)} tokens · o200k_base`, 20000);
+      assert(cursors === 2, `expected two cursors, found ${cursors}`);
+      const line = (i) => startingIn(greetTokens, starts[i], starts[i + 1] - 1);
+      const want = line(5) + line(6);
+      assert(line(5) > 0 && line(6) > 0, "both lines should start tokens");
+      return (await waitStatus(`${fmt(want)} / ${fmt(greetTotal)} tokens · o200k_base`, 20000)) + ` (${line(5)} + ${line(6)})`;
     });
     await closeWidgets();
 
@@ -246,7 +243,7 @@ async function main() {
       const want = expectedCount(tmp, "o200k_base");
       fs.rmSync(tmp);
       assert(want !== before, "the typed text should change the count");
-      return waitStatus(`${fmt(want)} tokens · o200k_base`, 20000) + ` (was ${before})`;
+      return (await waitStatus(`${fmt(want)} tokens · o200k_base`, 20000)) + ` (was ${before})`;
     });
     await shot("typing");
 
@@ -307,27 +304,49 @@ async function main() {
     });
     await closeWidgets();
 
-    await check("Show rendered prompt: a live read-only document with the conversation", async () => {
+    await check("Show rendered prompt: the chat template's output and its count, live", async () => {
+      // The workspace model is qwen2 by now (previous check); its template is in the GGUF.
+      const chat = (f) => JSON.parse(cli("chat", "--json", "--model", "qwen2", f));
+      const want = chat(file("chat.json"));
       await openFile("chat.json");
       await runCommand("TokenPrism: Show rendered prompt");
-      const tab = page.locator(".tab", { hasText: "chat.json (rendered)" }).first();
-      await tab.waitFor({ timeout: 30000 });
       // Only the group whose active tab is the rendered document (the source stays open beside it).
       const group = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: "(rendered)" }) }).first();
       const lines = group.locator(".editor-instance .view-lines").first();
       await lines.waitFor({ timeout: 30000 });
-      const ok = await page.waitForFunction(
-        (el) => /How many tokens is this conversation\?/.test(el.textContent || ""), await lines.elementHandle(), { timeout: 60000 },
-      ).then(() => true, () => false);
-      const text = norm(await lines.textContent());
+      const waitText = async (text, timeout) => {
+        const handle = await lines.elementHandle();
+        return page.waitForFunction(([el, want]) => (el.textContent || "").replace(/\u00a0/g, " ") === want, [handle, text], { timeout })
+          .then(() => true, () => false);
+      };
+      // The editor shows lines without their line breaks.
+      let ok = await waitText(want.rendered.replace(/\n/g, ""), 60000);
+      let text = norm(await lines.textContent());
       if (!ok && /Unhandled method|method not found/i.test(text)) {
         throw new Skip("the server does not implement tokenprism/renderChat yet");
       }
-      assert(ok, `rendered document shows ${JSON.stringify(text.slice(0, 300))}`);
-      assert(!/"role"\s*:/.test(text), "the rendered document should be the template's output, not the JSON source");
-      const status = await statusText();
+      assert(ok, `rendered document shows ${JSON.stringify(text.slice(0, 200))}, CLI renders ${JSON.stringify(want.rendered.slice(0, 200))}`);
+      await waitStatus(`${fmt(want.tokens)} prompt tokens · qwen2`, 30000);
       await shot("rendered-prompt");
-      return `rendered; status: ${JSON.stringify(status)}`;
+
+      // Edit the user message in the source: the rendered document and its count follow.
+      const source = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: "chat.json" }) })
+        .filter({ hasNot: page.locator(".tab.active", { hasText: "(rendered)" }) }).first();
+      await source.locator(".view-line", { hasText: "How many tokens" }).first().click();
+      await page.keyboard.press("End");
+      await page.keyboard.press("ArrowLeft");
+      await page.keyboard.press("ArrowLeft");
+      const added = " Please count every token.";
+      await page.keyboard.type(added);
+      const edited = fs.readFileSync(file("chat.json"), "utf8").replace("conversation?", "conversation?" + added);
+      const tmp = path.join(os.tmpdir(), `tokenprism-e2e-chat-${process.pid}.json`);
+      fs.writeFileSync(tmp, edited);
+      const after = chat(tmp);
+      fs.rmSync(tmp);
+      ok = await waitText(after.rendered.replace(/\n/g, ""), 30000);
+      text = norm(await lines.textContent());
+      assert(ok, `after the edit the rendered document shows ${JSON.stringify(text.slice(0, 200))}`);
+      return await waitStatus(`${fmt(after.tokens)} prompt tokens · qwen2`, 30000) + ` (was ${want.tokens})`;
     });
   } catch (err) {
     results.push({ name: "the test itself", status: "FAIL", detail: String(err) });

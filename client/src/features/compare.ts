@@ -16,15 +16,18 @@ export function compareHtml(title: string, rows: CompareRow[], scriptNonce: stri
   const hasRendered = rows.some((r) => typeof r.renderedTokens === "number");
   const body = rows.map((r) => {
     if (!r.ok) {
-      return `<tr class="error"><td class="model">${escapeHtml(r.model)}</td><td colspan="${hasRendered ? 7 : 6}">${escapeHtml(r.error ?? "failed")}</td></tr>`;
+      return `<tr class="error"><td class="model">${escapeHtml(r.model)}</td><td colspan="${hasRendered ? 6 : 5}">${escapeHtml(r.error ?? "failed")}</td></tr>`;
     }
-    const width = ((100 * r.tokens) / max).toFixed(1);
     return `<tr${r.tokens === fewest ? ' class="best"' : ""}><td class="model">${escapeHtml(r.model)}</td>` +
       `<td class="num tokens">${formatCount(r.tokens)}</td>` +
-      (hasRendered ? `<td class="num">${typeof r.renderedTokens === "number" ? formatCount(r.renderedTokens) : "–"}</td>` : "") +
+      (hasRendered ? `<td class="num"${r.renderedError ? ` title="${escapeHtml(r.renderedError)}"` : ""}>${typeof r.renderedTokens === "number" ? (r.renderedEstimate ? "≈" : "") + formatCount(r.renderedTokens) : "–"}</td>` : "") +
       `<td class="num">${fixed(r.charsPerToken)}</td><td class="num">${fixed(r.bytesPerToken)}</td>` +
-      `<td class="num">${fixed(r.loadMs, 0)}</td><td class="num">${fixed(r.encodeMs, 1)}</td>` +
-      `<td class="bar"><div style="width:${width}%"></div></td></tr>`;
+      `<td class="num">${fixed(r.loadMs, 0)}</td><td class="num">${fixed(r.encodeMs, 1)}</td></tr>`;
+  });
+  const bars = rows.filter((r) => r.ok).map((r) => {
+    const width = ((100 * r.tokens) / max).toFixed(1);
+    return `<div class="row${r.tokens === fewest ? " best" : ""}"><span class="label">${escapeHtml(r.model)}</span>` +
+      `<span class="track"><span class="bar" style="width:${width}%"></span></span><span class="value">${formatCount(r.tokens)}</span></div>`;
   });
   return `<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${scriptNonce}';">
@@ -34,15 +37,20 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--vscode-panel-border); }
 th { text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.bar { width: 35%; }
-td.bar div { height: 14px; background: var(--vscode-charts-blue); }
-tr.best td.bar div { background: var(--vscode-charts-green); }
+.chart { margin-top: 16px; max-width: 720px; }
+.chart .row { display: flex; align-items: center; gap: 8px; margin: 4px 0; }
+.chart .label { width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.chart .track { flex: 1; }
+.chart .bar { display: block; height: 14px; background: var(--vscode-charts-blue); }
+.chart .best .bar { background: var(--vscode-charts-green); }
+.chart .value { width: 70px; text-align: right; font-variant-numeric: tabular-nums; }
 tr.error td { color: var(--vscode-errorForeground); }
 button { margin-top: 10px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 12px; }
 </style></head><body>
 <h3>${escapeHtml(title)}</h3>
-<table><thead><tr><th>model</th><th>tokens</th>${hasRendered ? "<th>as chat</th>" : ""}<th>chars/token</th><th>bytes/token</th><th>load ms</th><th>encode ms</th><th></th></tr></thead>
+<table><thead><tr><th>model</th><th>tokens</th>${hasRendered ? "<th>as chat</th>" : ""}<th>chars/token</th><th>bytes/token</th><th>load ms</th><th>encode ms</th></tr></thead>
 <tbody>${body.join("\n")}</tbody></table>
+<div class="chart" aria-label="tokens per model">${bars.join("\n")}</div>
 <button id="refresh">Refresh</button>
 <script nonce="${scriptNonce}">
 const vscode = acquireVsCodeApi();

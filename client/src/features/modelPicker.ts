@@ -2,7 +2,7 @@
 // Hugging Face id or a file; then writes the setting at the scope the user picks.
 import * as vscode from "vscode";
 import { DEFAULT_MODEL, modelFor, SECTION } from "../common/settings";
-import { Methods, ModelEntry } from "../protocol";
+import { Methods, ModelEntry, ModelsResult } from "../protocol";
 import { Feature, FeatureContext, reportError } from "./feature";
 
 const RECENT_KEY = "tokenprism.recentModels";
@@ -26,77 +26,68 @@ interface ModelItem extends vscode.QuickPickItem {
   action?: Action;
 }
 
-/** Accepts the list the server returns in whatever of its documented forms it uses. */
+/** The server's entries that carry a usable spec; anything malformed is dropped. */
 export function parseModels(result: unknown): ModelEntry[] {
-  const list = Array.isArray(result) ? result : (result as { models?: unknown })?.models;
+  const list = (result as { models?: unknown } | undefined)?.models;
   if (!Array.isArray(list)) {
     return [];
   }
-  return list.flatMap((entry): ModelEntry[] => {
-    if (typeof entry === "string") {
-      return [{ name: entry }];
-    }
-    if (entry && typeof entry === "object") {
-      const e = entry as Record<string, unknown>;
-      const name = [e.name, e.spec, e.id].find((v) => typeof v === "string") as string | undefined;
-      if (!name) {
-        return [];
-      }
-      const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
-      return [{
-        name,
-        description: str(e.description),
-        kind: str(e.kind),
-        source: str(e.source) ?? str(e.path) ?? str(e.target) ?? str(e.loadsFrom),
-        loaded: e.loaded === true,
-        available: e.available !== false,
-        error: str(e.error),
-      }];
-    }
-    return [];
-  });
+  return list.filter((e): e is ModelEntry => !!e && typeof e === "object" && typeof (e as ModelEntry).spec === "string" && !!(e as ModelEntry).spec);
 }
 
 async function serverModels(ctx: FeatureContext): Promise<ModelEntry[]> {
   try {
-    return parseModels(await ctx.session.request(Methods.models, {}));
+    return parseModels(await ctx.session.request<ModelsResult>(Methods.models, {}));
   } catch (err) {
     ctx.log.warn(`listing models: ${err instanceof Error ? err.message : err}`);
     return [];
   }
 }
 
+const GROUP_TITLES: Record<string, string> = {
+  builtin: "Built-in",
+  alias: "Aliases",
+  "huggingface-cache": "In the Hugging Face cache",
+  gguf: "GGUF files in the search paths",
+};
+
+/** How an entry would load, for the item's detail line. */
+function howItLoads(m: ModelEntry): string | undefined {
+  if (m.problem) {
+    return `$(error) ${m.problem}`;
+  }
+  const where = m.loadAs && m.target ? `${m.loadAs}: ${m.target}` : m.loadAs ?? undefined;
+  const parts = [where ? `loads from ${where}` : undefined, m.loaded ? "loaded" : undefined, m.note].filter(Boolean);
+  return parts.length ? parts.join(" · ") : undefined;
+}
+
 function buildItems(current: string, recent: string[], found: ModelEntry[]): ModelItem[] {
   const items: ModelItem[] = [];
   const seen = new Set<string>();
-  const add = (label: string, model: string, description?: string, detail?: string) => {
+  const byName = new Map(found.map((m) => [m.spec, m]));
+  const add = (model: string, description?: string) => {
     if (!seen.has(model)) {
       seen.add(model);
-      items.push({ label: model === current ? `$(check) ${label}` : label, model, description, detail });
+      const m = byName.get(model);
+      items.push({ label: model === current ? `$(check) ${model}` : model, model, description: description ?? m?.description, detail: m && howItLoads(m) });
     }
   };
-  const byName = new Map(found.map((m) => [m.name, m]));
-  const how = (name: string) => {
-    const m = byName.get(name);
-    if (!m) {
-      return undefined;
+  const section = (title: string, entries: [string, string | undefined][]) => {
+    const fresh = entries.filter(([m]) => !seen.has(m));
+    if (fresh.length) {
+      items.push({ label: title, kind: vscode.QuickPickItemKind.Separator });
+      fresh.forEach(([m, d]) => add(m, d));
     }
-    const where = [m.kind, m.source].filter(Boolean).join(": ");
-    return m.error ? `$(error) ${m.error}` : where ? `loads from ${where}${m.loaded ? " (loaded)" : ""}` : undefined;
   };
-  if (recent.length) {
-    items.push({ label: "Recently used", kind: vscode.QuickPickItemKind.Separator });
-    recent.forEach((m) => add(m, m, byName.get(m)?.description, how(m)));
-  }
-  items.push({ label: "Built-in", kind: vscode.QuickPickItemKind.Separator });
-  BUILT_INS.forEach(([m, d]) => add(m, m, d, how(m)));
-  items.push({ label: "Aliases", kind: vscode.QuickPickItemKind.Separator });
-  ALIASES.forEach(([m, d]) => add(m, m, d, how(m)));
-  const others = found.filter((m) => !seen.has(m.name));
-  if (others.length) {
-    items.push({ label: "Found by the server", kind: vscode.QuickPickItemKind.Separator });
-    others.forEach((m) => add(m.name, m.name, m.description, how(m.name)));
-  }
+  section("Recently used", recent.map((m) => [m, undefined]));
+  const fromServer = (group: string): [string, string | undefined][] =>
+    found.filter((m) => m.group === group).map((m) => [m.spec, m.description]);
+  // Before the server answers (or when it cannot), the built-ins and aliases still show.
+  section(GROUP_TITLES.builtin, [...BUILT_INS.map(([m, d]): [string, string] => [m, byName.get(m)?.description ?? d]), ...fromServer("builtin")]);
+  section(GROUP_TITLES.alias, [...ALIASES.map(([m, d]): [string, string] => [m, byName.get(m)?.description ?? d]), ...fromServer("alias")]);
+  section(GROUP_TITLES["huggingface-cache"], fromServer("huggingface-cache"));
+  section(GROUP_TITLES.gguf, fromServer("gguf"));
+  section("Other models found", found.filter((m) => !(m.group && m.group in GROUP_TITLES)).map((m) => [m.spec, m.description]));
   items.push({ label: "Other", kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: "$(globe) Enter a Hugging Face id…", action: "huggingface", description: "e.g. Qwen/Qwen2.5-7B-Instruct@main" });
   items.push({ label: "$(folder-opened) Browse for tokenizer.json or GGUF…", action: "browse" });

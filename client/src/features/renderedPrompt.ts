@@ -18,12 +18,28 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
   private readonly results = new Map<string, RenderChatResult>();
   private readonly pending = new Map<string, () => void>();
   private readonly item = vscode.window.createStatusBarItem("tokenprism.rendered", vscode.StatusBarAlignment.Right, 99);
+  private readonly specialDecoration = vscode.window.createTextEditorDecorationType({
+    color: new vscode.ThemeColor("editorWarning.foreground"),
+    fontWeight: "bold",
+  });
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly ctx: FeatureContext) {
     this.item.name = "TokenPrism rendered prompt";
     this.subscriptions = [
       this.item,
+      this.specialDecoration,
+      // The content arrives before VS Code lists the document as open: refresh once it is.
+      vscode.window.onDidChangeVisibleTextEditors(() => {
+        this.decorate();
+        this.renderStatus();
+      }),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        if (doc.uri.scheme === RENDERED_SCHEME) {
+          this.results.delete(doc.uri.toString());
+          this.renderStatus();
+        }
+      }),
       ctx.stats.onDidUpdate((stats) => this.refreshFor(stats.uri)),
       vscode.window.onDidChangeActiveTextEditor(() => this.renderStatus()),
     ];
@@ -50,12 +66,31 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
       const result = await this.ctx.session.request<RenderChatResult>(Methods.renderChat, { textDocument: { uri: uri.query } }, token);
       this.results.set(uri.toString(), result);
       this.renderStatus();
+      setTimeout(() => this.decorate(), 50); // after VS Code has put the new text in the editor
+      if (!result.rendered && result.error) {
+        return `TokenPrism could not render this document as a chat prompt: ${result.error}\n`;
+      }
       return result.rendered;
     } catch (err) {
       this.results.delete(uri.toString());
       this.renderStatus();
       const message = err instanceof Error ? err.message : String(err);
       return `TokenPrism could not render this document as a chat prompt: ${message.split("\n")[0]}\n`;
+    }
+  }
+
+  /** Special tokens of the template (<|im_start|>, <|eot_id|>…) stand out in the rendered text. */
+  private decorate(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      const result = this.results.get(editor.document.uri.toString());
+      if (editor.document.uri.scheme !== RENDERED_SCHEME || !result) {
+        continue;
+      }
+      const doc = editor.document;
+      const ranges = (result.specialRanges ?? [])
+        .filter(([a, b]) => b <= doc.getText().length && a < b)
+        .map(([a, b]) => new vscode.Range(doc.positionAt(a), doc.positionAt(b)));
+      editor.setDecorations(this.specialDecoration, ranges);
     }
   }
 
@@ -70,9 +105,15 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
     }
     this.item.text = `$(comment-discussion) ${result.estimate ? "≈" : ""}${formatCount(result.tokens)} prompt tokens · ${result.model}`;
     const rows = result.messages.map((m) => `| ${m.role} | ${formatCount(m.tokens)} |`);
+    const notes = [
+      result.estimate ? "An estimate: no chat template is known for this model." : "",
+      result.templateSource ? `Template: ${result.templateSource}` : "",
+      typeof result.replyTokens === "number" ? `The reply header adds ${formatCount(result.replyTokens)} tokens.` : "",
+      result.error ? `$(warning) ${result.error}` : "",
+    ].filter(Boolean);
     this.item.tooltip = new vscode.MarkdownString(
-      [`**Rendered prompt** · \`${result.model}\`${result.estimate ? " (estimate: no chat template for this model)" : ""}`, "",
-        "| role | tokens |", "|---|---:|", ...rows].join("\n"),
+      [`**Rendered prompt** · \`${result.model}\``, "", "| role | tokens |", "|---|---:|", ...rows, "", ...notes].join("\n"),
+      true,
     );
     this.item.show();
   }
