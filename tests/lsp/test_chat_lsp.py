@@ -18,6 +18,8 @@ from tokenprism.tokenization import load_tokenizer
 
 LLAMA_TEMPLATE = _models_dir() / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 client = make_client_fixture({"model": "qwen2"})
 llama_client = make_client_fixture({"model": "llama3", "chatTemplate": str(LLAMA_TEMPLATE)}, profiles=("neovim",))
 
@@ -80,7 +82,7 @@ async def test_render_chat_matches_transformers_and_hints_sit_at_messages(client
     text, spans = chat_json(MESSAGES)
     uri = "file:///chat/request.json"
     open_document(client, uri, text, language="json")
-    await wait_stats(client, uri, 1, model="qwen2")
+    await wait_stats(client, uri, 1, timeout=180, model="qwen2")
 
     result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
 
@@ -96,7 +98,8 @@ async def test_render_chat_matches_transformers_and_hints_sit_at_messages(client
     for message, (start, end) in zip(result["messages"], spans):
         assert message["range"] == {"start": reference_position(text, start, encoding),
                                     "end": reference_position(text, end, encoding)}
-    specials = [result["rendered"][a:b] for a, b in result["specialRanges"]]
+    utf16 = result["rendered"].encode("utf-16-le")  # specialRanges are JavaScript string indices
+    specials = [utf16[2 * a : 2 * b].decode("utf-16-le") for a, b in result["specialRanges"]]
     assert "".join(specials).count("<|im_start|>") == len(MESSAGES) + 1
 
     hints = await chat_hints(client, uri, text, len(MESSAGES) + 1)
@@ -139,15 +142,18 @@ async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(clien
     text, _ = chat_json(MESSAGES[:2])
     uri = "file:///chat/broken.json"
     await reconfigure(client, chatTemplate=str(broken))
-    open_document(client, uri, text, language="json")
-    await wait_stats(client, uri, 1)
-    (diagnostic,) = await diagnostics_for(client, uri)
-    assert diagnostic.severity == types.DiagnosticSeverity.Error
-    assert diagnostic.message.startswith(f"chat template ({broken})")
-    result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
-    assert result["error"] == diagnostic.message and result["tokens"] == 0
-    # the server still answers everything else
-    assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+    try:
+        open_document(client, uri, text, language="json")
+        await wait_stats(client, uri, 1)
+        (diagnostic,) = await diagnostics_for(client, uri)
+        assert diagnostic.severity == types.DiagnosticSeverity.Error
+        assert diagnostic.message.startswith(f"chat template ({broken})")
+        result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+        assert result["error"] == diagnostic.message and result["tokens"] == 0
+        # the server still answers everything else
+        assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+    finally:
+        await reconfigure(client, chatTemplate="")
 
 
 async def test_not_a_chat_document_is_a_clear_request_error(client):
@@ -187,7 +193,7 @@ async def test_chat_template_setting_renders_llama3_like_transformers(llama_clie
     text, _ = chat_json(MESSAGES)
     uri = "file:///chat/llama.json"
     open_document(llama_client, uri, text, language="json")
-    await wait_stats(llama_client, uri, 1, model="llama3")
+    await wait_stats(llama_client, uri, 1, timeout=180, model="llama3")
     result = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
     tok = load_tokenizer("llama3")
     hf = reference(tok, LLAMA_TEMPLATE.read_text(encoding="utf-8"))

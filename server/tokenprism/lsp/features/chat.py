@@ -260,8 +260,13 @@ class ChatFeature:
         self.with_diagnostics: set[str] = set()
         self._running: dict[str, asyncio.Task] = {}
 
+    def template_setting(self, view: TokenView) -> str | None:
+        """``chatTemplate`` names the template of the document's model; a request for
+        another model renders with that model's own template."""
+        return self.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri) else None
+
     def key(self, view: TokenView) -> tuple:
-        return (view.version, id(view.tokenizer), self.settings.chat_template)
+        return (view.version, id(view.tokenizer), self.template_setting(view))
 
     async def analysis(self, view: TokenView, language_id: str) -> ChatAnalysis | None:
         """The analysis of exactly this view, computed in a worker thread when not cached."""
@@ -269,7 +274,7 @@ class ChatFeature:
         key = self.key(view)
         if cached is not None and cached.key == key:
             return cached
-        template = template_path(self.settings.chat_template, view.uri)
+        template = template_path(self.template_setting(view), view.uri)
         result = await asyncio.get_running_loop().run_in_executor(
             None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template
         )
