@@ -179,11 +179,12 @@ _FRAGMENTS = (
 )
 
 
-def _probe_texts(count: int = 48) -> list[str]:
+def _probe_texts(count: int = 48, extra: tuple[str, ...] = ()) -> list[str]:
     rng = random.Random(20240611)
+    fragments = _FRAGMENTS + extra
     texts = []
     for _ in range(count):
-        lines = [rng.choice(_FRAGMENTS) for _ in range(rng.randint(2, 7))]
+        lines = [rng.choice(fragments) for _ in range(rng.randint(2, 7))]
         seps = [rng.choice(("\n", "\n", "\r\n", "\n\n", "\n \n", "\n\t")) for _ in lines]
         texts.append("".join(line + sep for line, sep in zip(lines, seps)) + rng.choice(("", "end", " ")))
     return texts
@@ -213,7 +214,10 @@ def sync_rule_for(tokenizer: Tokenizer, special: SpecialTokens = SpecialTokens.S
         per = _rules.setdefault(tokenizer, {})
         if special in per:
             return per[special]
-    texts = _probe_texts()
+    # the tokenizer's own special tokens too, above all any that hold a newline
+    specials = sorted(tokenizer.special_tokens)
+    extra = tuple(t for t in specials if "\n" in t) + tuple(random.Random(5).sample(specials, min(12, len(specials))))
+    texts = _probe_texts(extra=extra)
     chosen = next((r for r in RULES if rule_holds(tokenizer, r, texts, special)), None)
     with _rules_lock:
         per[special] = chosen

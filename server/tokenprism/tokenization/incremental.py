@@ -25,7 +25,7 @@ import numpy as np
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
 from .chunking import RIGHT_MARGIN, Piece, SyncRule, concat, encode_pieces, sync_rule_for
-from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token
+from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token, count_in_range
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -105,12 +105,11 @@ class _BlockQueries:
     segments = Encoding.segments
 
     def count_in(self, start: int, end: int) -> int:
-        """Tokens whose first character lies in ``[start, end)``."""
-        if end <= start:
-            return 0
-        lo = self._store.rank(start, "right")
-        hi = self._store.rank(end, "right")
-        return max(0, min(hi, len(self)) - lo)
+        """Tokens that count in ``[start, end)``, by the same rule as Encoding.count_in."""
+        store = self._store
+        return count_in_range(
+            start, end, len(store), self._text_length(), lambda x: store.rank(x, "left"), store.continues
+        )
 
     def ids_in(self, first: int, last: int) -> np.ndarray:
         """Token ids for token indices ``[first, last)`` as a numpy array."""
