@@ -226,6 +226,7 @@ def _register_core(server: TokenPrismServer) -> None:
     async def initialized(ls: TokenPrismServer, params: types.InitializedParams) -> None:
         if ls.client_supports("workspace.configuration"):
             await ls.reload_settings()
+        ls.session.tokenizers.start(ls.settings.model)  # load early: the first document opens faster
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

@@ -210,6 +210,7 @@ class Session:
         self._load_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenprism-load")
         self.tokenizers = Tokenizers(self._load_pool)
         self.tokenizers.on_loaded = self._retokenize_for
+        self.tokenizers.set_options(LoadOptions(gguf_search_paths=self.settings.search_paths()))
         # hooks the server sets
         # (document, new view, previous view) after each tokenizing pass
         self.on_tokenized: list[Callable[[OpenDocument, TokenView, TokenView | None], None]] = []
@@ -222,7 +223,6 @@ class Session:
         """Use new settings; returns True when documents have to be tokenized again."""
         old = self.settings
         self.settings = settings
-        self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
         changed = (
             old.model != settings.model
             or old.model_by_language != settings.model_by_language
@@ -231,6 +231,8 @@ class Session:
             or old.max_document_characters != settings.max_document_characters
         )
         if changed:
+            # a failed model is tried again only when the model settings change
+            self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
             for doc in self.documents.values():
                 doc.needs_full = True
                 self.schedule(doc)
