@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,8 +38,11 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-# More pending edits than this are cheaper as one fresh encode of the newest text.
-MAX_EDITS_PER_PASS = 8
+# More pending edits than this are cheaper as one fresh encode of the newest text
+# (each edit re-encodes a window of lines around it).
+MAX_EDITS_PER_PASS = 256
+# Seconds a document must stay unedited before its state is checked against a full encode.
+VERIFY_AFTER_IDLE = 5.0
 
 
 @dataclass(eq=False)
@@ -108,6 +112,8 @@ class OpenDocument:
     task: asyncio.Task | None = None
     published: asyncio.Event = field(default_factory=asyncio.Event)
     stale_answers: bool = False  # a request was answered from an older version
+    verify: asyncio.Task | None = None  # the idle check of the token state, if scheduled
+    cancel_verify: threading.Event | None = None
 
     @property
     def uri(self) -> str:
@@ -234,8 +240,7 @@ class Session:
             # a failed model is tried again only when the model settings change
             self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
             for doc in self.documents.values():
-                doc.needs_full = True
-                self.schedule(doc)
+                self.schedule(doc)  # the pass sees the new tokenizer/special setting itself
         return changed
 
     def spec_for(self, doc: OpenDocument) -> str:
@@ -246,8 +251,8 @@ class Session:
     def open(self, uri: str, language_id: str, version: int, text: str) -> OpenDocument:
         doc = OpenDocument(Document(uri, language_id, version, text, self.encoding))
         old = self.documents.get(uri)
-        if old is not None and old.task is not None:
-            old.task.cancel()
+        if old is not None:
+            _stop(old)
         self.documents[uri] = doc
         self.schedule(doc)
         return doc
@@ -272,8 +277,8 @@ class Session:
 
     def close(self, uri: str) -> None:
         doc = self.documents.pop(uri, None)
-        if doc is not None and doc.task is not None:
-            doc.task.cancel()
+        if doc is not None:
+            _stop(doc)
         self._override_cache = {k: v for k, v in self._override_cache.items() if k[0] != uri}
 
     def get(self, uri: str) -> OpenDocument:
@@ -286,6 +291,11 @@ class Session:
 
     def schedule(self, doc: OpenDocument) -> None:
         """Make sure a catch-up task runs for the document."""
+        if doc.verify is not None:
+            doc.verify.cancel()
+            doc.verify = None
+        if doc.cancel_verify is not None:
+            doc.cancel_verify.set()  # a running check gives way to the new edits
         if doc.task is None or doc.task.done():
             doc.task = asyncio.ensure_future(self._catch_up(doc))
 
@@ -348,6 +358,15 @@ class Session:
                 return
             doc.skipped = None
             state = doc.state
+            if (
+                not edits
+                and not doc.needs_full
+                and state is not None
+                and doc.up_to_date
+                and state.tokenizer is tokenizer
+                and state.special == special
+            ):
+                return  # nothing changed (e.g. the wanted model is still loading)
             fresh = (
                 doc.needs_full
                 or state is None
@@ -393,7 +412,36 @@ class Session:
                 and not doc.needs_full
                 and (wanted is None or wanted is tokenizer)
             ):
+                if not fresh:
+                    self._verify_later(doc)
                 return
+
+    def _verify_later(self, doc: OpenDocument) -> None:
+        """Once the document has been idle a while, check its incremental state against a
+        full encode in a worker (the state's own safety net) and republish if it differed."""
+        if doc.verify is not None:
+            doc.verify.cancel()
+        state = doc.state
+        if state is None or not hasattr(state, "verify_and_repair"):
+            return
+        loop = asyncio.get_running_loop()
+
+        async def verify() -> None:
+            await asyncio.sleep(VERIFY_AFTER_IDLE)
+            view = doc.view
+            if view is None or not doc.up_to_date or doc.state is not state or doc.pending:
+                return
+            cancel = doc.cancel_verify = threading.Event()
+            differing = await loop.run_in_executor(self._encode_pool, state.verify_and_repair, cancel)
+            if differing and not cancel.is_set() and doc.state is state and doc.view is view:
+                log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
+                encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
+                if doc.view is view and encoding.text_length == len(view.text):
+                    doc.view = TokenView(doc.uri, view.snapshot, encoding, view.tokenizer, view.special)
+                    for listener in self.on_tokenized:
+                        listener(doc, doc.view, view)
+
+        doc.verify = asyncio.ensure_future(verify())
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -439,8 +487,7 @@ class Session:
 
     def shutdown(self) -> None:
         for doc in self.documents.values():
-            if doc.task is not None:
-                doc.task.cancel()
+            _stop(doc)
         self._encode_pool.shutdown(wait=False, cancel_futures=True)
         self._load_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -449,3 +496,12 @@ def _frozen_copy(state: TokenState) -> Encoding:
     """An Encoding that later edits of the state cannot change."""
     enc = state.encoding()
     return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)
+
+
+def _stop(doc: OpenDocument) -> None:
+    """Stop all background work for a document (closed, reopened, shutting down)."""
+    for task in (doc.task, doc.verify):
+        if task is not None:
+            task.cancel()
+    if doc.cancel_verify is not None:
+        doc.cancel_verify.set()
