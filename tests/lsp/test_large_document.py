@@ -79,7 +79,25 @@ async def test_five_megabytes(client):
         {"textDocument": {"uri": uri}, "ranges": [{"start": position, "end": {"line": position.line + 1, "character": 0}}]},
     )
     assert counted["version"] == 2 and counted["counts"][0] > 0
+
+    # typing: 40 one-character edits sent at once, coalesced; the newest version is exact
+    line = position.line + 3
+    started = time.monotonic()
+    for k in range(40):
+        at = types.Position(line=line, character=k)
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3 + k),
+                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text="q")],
+            )
+        )
+    stats = await wait_stats(client, uri, 42, timeout=120)
+    typing_seconds = time.monotonic() - started
+    start = line_spans(text)[line][0]
+    text = text[:start] + "q" * 40 + text[start:]
+    assert stats["tokens"] == len(load_tokenizer("o200k_base").encode(text))
     print(
         f"\n5 MB document: open→stats {open_seconds:.2f}s, hover meanwhile {hover_seconds * 1000:.0f} ms,"
-        f" 60-line hints {hint_seconds * 1000:.0f} ms, edit→stats {edit_seconds:.2f}s, {stats['tokens']:,} tokens"
+        f" 60-line hints {hint_seconds * 1000:.0f} ms, edit→stats {edit_seconds:.2f}s,"
+        f" 40 keystrokes→stats {typing_seconds:.2f}s, {stats['tokens']:,} tokens"
     )

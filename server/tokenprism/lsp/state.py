@@ -375,6 +375,7 @@ class Session:
                 or len(edits) > MAX_EDITS_PER_PASS
             )
             doc.needs_full = False
+            started = loop.time()
             try:
                 if fresh:
                     state = await loop.run_in_executor(
@@ -396,6 +397,10 @@ class Session:
                     return
                 doc.needs_full = True
                 continue
+            log.debug(
+                "%s v%d: %s in %.0f ms", doc.uri, target.version,
+                "encoded" if fresh else f"{len(edits)} edits", (loop.time() - started) * 1000,
+            )
             previous = doc.view
             doc.state = state
             doc.view = TokenView(doc.uri, target, encoding, tokenizer, special)
@@ -493,7 +498,8 @@ class Session:
 
 
 def _frozen_copy(state: TokenState) -> Encoding:
-    """An Encoding that later edits of the state cannot change."""
+    """An Encoding that later edits of the state cannot change: ``encoding()`` may share
+    arrays with the state, so they are copied (about 10 ms per million tokens)."""
     enc = state.encoding()
     return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)
 
