@@ -171,3 +171,11 @@ def test_hub_id_fails_fast_offline(offline_flag, tmp_path):
     assert outcome["seconds"] < 15 and wall < 20, f"took {outcome['seconds']:.1f} s"
     message = outcome["message"]
     assert "\n" not in message and "tokenizer.json" in message and ".gguf" in message
+
+
+def test_alias_and_path_to_one_file_keep_their_own_names(testdata_models):
+    path = str(testdata_models / GGUF_FILES["gpt2"])
+    by_path, by_alias, again = load_tokenizer(path), load_tokenizer("gpt2"), load_tokenizer(path)
+    assert by_path.info.name == again.info.name == "ggml-vocab-gpt-2"
+    assert by_alias.info.name == "gpt2" and load_tokenizer("GPT2").info.name == "gpt2"
+    assert by_alias.encode(CORPUS["python"]).equals(by_path.encode(CORPUS["python"]))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from .base import Tokenizer
@@ -10,6 +12,7 @@ from .errors import Reason, TokenizerLoadError
 from .spec import LoadOptions, ResolvedSpec, resolve
 
 _loaded: dict[tuple, Tokenizer] = {}
+_named: dict[tuple, Tokenizer] = {}  # the same tokenizer under an alias's name
 _locks: dict[tuple, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -22,16 +25,30 @@ def load_tokenizer(spec: str, options: LoadOptions = LoadOptions()) -> Tokenizer
     resolved = resolve(spec, options)
     key = (resolved.kind, resolved.target, resolved.revision)
     with _guard:
-        if key in _loaded:
-            return _loaded[key]
+        tokenizer = _loaded.get(key)
         lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        if key in _loaded:
-            return _loaded[key]
-        tokenizer = _load(resolved)
-        with _guard:
-            _loaded[key] = tokenizer
+    if tokenizer is None:
+        with lock:
+            tokenizer = _loaded.get(key)
+            if tokenizer is None:
+                tokenizer = _load(resolved)
+                with _guard:
+                    _loaded[key] = tokenizer
+    return _as_alias(tokenizer, key, resolved.alias)
+
+
+def _as_alias(tokenizer: Tokenizer, key: tuple, alias: str | None) -> Tokenizer:
+    """The tokenizer named after the alias it was asked by (``llama3``), without loading it twice
+    and without renaming the one that a path spec to the same file returns."""
+    if not alias or tokenizer.info.name == alias:
         return tokenizer
+    with _guard:
+        named = _named.get((key, alias))
+        if named is None:
+            named = copy.copy(tokenizer)  # shares the vocabulary and the Rust encoder
+            named.info = replace(tokenizer.info, name=alias)
+            _named[(key, alias)] = named
+        return named
 
 
 def is_loaded(spec: str, options: LoadOptions = LoadOptions()) -> bool:
@@ -76,8 +93,4 @@ def _load(resolved: ResolvedSpec) -> Tokenizer:
         raise TokenizerLoadError(spec, Reason.CORRUPT, "out of memory while loading") from exc
     except Exception as exc:  # any backend failure becomes one clear line
         raise TokenizerLoadError(spec, Reason.CORRUPT, f"{type(exc).__name__}: {exc}") from exc
-    if resolved.alias and tokenizer.info.name != resolved.alias:
-        from dataclasses import replace
-
-        tokenizer.info = replace(tokenizer.info, name=resolved.alias)
     return tokenizer
