@@ -21,7 +21,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 # The server package's own entry point, so a broken CLI module elsewhere cannot hide it;
 # test_cli_serve.py starts it through `tokenprism serve` too.
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "tokenprism.lsp", "--stdio"])
-PROFILES = ("visual-studio-code", "neovim")
+PROFILES = ("visual-studio-code", "neovim")  # emacs (eglot, UTF-32) is added where it applies
 STATS = "tokenprism/documentStats"
 
 
@@ -64,6 +64,9 @@ def make_client_fixture(initialization_options: dict | None = None, profiles=PRO
         workspace = capabilities.workspace
         lsp_client.inlay_hint_refresh = bool(
             workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support
+        )
+        lsp_client.semantic_refresh = bool(
+            workspace and workspace.semantic_tokens and workspace.semantic_tokens.refresh_support
         )
         result = await lsp_client.initialize_session(
             types.InitializeParams(
