@@ -102,3 +102,13 @@ def test_the_fast_line_scan_of_long_texts_matches_the_regex(seed):
     doc = Document("file:///x", "plaintext", 0, text, UTF16)
     doc.apply_change((0, 0), (0, 0), text, 1)  # a paste as long as the text, rescanned in its window
     assert doc.snapshot.lines.starts.tolist() == [s for s, _ in reference_lines(text + text)]
+
+
+def test_the_line_scan_is_right_across_its_chunks(monkeypatch):
+    import tokenprism.lsp.document as document
+
+    monkeypatch.setattr(document, "_SCAN_CHUNK", 997)  # "\r\n" pairs straddle chunk ends
+    rng = random.Random(11)
+    for _ in range(10):
+        text = "".join(rng.choice(["a", "\r", "\n", "\r\n", "😀"]) for _ in range(rng.randint(4096, 9000)))
+        assert document.line_starts_of(text).tolist() == [s for s, _ in reference_lines(text)][1:]

@@ -230,6 +230,24 @@ async def test_binary_content_is_not_tokenized_and_said_once(client):
     assert not [s for s in client.stats if s["uri"] == uri]
 
 
+async def test_documents_over_the_size_limit_are_not_tokenized(client):
+    uri = "file:///huge.txt"
+    before = len(client.messages)
+    async with configured(client, maxDocumentCharacters=1000):
+        open_document(client, uri, "many words " * 200)
+        for _ in range(100):
+            said = [m for m in client.messages[before:] if "huge.txt" in m.message]
+            if said:
+                break
+            await asyncio.sleep(0.05)
+        assert len(said) == 1 and "2,200 characters" in said[0].message and "1,000" in said[0].message
+        with pytest.raises(JsonRpcException, match="maxDocumentCharacters"):
+            await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
+    # with the default limit back, the same document is tokenized
+    stats = await wait_stats(client, uri, 1)
+    assert stats["tokens"] == len(load_tokenizer("o200k_base").encode("many words " * 200))
+
+
 async def test_models_lists_builtins_aliases_and_local_ggufs(client, testdata_models):
     async with configured(client, gguf={"searchPaths": [str(testdata_models)]}):
         await asyncio.sleep(0.2)

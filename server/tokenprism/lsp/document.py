@@ -23,17 +23,24 @@ UTF32 = "utf-32"
 ENCODINGS = (UTF8, UTF16, UTF32)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SCAN_CHUNK = 1 << 20
 
 
 def line_starts_of(text: str, base: int = 0) -> np.ndarray:
     """Offsets (plus ``base``) at which a line starts after a break in ``text``."""
     if len(text) < 4096:
         return np.fromiter((m.end() + base for m in _LINE_BREAK.finditer(text)), np.int64)
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    lf = points == 10
-    cr = points == 13
-    cr[:-1] &= ~lf[1:]  # "\r\n" is one break, ending at the "\n"
-    return np.flatnonzero(lf | cr).astype(np.int64) + 1 + base
+    found = []
+    for at in range(0, len(text), _SCAN_CHUNK):  # chunks keep the UTF-32 copy small
+        points = np.frombuffer(
+            text[at : at + _SCAN_CHUNK + 1].encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        )
+        lf = points == 10
+        cr = points == 13
+        cr[:-1] &= ~lf[1:]  # "\r\n" is one break, ending at the "\n"
+        breaks = np.flatnonzero((lf | cr)[:_SCAN_CHUNK])
+        found.append(breaks.astype(np.int64) + (at + 1 + base))
+    return np.concatenate(found)
 
 
 class LineIndex:
