@@ -24,10 +24,14 @@ What a feature can get at:
 - positions: :mod:`tokenprism.lsp.convert` — ``offset(snapshot, lsp_position)`` and
   ``position(snapshot, offset)`` / ``lsp_range(snapshot, start, end)`` convert between
   character offsets (what the tokenizer layer uses) and LSP positions in the negotiated
-  encoding; ``ranges(snapshot, starts, ends)`` converts many at once. Always convert with
-  the snapshot that belongs to the tokens (``view.snapshot``);
+  encoding; ``view.snapshot.positions_at(offsets)`` converts many at once (numpy, one
+  pass). Always convert with the snapshot that belongs to the tokens (``view.snapshot``);
+- token counts: ``view.count(start, end)`` (tokens whose first character lies in the
+  range), ``view.counts_between(bounds)`` for consecutive ranges;
 - custom-method params arrive as namedtuples: ``convert.params_dict(params)`` gives plain
   dicts; ``convert.parse_range`` etc. check them and raise ``JsonRpcInvalidParams``;
+  ``await convert.requested_view(server.session, params)`` resolves ``textDocument`` and an
+  optional ``model`` into a view;
   raise ``convert.RequestFailed`` for a valid request that cannot be answered;
 - messages: ``server.notify(method, params)``, ``server.show_message(text, kind)``,
   ``server.request_refresh("inlayHint" | "semanticTokens")``.
