@@ -220,3 +220,20 @@ def test_jsonl_document_counts_each_line_and_the_total():
     assert counted.tokens == sum(c.tokens for c in good)
     (bad_conv, message), = counted.errors
     assert bad_conv.line == 2 and message.startswith("not valid JSON")
+
+
+@needs_models
+def test_recount_with_the_memo_equals_a_fresh_count():
+    tok = tokenizer("qwen2")
+    template = template_for(tok)
+    lines = [json.dumps({"messages": c}, ensure_ascii=False) for c in CONVERSATIONS.values()] * 3
+    before = "\n".join(lines) + "\n"
+    first = count_document(tok, before, "jsonl", template)
+    edited = before.replace("Name a prime.", "Name a prime, twice.", 1).replace("What is", "{bad", 1)
+    again = count_document(tok, edited, "jsonl", template, first.memo)
+    fresh = count_document(tok, edited, "jsonl", template)
+    assert [(c.start, c.end, c.line, c.error) for c, _ in again.conversations] == [
+        (c.start, c.end, c.line, c.error) for c, _ in fresh.conversations
+    ]
+    assert [(n.tokens, n.error) for _, n in again.conversations] == [(n.tokens, n.error) for _, n in fresh.conversations]
+    assert again.tokens == fresh.tokens != first.tokens

@@ -10,6 +10,8 @@ from ..tokenization.vocab import explore, rank_table
 from . import UsageError
 from .common import add_model_options, describe_model, load_from_args
 
+MAX_SHOWN = 40  # characters of a token shown in the table
+
 
 def add_parser(sub) -> None:
     parser = sub.add_parser(
@@ -40,6 +42,11 @@ def _positive(text: str) -> int:
     return value
 
 
+def _clip(text: str) -> str:
+    """Long tokens (runs of spaces or dashes) cut for the table; --json has them whole."""
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.contains == "":
         raise UsageError("--contains needs a non-empty string")
@@ -64,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
     for e in entries:
         rank = "base" if e.rank is None else str(e.rank)
         out.write(f"{e.id:>{id_width}}  {e.length:>3}  {rank:>7}  {'yes' if e.whole_word else '':<4}  "
-                  f"{e.display!s:<16} {e.text}\n")
+                  f"{_clip(e.display):<16} {_clip(e.text)}\n")
     return 0

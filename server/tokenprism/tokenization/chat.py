@@ -96,26 +96,74 @@ def detect_chat_format(text: str, language_id: str | None = None, path: str | No
             candidates = ["yaml"]
         else:
             return None
-    for fmt in candidates:
-        try:
-            document = parse_chat_document(text, fmt)
-        except ChatError:
-            continue
-        if any(c.messages for c in document.conversations):
-            return fmt
-    return None
+    return next((fmt for fmt in candidates if _holds_a_conversation(text, fmt)), None)
+
+
+JSONL_SNIFF_LINES = 20  # JSONL is recognised from its first lines, so a huge file costs nothing
+
+
+def _holds_a_conversation(text: str, fmt: str) -> bool:
+    """Whether the text parses as ``fmt`` with at least one conversation, without finding
+    where everything is (that is the parser's job)."""
+    if fmt == "jsonl":
+        seen = 0
+        for line in _lines(text):
+            if not line.strip():
+                continue
+            try:
+                if _is_conversation_value(json.loads(line)):
+                    return True
+            except ValueError:
+                pass
+            seen += 1
+            if seen >= JSONL_SNIFF_LINES:
+                break
+        return False
+    try:
+        if fmt == "json":
+            value = json.loads(text)
+        else:
+            import yaml
+
+            value = yaml.safe_load(text)
+    except Exception:  # any parse failure: not this format
+        return False
+    if fmt == "yaml":
+        return isinstance(value, dict) and _is_conversation_value({"messages": value.get("messages")})
+    return _is_conversation_value(value)
+
+
+def _lines(text: str):
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
+
+
+def _is_conversation_value(value) -> bool:
+    if isinstance(value, dict):
+        messages = value.get("messages")
+        return isinstance(messages, list) and any(_is_message(m) for m in messages)
+    if isinstance(value, list) and value:
+        return all(_is_message(v) for v in value) or all(
+            isinstance(v, dict) and _is_conversation_value(v) for v in value
+        )
+    return False
 
 
 _YAML_MESSAGES = re.compile(r"^messages\s*:", re.M)
 
 
-def parse_chat_document(text: str, fmt: str) -> ChatDocument:
+def parse_chat_document(text: str, fmt: str, line_memo: dict | None = None) -> ChatDocument:
     """Read the conversations of a chat document; raises :class:`ChatError` when the whole
-    document is unreadable (a bad JSONL line only marks that line's conversation)."""
+    document is unreadable (a bad JSONL line only marks that line's conversation).
+    ``line_memo`` (JSONL only) carries parsed lines from one call to the next."""
     if fmt == "json":
         return ChatDocument("json", tuple(_json_conversations(text)))
     if fmt == "jsonl":
-        return ChatDocument("jsonl", tuple(_jsonl_conversations(text)))
+        return ChatDocument("jsonl", tuple(_jsonl_conversations(text, line_memo)))
     if fmt == "yaml":
         return ChatDocument("yaml", tuple(_yaml_conversations(text)))
     raise ChatError(f"unknown chat format '{fmt}'; use one of {', '.join(FORMATS)}")
@@ -130,21 +178,36 @@ def _json_conversations(text: str, base: int = 0, line: int | None = None) -> li
     return _conversations_in(value, text, start, base, line)
 
 
-def _jsonl_conversations(text: str) -> list[Conversation]:
+def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversation]:
+    """One conversation per non-empty line. ``memo`` maps a line's text to its
+    conversations parsed at offset 0; it is read and filled, so an edit re-parses only
+    the lines it touched."""
     conversations = []
     offset = 0
     for number, raw in enumerate(text.splitlines(keepends=True)):
         body = raw.rstrip("\r\n")
         if body.strip():
-            try:
-                found = _json_conversations(body, offset, number)
-            except ChatError as exc:
-                found = [Conversation((), offset, offset + len(body), number, error=str(exc))]
-            if not found:
-                found = [Conversation((), offset, offset + len(body), number, error="no messages on this line")]
-            conversations.extend(found)
+            parsed = memo.get(body) if memo is not None else None
+            if parsed is None:
+                parsed = _parse_jsonl_line(body)
+                if memo is not None:
+                    memo[body] = parsed
+            conversations.extend(_shifted(c, offset, number) for c in parsed)
         offset += len(raw)
     return conversations
+
+
+def _parse_jsonl_line(body: str) -> list[Conversation]:
+    try:
+        found = _json_conversations(body)
+    except ChatError as exc:
+        return [Conversation((), 0, len(body), error=str(exc))]
+    return found or [Conversation((), 0, len(body), error="no messages on this line")]
+
+
+def _shifted(conv: Conversation, offset: int, line: int) -> Conversation:
+    messages = tuple(ChatMessage(m.role, m.data, m.start + offset, m.end + offset) for m in conv.messages)
+    return Conversation(messages, conv.start + offset, conv.end + offset, line, conv.tools, conv.error)
 
 
 def _conversations_in(value, text: str, pos: int, base: int, line: int | None) -> list[Conversation]:
@@ -457,15 +520,14 @@ class ChatCount:
         }
 
 
-def count_conversation(
-    tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None = None,
-    tools=None,
-) -> ChatCount:
-    """Render and count one conversation. Never raises for bad input: problems land in
-    ``error`` (with counts of zero)."""
+def _prepare(
+    tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None, tools=None,
+) -> tuple[list[ChatMessage], str | ChatCount]:
+    """The messages and either the rendered prompt or a finished count (an error or the
+    OpenAI estimate)."""
     if isinstance(conversation, Conversation):
         if conversation.error:
-            return ChatCount(tokenizer.name, error=conversation.error)
+            return [], ChatCount(tokenizer.name, error=conversation.error)
         tools = conversation.tools if tools is None else tools
         messages = list(conversation.messages)
     else:
@@ -473,16 +535,19 @@ def count_conversation(
                     for m in conversation]
     if template is None:
         if tokenizer.info.kind == "tiktoken":
-            return openai_estimate(tokenizer, messages)
-        return ChatCount(
+            return messages, openai_estimate(tokenizer, messages)
+        return messages, ChatCount(
             tokenizer.name, error=f"model '{tokenizer.name}' has no chat template; "
             "name a template file in tokenprism.chatTemplate (CLI: --template FILE)",
         )
     try:
-        rendered = render_template(template, messages, template_tokens(tokenizer), tools)
+        return messages, render_template(template, messages, template_tokens(tokenizer), tools)
     except ChatError as exc:
-        return ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
-    encoding = tokenizer.encode(rendered, SpecialTokens.SPECIAL)
+        return messages, ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
+
+
+def _finish(tokenizer: Tokenizer, messages, rendered: str, encoding, template: ChatTemplate) -> ChatCount:
+    """Counts of a rendered prompt from its tokens: the total and each message's share."""
     result = ChatCount(tokenizer.name, rendered, len(encoding), template_source=template.source)
     special = (encoding.flags & SPECIAL).nonzero()[0]
     special_starts = [encoding.start_of(int(i)) for i in special]
@@ -495,6 +560,18 @@ def count_conversation(
     reply_start = bounds[-1][1] if bounds else 0
     result.reply_tokens = encoding.count_in(reply_start, len(rendered) + 1)
     return result
+
+
+def count_conversation(
+    tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None = None,
+    tools=None,
+) -> ChatCount:
+    """Render and count one conversation. Never raises for bad input: problems land in
+    ``error`` (with counts of zero)."""
+    messages, prepared = _prepare(tokenizer, conversation, template, tools)
+    if isinstance(prepared, ChatCount):
+        return prepared
+    return _finish(tokenizer, messages, prepared, tokenizer.encode(prepared, SpecialTokens.SPECIAL), template)
 
 
 def _special_ranges(encoding, special) -> list[tuple[int, int]]:
@@ -600,12 +677,40 @@ def openai_estimate(tokenizer: Tokenizer, messages) -> ChatCount:
     return result
 
 
+_PARSED_LINES = ("parsed JSONL lines",)  # a memo key no conversation text can be
+
+
+class _SeededMemo(dict):
+    """Reads fall back to an older memo; everything read or written lands in ``now``."""
+
+    def __init__(self, before: dict, now: dict):
+        super().__init__()
+        self.before, self.now = before, now
+
+    def get(self, key, default=None):
+        value = self.now.get(key)
+        if value is None:
+            value = self.before.get(key, default)
+            if value is not None:
+                self.now[key] = value
+        return value
+
+    def __setitem__(self, key, value):
+        self.now[key] = value
+
+
 @dataclass
 class DocumentCount:
-    """Every conversation of a chat document counted; ``tokens`` is the document total."""
+    """Every conversation of a chat document counted; ``tokens`` is the document total.
+
+    ``memo`` maps each conversation's source text to its count: hand it to the next
+    :func:`count_document` of an edited version (same tokenizer and template) and only the
+    conversations that changed are rendered and encoded again. Source offsets in a reused
+    count are stale; take positions from the conversation, counts from the count."""
 
     format: str
     conversations: list[tuple[Conversation, ChatCount]]
+    memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def tokens(self) -> int:
@@ -617,7 +722,41 @@ class DocumentCount:
 
 
 def count_document(
-    tokenizer: Tokenizer, text: str, fmt: str, template: ChatTemplate | None = None
+    tokenizer: Tokenizer, text: str, fmt: str, template: ChatTemplate | None = None,
+    previous: dict | None = None,
 ) -> DocumentCount:
-    document = parse_chat_document(text, fmt)
-    return DocumentCount(fmt, [(c, count_conversation(tokenizer, c, template)) for c in document.conversations])
+    """Parse, render and count every conversation; the rendered prompts are encoded in one
+    batch (both cores). ``previous`` is the ``memo`` of an earlier count."""
+    previous = previous or {}
+    memo: dict = {}
+    lines_before = previous.get(_PARSED_LINES, {})
+    lines_now: dict = {}
+    if fmt == "jsonl":
+        # this pass's parsed lines, seeded from the last pass and pruned to what is still there
+        document = parse_chat_document(text, fmt, _SeededMemo(lines_before, lines_now))
+        memo[_PARSED_LINES] = lines_now
+    else:
+        document = parse_chat_document(text, fmt)
+    counts: list[ChatCount | None] = []
+    pending: list[tuple[int, list, str]] = []  # (index, messages, rendered)
+    for k, conv in enumerate(document.conversations):
+        key = text[conv.start : conv.end]
+        known = previous.get(key) or memo.get(key)
+        if known is not None and not conv.error:
+            counts.append(known)
+            memo[key] = known
+            continue
+        messages, prepared = _prepare(tokenizer, conv, template)
+        if isinstance(prepared, ChatCount):
+            counts.append(prepared)
+            if not conv.error:
+                memo[key] = prepared
+        else:
+            counts.append(None)
+            pending.append((k, messages, prepared))
+    if pending:
+        encodings = tokenizer.encode_batch([rendered for _, _, rendered in pending], SpecialTokens.SPECIAL)
+        for (k, messages, rendered), encoding in zip(pending, encodings):
+            counts[k] = _finish(tokenizer, messages, rendered, encoding, template)
+            memo[text[document.conversations[k].start : document.conversations[k].end]] = counts[k]
+    return DocumentCount(fmt, list(zip(document.conversations, counts)), memo)

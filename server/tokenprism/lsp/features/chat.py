@@ -115,14 +115,16 @@ def document_path(uri: str) -> str:
 
 
 def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer,
-            template_file: str | None) -> ChatAnalysis | None:
-    """Count a chat document; None when the text is not one."""
+            template_file: str | None, previous: dict | None = None) -> ChatAnalysis | None:
+    """Count a chat document; None when the text is not one. ``previous`` is the memo of
+    the last analysis with the same tokenizer and template: unchanged conversations are
+    not rendered again."""
     fmt = detect_chat_format(snapshot.text, language_id, document_path(uri))
     if fmt is None:
         return None
     try:
         template = template_for(tokenizer, template_file)
-        counted = count_document(tokenizer, snapshot.text, fmt, template)
+        counted = count_document(tokenizer, snapshot.text, fmt, template, previous)
     except ChatError as exc:
         return ChatAnalysis(snapshot, tokenizer.name, fmt, None, str(exc))
     return ChatAnalysis(snapshot, tokenizer.name, fmt, counted)
@@ -275,8 +277,11 @@ class ChatFeature:
         if cached is not None and cached.key == key:
             return cached
         template = template_path(self.template_setting(view), view.uri)
+        previous = None
+        if cached is not None and cached.counted is not None and cached.key[1:] == key[1:]:
+            previous = cached.counted.memo  # same tokenizer and template: reuse what did not change
         result = await asyncio.get_running_loop().run_in_executor(
-            None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template
+            None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template, previous
         )
         if result is not None:
             result.key = key
