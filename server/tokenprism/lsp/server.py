@@ -131,8 +131,13 @@ class TokenPrismServer(LanguageServer):
         self.show_message(f"TokenPrism: {name} is {reason}.", types.MessageType.Warning)
 
     def _load_failed(self, spec: str, message: str) -> None:
-        keeping = self.session.tokenizers.last_good
-        tail = f"; still using {keeping.name}" if keeping is not None else ""
+        session = self.session
+        kept = sorted(
+            {d.view.model for d in session.documents.values() if d.view and session.spec_for(d) == spec}
+        )
+        if not kept and session.tokenizers.last_good is not None:
+            kept = [session.tokenizers.last_good.name]
+        tail = f"; still using {', '.join(kept)}" if kept else ""
         self.show_message(f"TokenPrism: {message}{tail}")
 
     def _load_started(self, spec: str) -> Callable[[], None]:
