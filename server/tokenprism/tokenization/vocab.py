@@ -80,17 +80,17 @@ def _build_rank_table(tokenizer: Tokenizer) -> RankTable:
         for token_id in tokenizer.special_tokens.values():
             ranks[token_id] = NO_RANK
         return RankTable(ranks, "tiktoken rank (the id)")
-    backend = getattr(tokenizer, "backend", None)
-    model = json.loads(backend.to_str()).get("model", {}) if backend is not None else {}
-    ranks = np.full(size, NO_RANK, dtype=np.int64)
+    model = _model_description(tokenizer)
     if model.get("type") == "BPE" and model.get("merges") is not None:
         vocab = model.get("vocab") or {}
+        ranks_list = [NO_RANK] * size  # a plain list: per-item numpy access is slow here
         for index, merge in enumerate(model["merges"]):
             left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
             token_id = vocab.get(left + right)
-            if token_id is not None and token_id < size and ranks[token_id] == NO_RANK:
-                ranks[token_id] = index
-        return RankTable(ranks, "BPE merge order")
+            if token_id is not None and token_id < size and ranks_list[token_id] == NO_RANK:
+                ranks_list[token_id] = index
+        return RankTable(np.array(ranks_list, dtype=np.int64), "BPE merge order")
+    ranks = np.full(size, NO_RANK, dtype=np.int64)
     if model.get("type") == "Unigram" and model.get("vocab"):
         scores = np.array([score for _, score in model["vocab"]], dtype=np.float64)
         order = np.argsort(-scores, kind="stable")
@@ -98,6 +98,16 @@ def _build_rank_table(tokenizer: Tokenizer) -> RankTable:
         return RankTable(ranks, "SentencePiece score order")
     ranks = np.arange(size, dtype=np.int64)
     return RankTable(ranks, "token id")
+
+
+def _model_description(tokenizer: Tokenizer) -> dict:
+    """The ``model`` section of the tokenizer's tokenizer.json (vocab, merges, scores).
+    Serializing a 128k vocabulary takes seconds: callers build the rank table once, off
+    any event loop."""
+    backend = getattr(tokenizer, "backend", None)
+    if backend is None:
+        return {}
+    return json.loads(backend.to_str()).get("model") or {}
 
 
 def merge_rank(tokenizer: Tokenizer, token_id: int) -> int | None:
@@ -120,7 +130,11 @@ def is_whole_word(text: str) -> bool:
 def whole_word_info(tokenizer: Tokenizer, token_id: int) -> tuple[bool, int | None] | None:
     """For the hover: is this token a whole word (a leading space and letters only, like
     `` the``), and its rank (None for base symbols). None for special tokens and ids outside
-    the vocabulary."""
+    the vocabulary.
+
+    The first call per tokenizer builds the rank table (a few seconds for a 128k BPE
+    vocabulary, instant for tiktoken); call :func:`rank_table` in a worker thread after
+    loading to have every later call take microseconds."""
     if not 0 <= token_id < tokenizer.info.vocab_size or tokenizer.is_special(token_id):
         return None
     try:
