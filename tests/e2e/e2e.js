@@ -251,8 +251,9 @@ async function main() {
       await openFile("prompt.md");
       const want = expectedCount(file("prompt.md"), "phi3");
       await runCommand("TokenPrism: Select tokenizer");
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "phi3" }).first().waitFor({ timeout: 15000 });
+      await page.locator(".quick-input-widget", { hasText: "TokenPrism: Select tokenizer" }).waitFor({ timeout: 15000 });
       await page.keyboard.type("phi3");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Phi-3" }).first().waitFor({ timeout: 15000 });
       await page.waitForTimeout(300);
       await shot("model-picker");
       await page.keyboard.press("Enter");
@@ -348,6 +349,28 @@ async function main() {
       assert(ok, `after the edit the rendered document shows ${JSON.stringify(text.slice(0, 200))}`);
       return await waitStatus(`${fmt(after.tokens)} prompt tokens · qwen2`, 30000) + ` (was ${want.tokens})`;
     });
+
+    // Opt-in (downloads the server's dependencies from PyPI): the first-run path of a user
+    // without the server installed.
+    if (process.env.TOKENPRISM_E2E_INSTALL) {
+      await check("without a server: Install builds a private venv from the bundled wheel and starts it", async () => {
+        await openFile("greet.py");
+        const want = expectedCount(file("greet.py"), "qwen2");
+        // An empty command in the workspace overrides the user's: launch as a fresh user would.
+        const settingsPath = file(".vscode/settings.json");
+        const settings = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
+        fs.writeFileSync(settingsPath, JSON.stringify({ ...settings, "tokenprism.server.command": [] }, null, 2));
+        const toast = page.locator(".notification-toast", { hasText: "language server is not installed" }).first();
+        await toast.waitFor({ timeout: 60000 });
+        await shot("install-offer");
+        await toast.locator(".monaco-button", { hasText: "Install" }).first().click();
+        const t0 = Date.now();
+        await waitStatus(`${fmt(want)} tokens · qwen2`, 900000);
+        const venvPython = path.join(args.data, "ud", "User", "globalStorage", "tokenprism.tokenprism", "venv", "bin", "python");
+        assert(fs.existsSync(venvPython), `no private venv at ${venvPython}`);
+        return `installed and counting after ${((Date.now() - t0) / 1000).toFixed(0)} s`;
+      });
+    }
   } catch (err) {
     results.push({ name: "the test itself", status: "FAIL", detail: String(err) });
     await page.screenshot({ path: path.join(args.out, "fail-exception.png") }).catch(() => {});

@@ -7,7 +7,7 @@ VSIX=$(realpath "${1:?usage: run.sh VSIX}")
 OUT=$REPO/tests/e2e/out
 DATA=${TOKENPRISM_E2E_DATA:-/tmp/tokenprism-e2e-$$}
 PORT=${PORT:-18080}
-mkdir -p "$OUT"
+mkdir -p "$OUT" && rm -f "$OUT"/fail-*.png
 source "$REPO/tests/e2e/workspace.sh"
 
 setsid $CS --auth none --bind-addr 127.0.0.1:$PORT --disable-telemetry --disable-update-check \

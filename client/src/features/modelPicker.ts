@@ -105,7 +105,13 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
   picker.show();
   void serverModels(ctx).then((found) => {
     if (found.length) {
+      // Keep the user's place: replacing the items would otherwise move the highlight.
+      const active = picker.activeItems[0];
       picker.items = buildItems(current, recent, found);
+      const same = picker.items.find((i) => (i.model ?? i.action) === (active?.model ?? active?.action));
+      if (active && same) {
+        picker.activeItems = [same];
+      }
     }
     picker.busy = false;
   });
