@@ -238,6 +238,12 @@ async def test_semantic_tokens_alternate_and_never_cross_a_line(client):
             await asyncio.sleep(0.05)
         # the client was told to ask again, if it can be
         assert ("semanticTokens" in client.refreshes) == client.semantic_refresh
+        ranged = await client.text_document_semantic_tokens_range_async(
+            types.SemanticTokensRangeParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=types.Position(line=3, character=0), end=types.Position(line=5, character=0)),
+            )
+        )
     pieces = decode_semantic(list(result.data))
     enc = client.position_encoding
     lines = line_spans(text)
@@ -263,6 +269,9 @@ async def test_semantic_tokens_alternate_and_never_cross_a_line(client):
                 expected.append((pos["line"], pos["character"], units_between(text, a, b, enc), kind))
     assert pieces == expected
     assert any(kind == 2 for *_, kind in pieces)
+    # a range request gives the same pieces for the lines it covers (parity included)
+    ranged_pieces = decode_semantic(list(ranged.data))
+    assert ranged_pieces == [p for p in expected if p[0] in (3, 4)] and ranged_pieces
 
 
 def units_between(text: str, a: int, b: int, enc: str) -> int:

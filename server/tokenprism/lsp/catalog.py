@@ -112,6 +112,8 @@ def gguf_models(search_paths: tuple[str, ...], options: LoadOptions) -> list[dic
         for name, blob in _ollama_models(root):
             entry = {"spec": str(blob), "group": "gguf", "description": f"Ollama {name}"}
             entry.update(_how(str(blob), options))
+            if entry.get("loadAs") != "gguf":
+                entry["note"] = "an Ollama blob has no .gguf suffix, so this spec does not load it as GGUF yet"
             out.append(entry)
             seen.add(str(blob))
         count = 0
