@@ -63,7 +63,8 @@ def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
     index = np.arange(tokens.start, tokens.stop)
     flags = view.encoding.flags[tokens.start : tokens.stop]
     index = index[(flags & CONTINUES) == 0][:MAX_HINTS]  # one marker per display segment
-    offsets = view.encoding.starts[index] if len(index) else index
+    ends = view.encoding.ends
+    offsets = np.where(index > 0, ends[np.maximum(index - 1, 0)], 0)  # not .starts: that is O(n)
     keep = (offsets >= start) & (offsets < end)
     index, offsets = index[keep], offsets[keep]
     lines, columns = snapshot.positions_at(offsets)
