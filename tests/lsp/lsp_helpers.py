@@ -171,6 +171,20 @@ def reference_offsets(tokenizer, ids: list[int], text: str) -> list[tuple[int, i
     return spans
 
 
+def reference_anchors(tokenizer, ids: list[int], text: str) -> list[int]:
+    """The character each token counts at: the one holding its first byte."""
+    data = text.encode("utf-8")
+    anchors, position = [], 0
+    lead_before = [0]
+    for byte in data:
+        lead_before.append(lead_before[-1] + ((byte & 0xC0) != 0x80))
+    for token_id in ids:
+        is_lead = (data[position] & 0xC0) != 0x80
+        anchors.append(lead_before[position] - (0 if is_lead else 1))
+        position += len(tokenizer.token_bytes(token_id))
+    return anchors
+
+
 def line_spans(text: str) -> list[tuple[int, int, int]]:
     """(start, content end, next start) of every line."""
     out, start = [], 0

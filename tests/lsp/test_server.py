@@ -15,6 +15,7 @@ from lsp_helpers import (
     line_spans,
     make_client_fixture,
     open_document,
+    reference_anchors,
     reference_offsets,
     reference_position,
     request,
@@ -87,12 +88,13 @@ async def test_tokens_in_a_range_and_counts(client):
     assert [t["id"] for t in result["tokens"]] == [everything[i]["id"] for i in wanted]
     assert [t["range"] for t in result["tokens"]] == [everything[i]["range"] for i in wanted]
 
-    # counts: a token counts in the range where its first character lies
+    # counts: a token counts at the character holding its first byte
     whole = {"start": {"line": 0, "character": 0}, "end": reference_position(text, len(text), enc)}
     result = await request(
         client, "tokenprism/count", {"textDocument": doc_id(uri), "ranges": [rng, whole, rng]}
     )
-    in_range = sum(1 for s, _ in spans if a <= s < b)
+    anchors = reference_anchors(tokenizer, tokenizer.encode(text).ids.tolist(), text)
+    in_range = sum(1 for x in anchors if a <= x < b)
     assert result["counts"] == [in_range, len(spans), in_range]
     assert result["total"] == len(spans)
     other = await request(
@@ -109,7 +111,7 @@ async def test_inlay_hint_counts_from_a_middle_line(client):
     await wait_stats(client, uri, 1)
     enc = client.position_encoding
     tokenizer = load_tokenizer("o200k_base")
-    starts = [s for s, _ in reference_offsets(tokenizer, tokenizer.encode(text).ids.tolist(), text)]
+    anchors = reference_anchors(tokenizer, tokenizer.encode(text).ids.tolist(), text)
     lines = line_spans(text)
     first, last = 3, 9
     hints = await client.text_document_inlay_hint_async(
@@ -124,7 +126,7 @@ async def test_inlay_hint_counts_from_a_middle_line(client):
     for number in range(first, last + 1):
         start, content_end, nxt = lines[number]
         if content_end > start:
-            n = sum(1 for s in starts if start <= s < nxt)
+            n = sum(1 for x in anchors if start <= x < nxt)
             expected.append((reference_position(text, content_end, enc), n))
     got = [
         ({"line": h.position.line, "character": h.position.character}, int(h.label.split()[0]))
@@ -304,3 +306,30 @@ async def test_budget_warning_at_the_first_token_past_it(client):
             break
         await asyncio.sleep(0.05)
     assert not client.diagnostics[uri]
+
+
+async def test_counts_with_split_characters_at_the_edges(client):
+    """A document ending in a character split over several tokens: the whole-document range,
+    the per-line hints and the tokenizer layer's own count_in all agree."""
+    text = "rare 𠜎\n𠜎𠜎 and 👨\u200d👩\u200d👧\n𠜎"
+    uri = "file:///split-edges.txt"
+    open_document(client, uri, text)
+    stats = await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    encoding = load_tokenizer("o200k_base").encode(text)
+    assert any(t.continues for t in encoding)  # the test needs split characters
+    lines = line_spans(text)
+    ranges = [
+        {"start": reference_position(text, s, enc), "end": reference_position(text, nxt, enc)}
+        for s, _, nxt in lines
+    ]
+    result = await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": ranges})
+    assert result["counts"] == [encoding.count_in(s, nxt) for s, _, nxt in lines]
+    assert sum(result["counts"]) == result["total"] == stats["tokens"] == len(encoding)
+    hints = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=len(lines), character=0)),
+        )
+    )
+    assert [int(h.label.split()[0]) for h in hints] == result["counts"]

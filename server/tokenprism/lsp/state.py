@@ -71,27 +71,32 @@ class TokenView:
     def __len__(self) -> int:
         return len(self.encoding)
 
-    def tokens_starting_before(self, offsets) -> np.ndarray:
-        """For each offset, how many tokens start before it (token k starts at ``ends[k-1]``)."""
-        ends = self.encoding.ends
-        n = len(ends)
+    def counted_before(self, offsets) -> np.ndarray:
+        """For each offset, how many tokens count before it — the rule of
+        ``Encoding.count_in``: a token counts where its first character is, a token holding
+        only the tail of a split character counts with that character, and the end of the
+        text takes everything."""
+        enc = self.encoding
+        ends, flags, n = enc.ends, enc.flags, len(enc)
         offsets = np.asarray(offsets, np.int64)
-        if n == 0:
-            return np.zeros(len(offsets), np.int64)
-        before = 1 + np.searchsorted(ends[:-1], offsets, side="left")
-        return np.where(offsets <= 0, 0, before)
+        first = np.minimum(np.searchsorted(ends, offsets, side="left") + 1, n)
+        first = np.where(offsets <= 0, 0, np.where(offsets >= len(self.text), n, first))
+        inside = np.flatnonzero(first < n)
+        for k in inside[(flags[first[inside]] & CONTINUES) != 0].tolist():  # rare, short runs
+            while first[k] < n and flags[first[k]] & CONTINUES:
+                first[k] += 1
+        return first
 
     def count(self, start: int, end: int) -> int:
-        """Tokens whose first character lies in ``[start, end)``: adjacent ranges add up and
-        the whole text gives the document's count."""
+        """Tokens counted in ``[start, end)``; adjacent ranges add up to the document's count."""
         if end <= start:
             return 0
-        before = self.tokens_starting_before([start, end])
+        before = self.counted_before([start, end])
         return int(before[1] - before[0])
 
     def counts_between(self, bounds) -> np.ndarray:
         """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
-        return np.diff(self.tokens_starting_before(bounds))
+        return np.diff(self.counted_before(bounds))
 
     def segment_numbers(self) -> np.ndarray:
         """For each token, the number of its display segment (0, 1, 2, … in document order)."""
