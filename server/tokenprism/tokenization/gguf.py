@@ -5,8 +5,8 @@ A GGUF model file carries its tokenizer as key/value metadata in front of the te
 the header is streamed with buffered reads and the tensor section is never touched.
 
 The first load converts the metadata into a Rust ``tokenizers.Tokenizer`` with
-transformers' GGUF converter (no torch), plus the fixes that make it agree with
-llama.cpp, and stores it as ``tokenizer.json`` + ``config.json`` in the cache. Later
+transformers' GGUF converter (no torch; it also makes control tokens special), plus the
+fixes that make it agree with llama.cpp, and stores it as ``tokenizer.json`` + ``config.json`` in the cache. Later
 loads check the file's identity and the header's SHA-256, and read the cached JSON
 without importing transformers.
 """
@@ -46,9 +46,8 @@ _DTYPES = {
     10: np.dtype("<u8"), 11: np.dtype("<i8"), 12: np.dtype("<f8"),
 }
 
-# llama.cpp's token types (tokenizer.ggml.token_type)
-_CONTROL = 3
-
+# tokenizer.ggml.model values transformers' converter builds (byte-level BPE, SentencePiece, Unigram).
+_TOKENIZER_MODELS = ("gemma4", "gpt2", "llama", "t5")
 # Byte-level pre-tokenizers that llama.cpp splits exactly like GPT-2 (its PRE_TYPE_GPT2 group).
 _GPT2_SPLIT = {
     "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
@@ -249,11 +248,11 @@ def _special_token_flags(model: str | None, pre: str | None, meta: dict) -> tupl
 
 
 def _check_supported(model: str | None, pre: str | None, spec: str, path: Path) -> None:
-    import_supported = {"gpt2", "llama", "t5", "gemma4"}
-    if model not in import_supported:
+    """Refuse what cannot be converted exactly: a wrong count is worse than a clear error."""
+    if model not in _TOKENIZER_MODELS:
         raise TokenizerLoadError(
             spec, Reason.UNSUPPORTED,
-            f"{path}: tokenizer model {model!r} is not supported (supported: {', '.join(sorted(import_supported))});"
+            f"{path}: tokenizer model {model!r} is not supported (supported: {', '.join(_TOKENIZER_MODELS)});"
             " point the model setting at the model's tokenizer.json instead",
         )
     if model == "gpt2":
@@ -333,7 +332,6 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     backend.post_processor = processors.TemplateProcessing(
         single=prefix + ["$A"] + suffix, pair=prefix + ["$A"] + suffix + ["$B"] + suffix, special_tokens=specials
     )
-    _mark_control_tokens_special(backend, fields)
     return backend, config
 
 
@@ -347,21 +345,6 @@ def _without_tokens_beyond(backend, size: int):
     description = json.loads(backend.to_str())
     description["added_tokens"] = [t for t in description.get("added_tokens") or () if t["id"] < size]
     return RustTokenizer.from_str(json.dumps(description))
-
-
-def _mark_control_tokens_special(backend, fields: dict) -> None:
-    """Control tokens (BOS, EOS, ``<|im_start|>``) are special even if the converter skipped them."""
-    from tokenizers import AddedToken
-
-    vocab = backend.get_vocab(with_added_tokens=True)
-    added = {t.content for t in backend.get_added_tokens_decoder().values()}
-    missing = [
-        AddedToken(text, normalized=False, special=True)
-        for text, kind in zip(fields["tokens"], fields.get("token_type") or ())
-        if kind == _CONTROL and text not in added and text in vocab
-    ]
-    if missing:
-        backend.add_special_tokens(missing)
 
 
 # -- cache ---------------------------------------------------------------------------------------
