@@ -179,3 +179,18 @@ def test_alias_and_path_to_one_file_keep_their_own_names(testdata_models):
     assert by_path.info.name == again.info.name == "ggml-vocab-gpt-2"
     assert by_alias.info.name == "gpt2" and load_tokenizer("GPT2").info.name == "gpt2"
     assert by_alias.encode(CORPUS["python"]).equals(by_path.encode(CORPUS["python"]))
+
+
+def test_a_borrowed_backend_is_left_as_it_was(exported_phi3, tokenizer):
+    """A transformers tokenizer's backend (as from the hub) keeps its post-processor: we copy it."""
+    from tokenizers import Tokenizer as RustTokenizer
+
+    from tokenprism.tokenization import TokenizerInfo
+    from tokenprism.tokenization.huggingface import HuggingFaceTokenizer
+
+    backend = RustTokenizer.from_file(str(exported_phi3 / "tokenizer.json"))
+    wrapped = HuggingFaceTokenizer(backend, TokenizerInfo("x", "x", "huggingface", "memory", 0))
+    assert backend.post_processor is not None
+    assert backend.encode("hi", add_special_tokens=True).ids[0] == tokenizer("phi3").added_tokens.prefix[0]
+    assert wrapped.encode(CORPUS["mixed"]).equals(tokenizer("phi3").encode(CORPUS["mixed"]))
+    assert wrapped.added_tokens == tokenizer("phi3").added_tokens
