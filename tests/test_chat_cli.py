@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from tokenprism.cli import main
-from tokenprism.tokenization import LoadOptions, load_tokenizer
 
-MODELS = Path(os.environ.get("TOKENPRISM_TESTDATA", "~/.cache/tokenprism-testdata")).expanduser() / (
-    "llama.cpp-0.3.36/models"
-)
-LLAMA_TEMPLATE = MODELS / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"
-needs_models = pytest.mark.skipif(not MODELS.is_dir(), reason=f"test vocabularies not fetched into {MODELS}")
 
 MESSAGES = [
     {"role": "system", "content": "Antworte kurz."},
@@ -28,16 +20,15 @@ def run_json(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-@needs_models
-def test_json_output_matches_transformers(tmp_path, capsys):
+def test_json_output_matches_transformers(tmp_path, capsys, tokenizer, testdata_models):
+    llama_template = testdata_models / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"
     from transformers import PreTrainedTokenizerFast
 
     file = tmp_path / "request.json"
     file.write_text(json.dumps({"model": "x", "messages": MESSAGES}, ensure_ascii=False), encoding="utf-8")
-    out = run_json(capsys, "chat", str(file), "-m", "llama3", "--gguf-path", str(MODELS),
-                   "--template", str(LLAMA_TEMPLATE))
-    tok = load_tokenizer("llama3", LoadOptions(gguf_search_paths=(str(MODELS),)))
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok.backend, chat_template=LLAMA_TEMPLATE.read_text(),
+    out = run_json(capsys, "chat", str(file), "-m", "llama3", "--template", str(llama_template))
+    tok = tokenizer("llama3")
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok.backend, chat_template=llama_template.read_text(),
                                  bos_token=tok.config["bos_token"], eos_token=tok.config["eos_token"])
     assert out["model"] == "llama3"
     assert out["rendered"] == hf.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
@@ -47,12 +38,11 @@ def test_json_output_matches_transformers(tmp_path, capsys):
     assert sum(m["tokens"] for m in out["messages"]) + out["replyTokens"] == out["tokens"]
 
 
-@needs_models
-def test_colour_marks_special_tokens_and_jsonl_gives_a_total(tmp_path, capsys):
+def test_colour_marks_special_tokens_and_jsonl_gives_a_total(tmp_path, capsys, testdata_models):
     file = tmp_path / "train.jsonl"
     lines = [json.dumps({"messages": MESSAGES[:k]}, ensure_ascii=False) for k in (1, 2)]
     file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    args = ["chat", str(file), "-m", "qwen2", "--gguf-path", str(MODELS)]
+    args = ["chat", str(file), "-m", "qwen2"]
     out = run_json(capsys, *args)
     assert [c["line"] for c in out["conversations"]] == [1, 2]
     assert out["tokens"] == sum(c["tokens"] for c in out["conversations"])

