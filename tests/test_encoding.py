@@ -228,3 +228,13 @@ def test_tile_from_char_spans_handles_overlaps_and_gaps():
     assert enc.ends.tolist() == [2, 2, 5]
     assert enc.flags.tolist() == [0, CONTINUES, SPECIAL]
     assert Encoding.empty(3).count_in(0, 3) == 0 and len(Encoding.empty()) == 0
+
+
+def test_lone_surrogates_count_as_replacement_characters(each_tokenizer):
+    """An editor buffer can hold a lone surrogate; it is read as U+FFFD (what a UTF-8 save writes)."""
+    broken, replaced = "a\ud800b 🙂 \udfff", "a\ufffdb 🙂 \ufffd"
+    enc = each_tokenizer.encode(broken)
+    assert enc.ids.tolist() == each_tokenizer.encode(replaced).ids.tolist()
+    assert_tiles(enc, broken)
+    batch = each_tokenizer.encode_batch([broken, "plain"])
+    assert batch[0].equals(enc) and batch[1].equals(each_tokenizer.encode("plain"))

@@ -48,6 +48,15 @@ def _byte_level_translation() -> dict[int, int]:
     return table
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """U+FFFD for each lone surrogate, as tiktoken does and as an editor saves it: the text keeps
+    its length in characters, so spans still tile it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class HuggingFaceTokenizer(Tokenizer):
     """Wraps a ``tokenizers.Tokenizer``; ``config`` carries tokenizer_config-style
     fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…).
@@ -189,12 +198,23 @@ class HuggingFaceTokenizer(Tokenizer):
         return tile_from_char_spans(ids, np.asarray(enc.offsets, np.int64), special, len(text))
 
     def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
-        enc = self._encoder_for(special).encode(text, add_special_tokens=False)
+        encoder = self._encoder_for(special)
+        try:
+            enc = encoder.encode(text, add_special_tokens=False)
+        except TypeError:  # lone surrogates: the Rust side takes only valid Unicode
+            text = _without_lone_surrogates(text)
+            enc = encoder.encode(text, add_special_tokens=False)
         return self._to_encoding(text, enc)
 
     def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
         # The Rust side parallelizes a batch over both cores.
-        encs = self._encoder_for(special).encode_batch(list(texts), add_special_tokens=False)
+        encoder = self._encoder_for(special)
+        texts = list(texts)
+        try:
+            encs = encoder.encode_batch(texts, add_special_tokens=False)
+        except TypeError:
+            texts = [_without_lone_surrogates(t) for t in texts]
+            encs = encoder.encode_batch(texts, add_special_tokens=False)
         return [self._to_encoding(t, e) for t, e in zip(texts, encs)]
 
     @cached_property
