@@ -231,6 +231,106 @@ async function main() {
     });
     await closeWidgets();
 
+    await check("Copy token ids of the selection puts the CLI's ids on the clipboard", async () => {
+      await page.locator(".editor-instance .view-line", { hasText: "def hello" }).first().click();
+      await page.keyboard.press("Home");
+      await page.keyboard.press("Home");
+      await page.keyboard.press("Shift+End");
+      await runCommand("TokenPrism: Copy token ids of the selection");
+      const want = greetTokens.filter((t) => t.start < starts[1] - 1).map((t) => t.id);
+      let got = "";
+      for (let i = 0; i < 40 && got !== JSON.stringify(want); i++) {
+        await page.waitForTimeout(250);
+        got = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(clipboard unreadable: ${e})`);
+      }
+      assert(got === JSON.stringify(want), `clipboard holds ${got.slice(0, 200)}, CLI ids ${JSON.stringify(want)}`);
+      return got;
+    });
+
+    await check("Show tokens of the selection: a table row per token with its id and bytes", async () => {
+      await runCommand("TokenPrism: Show tokens of the selection as a table");
+      const frame = webviewFrame();
+      await frame.locator("tbody tr").first().waitFor({ timeout: 20000 });
+      const rows = await frame.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+      const want = greetTokens.filter((t) => t.start < starts[1] - 1);
+      const bad = want.filter((t, i) => !rows[i] || rows[i][1] !== String(t.id) || rows[i][3].replace(/ /g, "") !== t.bytes);
+      await shot("token-table");
+      assert(rows.length === want.length && bad.length === 0, `table ${JSON.stringify(rows.slice(0, 3))}…; CLI ${JSON.stringify(want.slice(0, 3))}…`);
+      return `${rows.length} rows: ${rows.map((r) => r[1]).join(" ")}`;
+    });
+    // Back to the editor, the table closed.
+    await page.keyboard.press("Control+W");
+    await openFile("greet.py");
+
+    await check("Cycle inlay hint mode: boundaries marks every token, off removes the hints", async () => {
+      await runCommand("TokenPrism: Cycle inlay hint mode");
+      const line1 = greet.split("\n")[0];
+      const want = startingIn(greetTokens, 0, starts[1]);
+      const markers = async () => {
+        const line = (await viewLines()).find((l) => l.replace(/│/g, "").startsWith(line1));
+        return line ? (line.match(/│/g) || []).length : -1;
+      };
+      let got = -1;
+      for (let i = 0; i < 60 && got !== want; i++) {
+        await page.waitForTimeout(250);
+        got = await markers();
+      }
+      assert(got === want, `line 1 shows ${got} boundary markers, the CLI has ${want} tokens starting there`);
+      await shot("boundaries");
+      await runCommand("TokenPrism: Cycle inlay hint mode");
+      let hinted = true;
+      for (let i = 0; i < 60 && hinted; i++) {
+        await page.waitForTimeout(250);
+        hinted = (await viewLines()).some((l) => /│|\d+ tokens?$/.test(l.trimEnd()));
+      }
+      assert(!hinted, "hints still shown with mode off");
+      await runCommand("TokenPrism: Cycle inlay hint mode");
+      let back = false;
+      for (let i = 0; i < 60 && !back; i++) {
+        await page.waitForTimeout(250);
+        back = (await viewLines()).some((l) => /\d+ tokens$/.test(l.trimEnd()));
+      }
+      assert(back, "the per-line counts did not come back");
+      return `${got} markers on line 1, then off, then counts again`;
+    });
+
+    await check("Toggle token colours: tokens become semantic tokens", async () => {
+      await runCommand("TokenPrism: Toggle token colours");
+      await page.waitForTimeout(1500);
+      await page.locator(".editor-instance .view-line span", { hasText: /^hello$/ }).first().click();
+      await runCommand("Developer: Inspect Editor Tokens and Scopes");
+      const widget = page.locator(".token-inspect-widget");
+      await widget.waitFor({ timeout: 15000 });
+      await page.waitForFunction(() => !/Loading/.test(document.querySelector(".token-inspect-widget")?.textContent || "Loading"), null, { timeout: 20000 }).catch(() => {});
+      const text = norm(await widget.textContent());
+      await shot("colours");
+      await closeWidgets();
+      await runCommand("TokenPrism: Toggle token colours");
+      assert(/semantic token type\s*(string|number|macro)/.test(text), `token inspector: ${JSON.stringify(text.slice(0, 300))}`);
+      return text.match(/semantic token type\s*\w+/)[0];
+    });
+
+    await check("a budget below the count turns the status bar item into a warning", async () => {
+      const settingsPath = file(".vscode/settings.json");
+      const saved = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
+      fs.writeFileSync(settingsPath, JSON.stringify({ ...saved, "tokenprism.budget": 40 }, null, 2));
+      const item = page.locator(".statusbar-item", { hasText: `${fmt(greetTotal)} tokens · o200k_base` }).first();
+      const over = await page.waitForFunction(
+        () => [...document.querySelectorAll(".statusbar-item")].some((el) => /tokens ·/.test(el.textContent || "") && el.classList.contains("error-kind")),
+        null, { timeout: 15000 },
+      ).then(() => true, () => false);
+      await item.hover();
+      const tip = page.locator(".monaco-hover-content, .workbench-hover", { hasText: "over budget" }).first();
+      const tipShown = await tip.waitFor({ timeout: 10000 }).then(() => true, () => false);
+      const tipText = tipShown ? norm(await tip.textContent()) : "";
+      await shot("budget");
+      await page.mouse.move(700, 400);
+      fs.writeFileSync(settingsPath, JSON.stringify(saved, null, 2));
+      assert(over, "the status bar item is not marked as an error");
+      assert(tipShown && tipText.includes(`${fmt(greetTotal)} / 40`), `tooltip: ${JSON.stringify(tipText)}`);
+      return JSON.stringify(tipText.slice(0, 160));
+    });
+
     await check("typing updates the count", async () => {
       await openFile("korean.txt");
       const original = fs.readFileSync(file("korean.txt"), "utf8");
@@ -362,6 +462,7 @@ async function main() {
         fs.writeFileSync(settingsPath, JSON.stringify({ ...settings, "tokenprism.server.command": [] }, null, 2));
         const toast = page.locator(".notification-toast", { hasText: "language server is not installed" }).first();
         await toast.waitFor({ timeout: 60000 });
+        await page.waitForTimeout(1000); // the toast slides in
         await shot("install-offer");
         await toast.locator(".monaco-button", { hasText: "Install" }).first().click();
         const t0 = Date.now();

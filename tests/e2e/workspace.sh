@@ -52,6 +52,7 @@ cat > "$DATA/ud/User/settings.json" <<SET
   "security.workspace.trust.enabled": false,
   "extensions.ignoreRecommendations": true,
   "editor.inlayHints.enabled": "on",
+  "editor.semanticHighlighting.enabled": true,
   "editor.hover.delay": 300,
   "window.commandCenter": false,
   "chat.commandCenter.enabled": false,
