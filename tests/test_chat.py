@@ -223,3 +223,11 @@ def test_recount_with_the_memo_equals_a_fresh_count(tokenizer):
     ]
     assert [(n.tokens, n.error) for _, n in again.conversations] == [(n.tokens, n.error) for _, n in fresh.conversations]
     assert again.tokens == fresh.tokens != first.tokens
+
+
+def test_content_that_repeats_the_role_name_is_found_after_its_header(tokenizer):
+    tok = tokenizer("qwen2")
+    conversation = [{"role": "system", "content": "system"}, {"role": "user", "content": "user"}]
+    result = count_conversation(tok, conversation, template_for(tok))
+    shares = [result.rendered[m.rendered_start : m.rendered_end] for m in result.messages]
+    assert shares == ["<|im_start|>system\nsystem<|im_end|>\n", "<|im_start|>user\nuser<|im_end|>\n"]

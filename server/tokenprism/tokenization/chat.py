@@ -607,12 +607,16 @@ def _message_bounds(rendered: str, messages, special_starts: list[int]) -> list[
     cursor = 0
     for message in messages:
         text = message_text(message.data).strip()
-        at = rendered.find(text, cursor) if text else -1
+        # look after the message's role header first, so content that repeats template
+        # text ("user", "system") is not matched inside the header
+        role_at = rendered.find(message.role, cursor)
+        at = rendered.find(text, role_at + len(message.role)) if text and role_at >= 0 else -1
+        if text and at < 0:
+            at = rendered.find(text, cursor)
         if text and at >= 0:
             contents.append((at, at + len(text)))
             cursor = at + len(text)
         elif not text:
-            role_at = rendered.find(message.role, cursor)
             if role_at >= 0:
                 cursor = role_at + len(message.role)
                 contents.append((cursor, cursor))
