@@ -77,6 +77,8 @@ export interface ModelsResult {
 export interface RenderChatParams {
   textDocument: TextDocumentRef;
   model?: string;
+  /** JSONL or an array of conversations: the conversation at this position (default: the first). */
+  position?: { line: number; character: number };
 }
 export interface RenderChatResult {
   model: string;

@@ -17,6 +17,7 @@ export interface TokenPrismSettings {
   compareModels: string[];
   chatTemplate: string;
   server: { command: string[] };
+  maxDocumentCharacters: number;
 }
 
 export const DEFAULT_MODEL = "o200k_base";
@@ -38,6 +39,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
     compareModels: stringArray(cfg.get("compareModels"), DEFAULT_COMPARE_MODELS),
     chatTemplate: cfg.get<string>("chatTemplate", "") ?? "",
     server: { command: parseCommand(cfg.get("server.command")) },
+    maxDocumentCharacters: Math.max(0, Math.floor(cfg.get<number>("maxDocumentCharacters", 20_000_000) || 0)),
   };
 }
 

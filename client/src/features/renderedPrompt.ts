@@ -7,9 +7,21 @@ import { formatCount } from "./statusBar";
 
 export const RENDERED_SCHEME = "tokenprism-rendered";
 
-export function renderedUri(source: vscode.Uri): vscode.Uri {
+/** The virtual document for `source`; `at` picks a conversation in JSONL or an array of conversations. */
+export function renderedUri(source: vscode.Uri, at?: vscode.Position): vscode.Uri {
   const name = source.path.split("/").pop() || "untitled";
-  return vscode.Uri.from({ scheme: RENDERED_SCHEME, path: `/${name} (rendered)`, query: source.toString() });
+  const conversation = at && at.line > 0 ? ` @${at.line + 1}` : "";
+  return vscode.Uri.from({
+    scheme: RENDERED_SCHEME,
+    path: `/${name}${conversation} (rendered)`,
+    query: source.toString(),
+    fragment: at ? `${at.line}:${at.character}` : "",
+  });
+}
+
+function positionOf(uri: vscode.Uri): { line: number; character: number } | undefined {
+  const m = /^(\d+):(\d+)$/.exec(uri.fragment);
+  return m ? { line: Number(m[1]), character: Number(m[2]) } : undefined;
 }
 
 class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
@@ -63,7 +75,12 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
 
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
     try {
-      const result = await this.ctx.session.request<RenderChatResult>(Methods.renderChat, { textDocument: { uri: uri.query } }, token);
+      const position = positionOf(uri);
+      const result = await this.ctx.session.request<RenderChatResult>(
+        Methods.renderChat,
+        { textDocument: { uri: uri.query }, ...(position ? { position } : {}) },
+        token,
+      );
       this.results.set(uri.toString(), result);
       this.renderStatus();
       setTimeout(() => this.decorate(), 50); // after VS Code has put the new text in the editor
@@ -137,7 +154,7 @@ export const renderedPromptFeature: Feature = {
           void vscode.window.showInformationMessage("TokenPrism: open a chat document (Markdown, JSON or YAML messages) first.");
           return;
         }
-        const doc = await vscode.workspace.openTextDocument(renderedUri(editor.document.uri));
+        const doc = await vscode.workspace.openTextDocument(renderedUri(editor.document.uri, editor.selection.active));
         await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
       }),
     ];
