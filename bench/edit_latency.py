@@ -218,6 +218,15 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
         client.notify("textDocument/didOpen", {"textDocument": {
             "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
         client.stats_for(warm, 0, timeout=300)
+        # the server's fixed cost per edit: typing into an 8-character document
+        floor = []
+        for version in range(1, 21):
+            sent = client.notify("textDocument/didChange", {
+                "textDocument": {"uri": warm, "version": version},
+                "contentChanges": [{"range": {"start": {"line": 0, "character": 0},
+                                              "end": {"line": 0, "character": 0}}, "text": "x"}]})
+            received, _ = client.stats_for(warm, version)
+            floor.append(received - sent)
         rss_before = client.rss()
         opens = []
         for k in range(repeat):  # open, close, open again: the fastest open counts
@@ -250,6 +259,7 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
             "open": opened, "latencies": latencies, "kinds": [e.kind for e in edits], "raw": raw,
             "tokens": opened_stats["params"]["tokens"], "final_tokens": final_count, "mismatches": mismatches,
             "rss_before": rss_before, "rss_open": rss_open, "rss_edits": rss_edits,
+            "floor": statistics.median(floor),
         }
     finally:
         client.close()
@@ -269,6 +279,9 @@ def report(model: str, where: str, r: dict) -> list[str]:
         f"  edit p95        {p95 * 1000:8.2f} ms = {p95 / raw:6.2%} of raw   target <= 3%     {ok(p95 <= 0.03 * raw)}",
         f"  edit max        {max(lat) * 1000:8.2f} ms over {len(lat)} edits",
     ]
+    if "floor" in r:
+        lines.append(f"  server floor    {r['floor'] * 1000:8.2f} ms median per edit of an 8-character document "
+                     "(JSON-RPC, scheduling, notification)")
     if "open_cpu" in r:  # with both cores free the open takes about its CPU time / 2
         lines.append(f"  open CPU time   {r['open_cpu'] * 1000:8.1f} ms (both threads) vs raw {r['raw_cpu'] * 1000:.1f} ms")
     if "cpu" in r:  # wall time includes being preempted on a shared machine; CPU time does not

@@ -1,0 +1,82 @@
+"""The containers behind TokenState against plain Python strings and numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenprism.tokenization import blocks, rope
+from tokenprism.tokenization.blocks import BlockStore
+from tokenprism.tokenization.chunking import Piece
+from tokenprism.tokenization.rope import Rope
+
+edits = st.lists(
+    st.tuples(st.floats(0, 1), st.integers(0, 30), st.text("ab\n한🙂", max_size=40)), max_size=30
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text("xyz\n가🙂", max_size=200), changes=edits)
+def test_rope_matches_string_edits(text, changes):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rope, "CHUNK_CHARS", 8)
+        r, s = Rope(text), text
+        for where, removed, inserted in changes:
+            start = min(int(where * (len(s) + 1)), len(s))
+            end = min(len(s), start + removed)
+            r.replace(start, end, inserted)
+            s = s[:start] + inserted + s[end:]
+            assert len(r) == len(s)
+            assert r.slice(start // 2, end + 5) == s[start // 2 : end + 5]
+        assert str(r) == s
+
+
+def piece_of(ends: list[int]) -> Piece:
+    n = len(ends)
+    return Piece(np.arange(n, dtype=np.int32) + 100, np.asarray(ends, np.int64), (np.arange(n) % 3).astype(np.uint8))
+
+
+@st.composite
+def token_ends(draw, max_tokens=60):
+    widths = draw(st.lists(st.integers(0, 4), max_size=max_tokens))
+    return np.cumsum(widths).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(initial=token_ends(), steps=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 9), token_ends(12),
+                                                      st.integers(-5, 5)), max_size=12))
+def test_block_store_matches_flat_arrays(initial, steps):
+    """Splices and lookups on blocks equal the same operations on one flat array."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blocks, "BLOCK_TOKENS", 4)
+        store = BlockStore(piece_of(initial))
+        flat = piece_of(initial)
+        for where, removed, new_widths, delta in steps:
+            n = len(flat)
+            first = min(int(where * (n + 1)), n)
+            last = min(n, first + removed)
+            start = int(flat.ends[first - 1]) if first else 0
+            new = piece_of([start + e for e in new_widths])
+            new_end = int(new.ends[-1]) if len(new) else start
+            old_end = int(flat.ends[last - 1]) if last else 0
+            # the tail keeps its widths: the shift is whatever keeps it after the new tokens
+            delta = new_end - old_end if last > first or len(new) else 0
+            tail = Piece(flat.ids[last:], flat.ends[last:] + delta, flat.flags[last:])
+            store.splice(first, last, new, delta)
+            flat = Piece(
+                np.concatenate([flat.ids[:first], new.ids, tail.ids]),
+                np.concatenate([flat.ends[:first], new.ends, tail.ends]),
+                np.concatenate([flat.flags[:first], new.flags, tail.flags]),
+            )
+            assert len(store) == len(flat)
+            assert store.slice(0, len(store)).equals(flat)
+            for offset in (0, start, new_end, new_end + 1, int(flat.ends[-1]) if len(flat) else 0):
+                for side in ("left", "right"):
+                    assert store.rank(offset, side) == int(np.searchsorted(flat.ends, offset, side=side))
+        frozen = store.frozen()
+        before = store.slice(0, len(store))
+        if len(store):
+            store.splice(0, 1, piece_of([]), 0)
+        assert frozen.slice(0, len(frozen)).equals(before)
