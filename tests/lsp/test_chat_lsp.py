@@ -203,3 +203,37 @@ async def test_chat_template_setting_renders_llama3_like_transformers(llama_clie
     # the model can be asked for per request: o200k_base has no template, so the cookbook estimate
     openai = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}, "model": "gpt-4o"})
     assert openai["estimate"] is True and openai["model"] == "o200k_base"
+
+
+@pytest.mark.slow
+async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount_fast(client):
+    lines = [json.dumps({"messages": [{"role": "user", "content": f"Question {i}: " + "why? " * 40},
+                                      {"role": "assistant", "content": "Because. " * 40}]}) for i in range(3000)]
+    text = "\n".join(lines) + "\n"
+    uri = "file:///data/large.jsonl"
+    open_document(client, uri, text, language="jsonl")
+    await wait_stats(client, uri, 1, timeout=120)
+    # the server keeps answering while the conversations are rendered
+    started = time.monotonic()
+    await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []})
+    assert time.monotonic() - started < 1.0
+    hints = await chat_hints(client, uri, text, 3001, timeout=180)
+    print(f"first chat hints after {time.monotonic() - started:.1f} s")
+    total = next(h["label"] for h in hints if h["label"].startswith("Σ"))
+    # an edit of one line: hints for the new version arrive quickly (only that line is rendered again)
+    edited = lines[1500].replace("Question 1500", "Question 1500 (edited)")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines[:1500] + [edited] + lines[1501:]) + "\n")],
+    ))
+    await wait_stats(client, uri, 2, timeout=60)
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
+        hints = await chat_hints(client, uri, text, 3001, timeout=5)
+        new_total = next((h["label"] for h in hints if h["label"].startswith("Σ")), total)
+        if new_total != total:
+            break
+        await asyncio.sleep(0.1)
+    assert new_total != total
+    print(f"recount after a one-line edit of a {len(text) / 1e6:.1f} MB JSONL: {time.monotonic() - started:.2f} s")
+    assert time.monotonic() - started < 10

@@ -261,6 +261,7 @@ class ChatFeature:
         self.analyses: dict[str, ChatAnalysis] = {}
         self.with_diagnostics: set[str] = set()
         self._running: dict[str, asyncio.Task] = {}
+        self._latest: dict[str, tuple[TokenView, str]] = {}  # the next view to analyze, per document
 
     def template_setting(self, view: TokenView) -> str | None:
         """``chatTemplate`` names the template of the document's model; a request for
@@ -294,10 +295,17 @@ class ChatFeature:
         return doc.view.tokenizer if doc is not None and doc.view is not None else None
 
     def on_tokenized(self, doc, view: TokenView, previous) -> None:
+        # One analysis per document at a time; versions that arrive meanwhile collapse
+        # into the newest, which runs next (with the memo of the one before).
+        self._latest[doc.uri] = (view, doc.document.language_id)
         running = self._running.get(doc.uri)
-        if running is not None and not running.done():
-            running.cancel()  # a newer version supersedes it; the thread finishes unobserved
-        self._running[doc.uri] = asyncio.ensure_future(self._refresh(doc.uri, view, doc.document.language_id))
+        if running is None or running.done():
+            self._running[doc.uri] = asyncio.ensure_future(self._drain(doc.uri))
+
+    async def _drain(self, uri: str) -> None:
+        while uri in self._latest:
+            view, language_id = self._latest.pop(uri)
+            await self._refresh(uri, view, language_id)
 
     async def _refresh(self, uri: str, view: TokenView, language_id: str) -> None:
         try:
@@ -323,6 +331,7 @@ class ChatFeature:
 
     def on_closed(self, uri: str) -> None:
         self.analyses.pop(uri, None)
+        self._latest.pop(uri, None)
         task = self._running.pop(uri, None)
         if task is not None:
             task.cancel()
