@@ -364,7 +364,9 @@ def template_for(tokenizer: Tokenizer, template_path: str | None = None) -> Chat
     if template_path:
         return template_from_file(template_path)
     own = tokenizer.chat_template
-    return ChatTemplate(own, "tokenizer") if own else None
+    if isinstance(own, dict):  # named templates ({"default": …, "tool_use": …})
+        own = own.get("default") or next((t for t in own.values() if isinstance(t, str)), None)
+    return ChatTemplate(own, "tokenizer") if isinstance(own, str) and own else None
 
 
 def template_tokens(tokenizer: Tokenizer) -> dict[str, str]:
