@@ -127,21 +127,31 @@ class _HeaderStream:
         return self.take(n).decode("utf-8", "replace")
 
     def strings(self, count: int, keep: bool) -> list[str] | None:
-        """An array of ``count`` strings, walked in place (vocabularies have 100k+ entries)."""
-        out = [] if keep else None
+        """An array of ``count`` strings, walked with local variables: vocabularies and merge
+        lists hold 100k+ entries, so this loop is most of the header's reading time."""
+        out: list[str] = []
+        append = out.append
+        unpack = _U64.unpack_from
+        buf, pos = self._buf, self._pos
         for _ in range(count):
-            if self._pos + 8 > len(self._buf):
+            if pos + 8 > len(buf):
+                self._pos = pos
                 self._refill(8)
-            n = _U64.unpack_from(self._buf, self._pos)[0]
-            if n > self.remaining():
-                raise _Malformed(f"a string of {n} bytes at byte {self.offset} runs past the end of the file")
-            if self._pos + 8 + n > len(self._buf):
+                buf, pos = self._buf, self._pos
+            n = unpack(buf, pos)[0]
+            end = pos + 8 + n
+            if end > len(buf):  # runs past what is buffered: check against the file, then read on
+                self._pos = pos
+                if n > self.remaining() - 8:
+                    raise _Malformed(f"a string of {n} bytes at byte {self.offset + 8} runs past the end of the file")
                 self._refill(8 + n)
-            start = self._pos + 8
-            self._pos = start + n
+                buf, pos = self._buf, self._pos
+                end = pos + 8 + n
             if keep:
-                out.append(self._buf[start : self._pos].decode("utf-8", "replace"))
-        return out
+                append(buf[pos + 8 : end].decode("utf-8", "replace"))
+            pos = end
+        self._pos = pos
+        return out if keep else None
 
     def digest(self) -> str:
         self._digest.update(self._buf[: self._pos])
@@ -268,7 +278,7 @@ def _check_supported(model: str | None, pre: str | None, spec: str, path: Path) 
 
 
 def _convert(header: GgufHeader, path: Path, spec: str):
-    """(Rust tokenizer, config dict) for the tokenizer the metadata describes."""
+    """(Rust tokenizer, its tokenizer.json text, config dict) for the tokenizer the metadata describes."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         from tokenizers import pre_tokenizers, processors
@@ -298,7 +308,6 @@ def _convert(header: GgufHeader, path: Path, spec: str):
         raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: {exc}") from exc
     except Exception as exc:  # the Rust side: merges that name tokens the vocabulary lacks, and the like
         raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: inconsistent tokenizer metadata: {exc}") from exc
-    backend = _without_tokens_beyond(backend, len(fields["tokens"]))
 
     if pre in _IGNORE_MERGES:  # as llama.cpp and Llama 3's own tokenizer.json
         backend.model.ignore_merges = True
@@ -332,19 +341,21 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     backend.post_processor = processors.TemplateProcessing(
         single=prefix + ["$A"] + suffix, pair=prefix + ["$A"] + suffix + ["$B"] + suffix, special_tokens=specials
     )
-    return backend, config
+    serialized = backend.to_str()
+    if backend.get_vocab_size(with_added_tokens=True) > len(tokens):
+        backend, serialized = _without_tokens_beyond(serialized, len(tokens))
+    return backend, serialized, config
 
 
-def _without_tokens_beyond(backend, size: int):
+def _without_tokens_beyond(serialized: str, size: int):
     """Drop added tokens the file does not have (transformers' GPT-2 class adds its own
     ``<|endoftext|>`` to a Llama 3 vocabulary): the model has no such id."""
     from tokenizers import Tokenizer as RustTokenizer
 
-    if backend.get_vocab_size(with_added_tokens=True) <= size:
-        return backend
-    description = json.loads(backend.to_str())
+    description = json.loads(serialized)
     description["added_tokens"] = [t for t in description.get("added_tokens") or () if t["id"] < size]
-    return RustTokenizer.from_str(json.dumps(description))
+    serialized = json.dumps(description, ensure_ascii=False)
+    return RustTokenizer.from_str(serialized), serialized
 
 
 # -- cache ---------------------------------------------------------------------------------------
@@ -380,7 +391,7 @@ def _read_cached(entry: Path, path: Path):
         return None
 
 
-def _write_cache(entry: Path, backend, stored: dict) -> None:
+def _write_cache(entry: Path, serialized: str, stored: dict) -> None:
     """Write atomically; config.json last, since it marks the entry complete. A failure only costs speed."""
     try:
         for stale in entry.parent.glob(entry.name.split("-")[0] + "-*"):  # older versions of this file
@@ -390,7 +401,7 @@ def _write_cache(entry: Path, backend, stored: dict) -> None:
                 stale.rmdir()
         entry.mkdir(parents=True, exist_ok=True)
         suffix = f".tmp{os.getpid()}"
-        for name, text in (("tokenizer.json", backend.to_str()), ("config.json", json.dumps(stored, indent=1))):
+        for name, text in (("tokenizer.json", serialized), ("config.json", json.dumps(stored, indent=1))):
             tmp = entry / (name + suffix)
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(entry / name)
@@ -420,7 +431,7 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             cached = None
     if cached is None:
         header = read_header(resolved, spec)
-        backend, config = _convert(header, resolved, spec)
+        backend, serialized, config = _convert(header, resolved, spec)
         meta = header.metadata
         stored = {
             "conversion_version": CONVERSION_VERSION,
@@ -433,7 +444,7 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             "pre_tokenizer": meta.get("tokenizer.ggml.pre"),
             "config": config,
         }
-        _write_cache(entry, backend, stored)
+        _write_cache(entry, serialized, stored)
     info = TokenizerInfo(
         spec=spec,
         name=path.stem,
