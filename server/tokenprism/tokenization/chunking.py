@@ -17,6 +17,7 @@ are dropped too.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import SpecialTokens, Tokenizer
+
+log = logging.getLogger("tokenprism.incremental")
 
 # Extra characters encoded past a piece's right end, beyond the rule's witness.
 RIGHT_MARGIN = 64
@@ -219,6 +222,8 @@ def sync_rule_for(tokenizer: Tokenizer, special: SpecialTokens = SpecialTokens.S
     extra = tuple(t for t in specials if "\n" in t) + tuple(random.Random(5).sample(specials, min(12, len(specials))))
     texts = _probe_texts(extra=extra)
     chosen = next((r for r in RULES if rule_holds(tokenizer, r, texts, special)), None)
+    if chosen is None:
+        log.warning("no safe place to cut text for %s: every edit re-encodes the whole document", tokenizer.name)
     with _rules_lock:
         per[special] = chosen
     return chosen

@@ -135,8 +135,6 @@ class TokenState(_BlockQueries):
         self.rule: SyncRule | None = sync_rule_for(tokenizer, special) if len(text) else None
         self._store = BlockStore(self._encode_document(text))
 
-    # -- opening ------------------------------------------------------------------------------
-
     def _text_length(self) -> int:
         return len(self._rope)
 
@@ -144,6 +142,8 @@ class TokenState(_BlockQueries):
     def text(self) -> str:
         """The whole text (joined on demand, O(n) after an edit; cached until the next)."""
         return str(self._rope)
+
+    # -- opening ------------------------------------------------------------------------------
 
     def _rule(self) -> SyncRule | None:
         if self.rule is None and len(self._rope):
