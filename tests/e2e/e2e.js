@@ -331,6 +331,28 @@ async function main() {
       return JSON.stringify(tipText.slice(0, 160));
     });
 
+    await check("a document the server will not tokenize says why in the status bar", async () => {
+      const settingsPath = file(".vscode/settings.json");
+      const saved = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
+      fs.writeFileSync(settingsPath, JSON.stringify({ ...saved, "tokenprism.maxDocumentCharacters": 100 }, null, 2));
+      fs.writeFileSync(file("long-notes.txt"), "A line of notes that is long enough. ".repeat(10) + "\n");
+      await page.waitForTimeout(1000);
+      try {
+        await openFile("long-notes.txt");
+        await waitStatus("not tokenized", 20000);
+        const item = page.locator(".statusbar-item", { hasText: "not tokenized" }).first();
+        await item.hover();
+        const tip = page.locator(".monaco-hover-content, .workbench-hover", { hasText: "TokenPrism:" }).first();
+        const tipShown = await tip.waitFor({ timeout: 10000 }).then(() => true, () => false);
+        const tipText = tipShown ? norm(await tip.textContent()) : "";
+        assert(/100/.test(tipText), `tooltip should give the reason (limit 100): ${JSON.stringify(tipText)}`);
+        return `tooltip: ${JSON.stringify(tipText)}`;
+      } finally {
+        await page.mouse.move(700, 400);
+        fs.writeFileSync(settingsPath, JSON.stringify(saved, null, 2));
+      }
+    });
+
     await check("typing updates the count", async () => {
       await openFile("korean.txt");
       const original = fs.readFileSync(file("korean.txt"), "utf8");

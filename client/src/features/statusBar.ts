@@ -6,6 +6,8 @@ import { CountResult, DocumentStats, Methods } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
 
 const SELECTION_DEBOUNCE_MS = 150;
+// No count this long after opening: ask the server why (it answers custom requests with the reason).
+const PROBE_DELAY_MS = 3000;
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
@@ -17,6 +19,9 @@ class TokenStatusBar implements vscode.Disposable {
   private inFlight = false;
   private rerun = false;
   private readonly scheduleSelectionCount = debounce(() => void this.countSelection(), SELECTION_DEBOUNCE_MS);
+  /** Why a document has no count (binary, too large, model failed), as the server says. */
+  private readonly problems = new Map<string, string>();
+  private readonly scheduleProbe = debounce(() => void this.probe(), PROBE_DELAY_MS);
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly ctx: FeatureContext) {
@@ -29,11 +34,27 @@ class TokenStatusBar implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor(() => this.onSelectionChanged()),
       vscode.window.onDidChangeTextEditorSelection((e) => e.textEditor === vscode.window.activeTextEditor && this.onSelectionChanged()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tokenprism") && this.render()),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.problems.delete(doc.uri.toString())),
     ];
     this.render();
   }
 
+  private async probe(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !isTokenizable(editor.document) || this.ctx.stats.get(editor.document.uri) || this.ctx.session.state !== "running") {
+      return;
+    }
+    const uri = editor.document.uri.toString();
+    try {
+      await this.ctx.session.request<CountResult>(Methods.count, { textDocument: { uri }, ranges: [] });
+    } catch (err) {
+      this.problems.set(uri, (err instanceof Error ? err.message : String(err)).split("\n")[0]);
+      this.render();
+    }
+  }
+
   private onStats(stats: DocumentStats): void {
+    this.problems.delete(stats.uri);
     const editor = vscode.window.activeTextEditor;
     if (editor && editor.document.uri.toString() === stats.uri) {
       if (hasSelection(editor)) {
@@ -104,7 +125,18 @@ class TokenStatusBar implements vscode.Disposable {
       return;
     }
     const stats = this.ctx.stats.get(editor.document.uri);
+    const problem = this.problems.get(editor.document.uri.toString());
+    if (!stats && problem) {
+      this.item.text = "$(circle-slash) not tokenized";
+      this.item.tooltip = `TokenPrism: ${problem}`;
+      this.item.backgroundColor = undefined;
+      this.item.show();
+      return;
+    }
     if (!stats) {
+      if (state === "running") {
+        this.scheduleProbe();
+      }
       this.item.text = "$(loading~spin) tokens";
       this.item.tooltip = state === "starting" ? "TokenPrism: starting the server…" : "TokenPrism: tokenizing…";
       this.item.backgroundColor = undefined;
@@ -125,6 +157,7 @@ class TokenStatusBar implements vscode.Disposable {
 
   dispose(): void {
     this.scheduleSelectionCount.cancel();
+    this.scheduleProbe.cancel();
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
