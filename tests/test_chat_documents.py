@@ -116,3 +116,18 @@ def test_unreadable_documents_raise_one_line(fmt, text):
     with pytest.raises(ChatError) as info:
         parse_chat_document(text, fmt)
     assert "\n" not in str(info.value)
+
+
+def test_jsonl_lines_are_the_editors_lines_and_a_bom_is_fine():
+    # U+2028 and form feed are line breaks for str.splitlines, not for JSONL or LSP
+    first = json.dumps({"messages": [{"role": "user", "content": "a\u2028b\x0cc"}]}, ensure_ascii=False)
+    second = json.dumps({"messages": [{"role": "user", "content": "d"}]})
+    text = "\ufeff" + first + "\r" + second + "\n"
+    conversations = parse_chat_document(text, "jsonl").conversations
+    assert [c.line for c in conversations] == [0, 1]
+    assert [c.messages[0].data["content"] for c in conversations] == ["a\u2028b\x0cc", "d"]
+    assert json.loads(text[conversations[1].start : conversations[1].end]) == json.loads(second)
+    body = "\ufeff" + json.dumps(MESSAGES, ensure_ascii=False)
+    assert detect_chat_format(body, "json", "chat.json") == "json"
+    (conversation,) = parse_chat_document(body, "json").conversations
+    assert_ranges_hold_messages(body, conversation, MESSAGES)

@@ -82,7 +82,8 @@ def detect_chat_format(text: str, language_id: str | None = None, path: str | No
     decides."""
     name = (path or "").lower()
     lang = (language_id or "").lower()
-    if name.endswith((".prompt.yml", ".prompt.yaml")) or lang in ("yaml", "prompty") and _YAML_MESSAGES.search(text):
+    text = _without_bom(text)
+    if name.endswith((".prompt.yml", ".prompt.yaml")) or (lang in ("yaml", "prompty") and _YAML_MESSAGES.search(text)):
         candidates = ["yaml"]
     elif lang == "jsonl" or name.endswith((".jsonl", ".ndjson")):
         candidates = ["jsonl"]
@@ -107,7 +108,7 @@ def _holds_a_conversation(text: str, fmt: str) -> bool:
     where everything is (that is the parser's job)."""
     if fmt == "jsonl":
         seen = 0
-        for line in _lines(text):
+        for line, _, _ in _lines(text):
             if not line.strip():
                 continue
             try:
@@ -133,13 +134,22 @@ def _holds_a_conversation(text: str, fmt: str) -> bool:
     return _is_conversation_value(value)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks (str.splitlines knows many more)
+
+
 def _lines(text: str):
+    """The lines of ``text`` with their start offsets and line breaks, lazily."""
     start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end]
-        start = end + 1
+    for m in _LINE_BREAK.finditer(text):
+        yield text[start : m.start()], start, m.group()
+        start = m.end()
+    if start < len(text):
+        yield text[start:], start, ""
+
+
+def _without_bom(text: str) -> str:
+    """A leading byte-order mark as a space: parsers accept it, offsets stay the same."""
+    return " " + text[1:] if text.startswith("\ufeff") else text
 
 
 def _is_conversation_value(value) -> bool:
@@ -160,6 +170,7 @@ def parse_chat_document(text: str, fmt: str, line_memo: dict | None = None) -> C
     """Read the conversations of a chat document; raises :class:`ChatError` when the whole
     document is unreadable (a bad JSONL line only marks that line's conversation).
     ``line_memo`` (JSONL only) carries parsed lines from one call to the next."""
+    text = _without_bom(text)
     if fmt == "json":
         return ChatDocument("json", tuple(_json_conversations(text)))
     if fmt == "jsonl":
@@ -169,13 +180,12 @@ def parse_chat_document(text: str, fmt: str, line_memo: dict | None = None) -> C
     raise ChatError(f"unknown chat format '{fmt}'; use one of {', '.join(FORMATS)}")
 
 
-def _json_conversations(text: str, base: int = 0, line: int | None = None) -> list[Conversation]:
+def _json_conversations(text: str) -> list[Conversation]:
     try:
         value = json.loads(text)
     except ValueError as exc:
         raise ChatError(f"not valid JSON: {exc}") from exc
-    start = _skip_space(text, 0)
-    return _conversations_in(value, text, start, base, line)
+    return _conversations_in(value, text, _skip_space(text, 0))
 
 
 def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversation]:
@@ -183,9 +193,7 @@ def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversati
     conversations parsed at offset 0; it is read and filled, so an edit re-parses only
     the lines it touched."""
     conversations = []
-    offset = 0
-    for number, raw in enumerate(text.splitlines(keepends=True)):
-        body = raw.rstrip("\r\n")
+    for number, (body, offset, _) in enumerate(_lines(text)):
         if body.strip():
             parsed = memo.get(body) if memo is not None else None
             if parsed is None:
@@ -193,7 +201,6 @@ def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversati
                 if memo is not None:
                     memo[body] = parsed
             conversations.extend(_shifted(c, offset, number) for c in parsed)
-        offset += len(raw)
     return conversations
 
 
@@ -210,24 +217,21 @@ def _shifted(conv: Conversation, offset: int, line: int) -> Conversation:
     return Conversation(messages, conv.start + offset, conv.end + offset, line, conv.tools, conv.error)
 
 
-def _conversations_in(value, text: str, pos: int, base: int, line: int | None) -> list[Conversation]:
+def _conversations_in(value, text: str, pos: int) -> list[Conversation]:
     """Conversations in a JSON value whose source starts at ``text[pos]``."""
     if isinstance(value, dict) and isinstance(value.get("messages"), list):
         members = _member_spans(text, pos)
         if "messages" not in members:
             return []
-        m_start, _ = members["messages"]
-        spans = _element_spans(text, m_start)
-        end = _value_end(text, pos)
+        spans = _element_spans(text, members["messages"][0])
         tools = value.get("tools") if isinstance(value.get("tools"), list) else None
-        return [_conversation(value["messages"], spans, pos + base, end + base, base, line, tools)]
+        return [_conversation(value["messages"], spans, pos, _value_end(text, pos), tools)]
     if isinstance(value, list) and value and all(_is_message(v) for v in value):
-        spans = _element_spans(text, pos)
-        return [_conversation(value, spans, pos + base, _value_end(text, pos) + base, base, line, None)]
+        return [_conversation(value, _element_spans(text, pos), pos, _value_end(text, pos))]
     if isinstance(value, list) and value and all(isinstance(v, dict) and "messages" in v for v in value):
         found = []
-        for item, (s, _) in zip(value, _element_spans(text, pos)):
-            found.extend(_conversations_in(item, text, s, base, line))
+        for item, (start, _) in zip(value, _element_spans(text, pos)):
+            found.extend(_conversations_in(item, text, start))
         return found
     return []
 
@@ -236,13 +240,12 @@ def _is_message(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("role"), str)
 
 
-def _conversation(messages, spans, start, end, base, line, tools) -> Conversation:
+def _conversation(messages, spans, start: int, end: int, tools=None) -> Conversation:
     bad = next((i for i, m in enumerate(messages) if not _is_message(m)), None)
     if bad is not None:
-        return Conversation((), start, end, line, tools, f"message {bad + 1} has no \"role\"")
+        return Conversation((), start, end, tools=tools, error=f"message {bad + 1} has no \"role\"")
     return Conversation(
-        tuple(ChatMessage(m["role"], m, s + base, e + base) for m, (s, e) in zip(messages, spans)),
-        start, end, line, tools,
+        tuple(ChatMessage(m["role"], m, s, e) for m, (s, e) in zip(messages, spans)), start, end, tools=tools,
     )
 
 
@@ -319,7 +322,7 @@ def _yaml_conversations(text: str) -> list[Conversation]:
     if node is None or not isinstance(node, yaml.SequenceNode):
         return []
     spans = [(item.start_mark.index, _rstrip_end(text, item.end_mark.index)) for item in node.value]
-    return [_conversation(value["messages"], spans, root.start_mark.index, len(text), 0, None, None)]
+    return [_conversation(value["messages"], spans, root.start_mark.index, len(text))]
 
 
 def _rstrip_end(text: str, end: int) -> int:
