@@ -6,9 +6,9 @@ the header is streamed with buffered reads and the tensor section is never touch
 
 The first load converts the metadata into a Rust ``tokenizers.Tokenizer`` with
 transformers' GGUF converter (no torch; it also makes control tokens special), plus the
-fixes that make it agree with llama.cpp, and stores it as ``tokenizer.json`` + ``config.json`` in the cache. Later
-loads check the file's identity and the header's SHA-256, and read the cached JSON
-without importing transformers.
+fixes that make it agree with llama.cpp, and stores it as ``tokenizer.json`` +
+``config.json`` in the cache. Later loads check the file's identity and the header's
+SHA-256, and read the cached JSON without importing transformers.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
 from dataclasses import dataclass
 from importlib import metadata as package_metadata
@@ -393,12 +394,10 @@ def _read_cached(entry: Path, path: Path):
 
 def _write_cache(entry: Path, serialized: str, stored: dict) -> None:
     """Write atomically; config.json last, since it marks the entry complete. A failure only costs speed."""
+    for stale in entry.parent.glob(entry.name.split("-")[0] + "-*"):  # older versions of this file
+        if stale != entry:
+            shutil.rmtree(stale, ignore_errors=True)
     try:
-        for stale in entry.parent.glob(entry.name.split("-")[0] + "-*"):  # older versions of this file
-            if stale != entry:
-                for child in stale.iterdir():
-                    child.unlink()
-                stale.rmdir()
         entry.mkdir(parents=True, exist_ok=True)
         suffix = f".tmp{os.getpid()}"
         for name, text in (("tokenizer.json", serialized), ("config.json", json.dumps(stored, indent=1))):
