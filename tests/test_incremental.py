@@ -6,7 +6,8 @@ own full ``encode`` of the edited text: ids, span ends and flags. The pieces a d
 opened in and the blocks tokens are stored in are made tiny here, so short random texts
 exercise every seam and block boundary.
 
-More examples: ``TOKENPRISM_HYPOTHESIS_EXAMPLES=500 pytest tests/test_incremental.py``.
+More examples: ``TOKENPRISM_HYPOTHESIS_EXAMPLES=500 pytest tests/test_incremental.py``; the long
+session on a large document: ``TOKENPRISM_SLOW=1 pytest -m slow tests/test_incremental.py``.
 """
 
 from __future__ import annotations
@@ -310,3 +311,30 @@ def test_an_edit_the_tokenizer_refuses_leaves_the_state_unchanged(tokenizer):
     assert state.text == "line one\nline two\n" and state.version == 0
     state.apply_edit(9, 9, "ok ")
     assert_same(state, tok)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("TOKENPRISM_SLOW"), reason="set TOKENPRISM_SLOW=1 for the long runs")
+def test_long_random_session_on_a_large_document(any_tokenizer):
+    """Default block, piece and window sizes: 300 random edits on a ~300 KB document."""
+    import random
+
+    rng = random.Random(1234)
+    text = big_document(6000)
+    state = TokenState(any_tokenizer, text)
+    assert_same(state, any_tokenizer, context="after opening")
+    for step in range(300):
+        n = len(state.text)
+        at = rng.randrange(n + 1)
+        kind = rng.random()
+        if kind < 0.6:  # typing
+            state.apply_edit(at, at, rng.choice(FRAGMENTS))
+        elif kind < 0.8:  # deleting
+            state.apply_edit(at, min(n, at + rng.randint(1, 200)), "")
+        else:  # pasting a block of lines copied from elsewhere
+            src = rng.randrange(n)
+            state.apply_edit(at, at, state.text[src : src + rng.randint(100, 5000)])
+        if step % 50 == 49:
+            assert_same(state, any_tokenizer, context=f"after {step + 1} edits")
+    assert_same(state, any_tokenizer, context="at the end")
+    assert state.verify_and_repair() == 0
