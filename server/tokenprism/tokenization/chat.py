@@ -166,7 +166,27 @@ def _is_conversation_value(value) -> bool:
 _YAML_MESSAGES = re.compile(r"^messages\s*:", re.M)
 
 
-def parse_chat_document(text: str, fmt: str, line_memo: dict | None = None) -> ChatDocument:
+class LineMemo:
+    """Parsed JSONL lines carried from one parse to the next: lookups fall back to the
+    previous parse's lines, and ``now`` keeps only the lines this parse saw."""
+
+    def __init__(self, before: dict | None = None):
+        self.before = before or {}
+        self.now: dict = {}
+
+    def get(self, line: str):
+        parsed = self.now.get(line)
+        if parsed is None:
+            parsed = self.before.get(line)
+            if parsed is not None:
+                self.now[line] = parsed
+        return parsed
+
+    def put(self, line: str, parsed) -> None:
+        self.now[line] = parsed
+
+
+def parse_chat_document(text: str, fmt: str, line_memo: LineMemo | None = None) -> ChatDocument:
     """Read the conversations of a chat document; raises :class:`ChatError` when the whole
     document is unreadable (a bad JSONL line only marks that line's conversation).
     ``line_memo`` (JSONL only) carries parsed lines from one call to the next."""
@@ -188,10 +208,9 @@ def _json_conversations(text: str) -> list[Conversation]:
     return _conversations_in(value, text, _skip_space(text, 0))
 
 
-def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversation]:
-    """One conversation per non-empty line. ``memo`` maps a line's text to its
-    conversations parsed at offset 0; it is read and filled, so an edit re-parses only
-    the lines it touched."""
+def _jsonl_conversations(text: str, memo: LineMemo | None = None) -> list[Conversation]:
+    """One conversation per non-empty line. ``memo`` holds lines' conversations parsed at
+    offset 0, so an edit re-parses only the lines it touched."""
     conversations = []
     for number, (body, offset, _) in enumerate(_lines(text)):
         if body.strip():
@@ -199,7 +218,7 @@ def _jsonl_conversations(text: str, memo: dict | None = None) -> list[Conversati
             if parsed is None:
                 parsed = _parse_jsonl_line(body)
                 if memo is not None:
-                    memo[body] = parsed
+                    memo.put(body, parsed)
             conversations.extend(_shifted(c, offset, number) for c in parsed)
     return conversations
 
@@ -689,25 +708,6 @@ def openai_estimate(tokenizer: Tokenizer, messages) -> ChatCount:
 _PARSED_LINES = ("parsed JSONL lines",)  # a memo key no conversation text can be
 
 
-class _SeededMemo(dict):
-    """Reads fall back to an older memo; everything read or written lands in ``now``."""
-
-    def __init__(self, before: dict, now: dict):
-        super().__init__()
-        self.before, self.now = before, now
-
-    def get(self, key, default=None):
-        value = self.now.get(key)
-        if value is None:
-            value = self.before.get(key, default)
-            if value is not None:
-                self.now[key] = value
-        return value
-
-    def __setitem__(self, key, value):
-        self.now[key] = value
-
-
 @dataclass
 class DocumentCount:
     """Every conversation of a chat document counted; ``tokens`` is the document total.
@@ -738,12 +738,10 @@ def count_document(
     batch (both cores). ``previous`` is the ``memo`` of an earlier count."""
     previous = previous or {}
     memo: dict = {}
-    lines_before = previous.get(_PARSED_LINES, {})
-    lines_now: dict = {}
     if fmt == "jsonl":
-        # this pass's parsed lines, seeded from the last pass and pruned to what is still there
-        document = parse_chat_document(text, fmt, _SeededMemo(lines_before, lines_now))
-        memo[_PARSED_LINES] = lines_now
+        lines = LineMemo(previous.get(_PARSED_LINES))
+        document = parse_chat_document(text, fmt, lines)
+        memo[_PARSED_LINES] = lines.now
     else:
         document = parse_chat_document(text, fmt)
     counts: list[ChatCount | None] = []
