@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 
 import pytest
@@ -237,3 +238,28 @@ async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount
     assert new_total != total
     print(f"recount after a one-line edit of a {len(text) / 1e6:.1f} MB JSONL: {time.monotonic() - started:.2f} s")
     assert time.monotonic() - started < 10
+
+
+async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
+    template = tmp_path / "mine.jinja"
+    template.write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}", encoding="utf-8")
+    text, _ = chat_json(MESSAGES[:2])
+    uri = "file:///chat/own-template.json"
+    await reconfigure(client, chatTemplate=str(template))
+    try:
+        open_document(client, uri, text, language="json")
+        await wait_stats(client, uri, 1)
+        first = await chat_hints(client, uri, text, 3)
+        template.write_text("{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}", encoding="utf-8")
+        os.utime(template, (time.time() + 5, time.time() + 5))  # a clearly newer modification time
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            hints = await chat_hints(client, uri, text, 3, timeout=2)
+            if hints and hints != first:
+                break
+            await asyncio.sleep(0.1)
+        result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+        assert result["rendered"] == "".join(f"<|im_start|>{m['content']}" for m in MESSAGES[:2])
+        assert hints != first
+    finally:
+        await reconfigure(client, chatTemplate="")

@@ -5,7 +5,9 @@ rendered.
 The analysis (parse, render with the chat template, count) runs off the event loop after
 each tokenizing pass of a chat document and is cached per document version and model;
 requests and hints read the cache. The logic lives in plain functions over a
-:class:`ChatAnalysis`; ``register`` only wires them to the server.
+:class:`ChatAnalysis`; ``register`` only wires them to the server: its hints are added to
+the inlay-hint feature's answer, and it reads ``chatTemplate``/``compareModels`` from the
+raw settings, which the server's typed settings do not carry.
 """
 
 from __future__ import annotations
@@ -108,6 +110,14 @@ def template_path(setting: str | None, uri: str) -> str | None:
         folder = os.path.dirname(to_fs_path(uri) or "")
         path = os.path.join(folder, path)
     return path
+
+
+def _modified(path: str | None) -> float | None:
+    """When the template file last changed, so an edited template is rendered again."""
+    try:
+        return os.stat(path).st_mtime if path else None
+    except OSError:
+        return None
 
 
 def document_path(uri: str) -> str:
@@ -269,7 +279,8 @@ class ChatFeature:
         return self.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri) else None
 
     def key(self, view: TokenView) -> tuple:
-        return (view.version, id(view.tokenizer), self.template_setting(view))
+        setting = self.template_setting(view)
+        return (view.version, id(view.tokenizer), setting, _modified(template_path(setting, view.uri)))
 
     async def analysis(self, view: TokenView, language_id: str) -> ChatAnalysis | None:
         """The analysis of exactly this view, computed in a worker thread when not cached."""
@@ -355,8 +366,12 @@ class ChatFeature:
         uri = params.text_document.uri
         doc = self.server.session.documents.get(uri)
         cached = self.analyses.get(uri)
-        if doc is None or cached is None or doc.view is None or cached.key != self.key(doc.view):
-            return []  # not a chat document, or its analysis is on its way (a refresh follows)
+        if doc is None or cached is None or doc.view is None:
+            return []  # not a chat document, or not analyzed yet (a refresh follows)
+        if cached.key != self.key(doc.view):
+            if cached.key[0] == doc.view.version:  # the template file changed on disk
+                self.on_tokenized(doc, doc.view, None)
+            return []
         return chat_hints(cached, params.range.start.line, params.range.end.line)
 
 
