@@ -369,6 +369,33 @@ async function main() {
     });
     await shot("typing");
 
+    await check("a 1.5 MB document: counted, and an edit at its end updates the count quickly", async () => {
+      const block = ["prompt.md", "greet.py", "korean.txt"].map((n) => fs.readFileSync(file(n), "utf8")).join("\n");
+      let big = "";
+      while (big.length < 1_500_000) {
+        big += block;
+      }
+      fs.writeFileSync(file("big.md"), big);
+      const want = expectedCount(file("big.md"), "o200k_base");
+      const typed = " One more sentence.";
+      const tmp = path.join(os.tmpdir(), `tokenprism-e2e-big-${process.pid}.md`);
+      fs.writeFileSync(tmp, big + typed);
+      const after = expectedCount(tmp, "o200k_base");
+      fs.rmSync(tmp);
+      await page.waitForTimeout(500);
+      const t0 = Date.now();
+      await openFile("big.md");
+      await waitStatus(`${fmt(want)} tokens · o200k_base`, 60000);
+      const opened = Date.now() - t0;
+      await page.keyboard.press("Control+End");
+      const t1 = Date.now();
+      await page.keyboard.type(typed);
+      await waitStatus(`${fmt(after)} tokens · o200k_base`, 20000);
+      const edited = Date.now() - t1;
+      return `${fmt(big.length)} characters, ${fmt(want)} tokens: counted ${(opened / 1000).toFixed(1)} s after opening; ` +
+        `${typed.length} typed characters counted ${(edited / 1000).toFixed(1)} s after the first keystroke`;
+    });
+
     await check("picking another tokenizer (phi3, this workspace) changes the count", async () => {
       await openFile("prompt.md");
       const want = expectedCount(file("prompt.md"), "phi3");
