@@ -5,6 +5,7 @@ tokenprism/compare against the tokenizers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -137,15 +138,25 @@ async def test_jsonl_hints_per_line_total_and_a_diagnostic_for_a_bad_line(client
     assert diagnostic.severity == types.DiagnosticSeverity.Warning
 
 
-async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(client, tmp_path):
-    broken = tmp_path / "broken.jinja"
-    broken.write_text("{% for m in messages %}{{ m.content", encoding="utf-8")
+@contextlib.asynccontextmanager
+async def opened_with_template(client, template, uri: str):
+    """A chat document opened while ``chatTemplate`` names ``template``; the setting is put
+    back afterwards (the server is shared by the module's tests)."""
     text, _ = chat_json(MESSAGES[:2])
-    uri = "file:///chat/broken.json"
-    await reconfigure(client, chatTemplate=str(broken))
+    await reconfigure(client, chatTemplate=str(template))
     try:
         open_document(client, uri, text, language="json")
         await wait_stats(client, uri, 1)
+        yield text
+    finally:
+        await reconfigure(client, chatTemplate="")
+
+
+async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(client, tmp_path):
+    broken = tmp_path / "broken.jinja"
+    broken.write_text("{% for m in messages %}{{ m.content", encoding="utf-8")
+    uri = "file:///chat/broken.json"
+    async with opened_with_template(client, broken, uri):
         (diagnostic,) = await diagnostics_for(client, uri)
         assert diagnostic.severity == types.DiagnosticSeverity.Error
         assert diagnostic.message.startswith(f"chat template ({broken})")
@@ -153,8 +164,6 @@ async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(clien
         assert result["error"] == diagnostic.message and result["tokens"] == 0
         # the server still answers everything else
         assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
-    finally:
-        await reconfigure(client, chatTemplate="")
 
 
 async def test_not_a_chat_document_is_a_clear_request_error(client):
@@ -243,12 +252,8 @@ async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount
 async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
     template = tmp_path / "mine.jinja"
     template.write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}", encoding="utf-8")
-    text, _ = chat_json(MESSAGES[:2])
     uri = "file:///chat/own-template.json"
-    await reconfigure(client, chatTemplate=str(template))
-    try:
-        open_document(client, uri, text, language="json")
-        await wait_stats(client, uri, 1)
+    async with opened_with_template(client, template, uri) as text:
         first = await chat_hints(client, uri, text, 3)
         template.write_text("{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}", encoding="utf-8")
         os.utime(template, (time.time() + 5, time.time() + 5))  # a clearly newer modification time
@@ -261,5 +266,3 @@ async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
         result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
         assert result["rendered"] == "".join(f"<|im_start|>{m['content']}" for m in MESSAGES[:2])
         assert hints != first
-    finally:
-        await reconfigure(client, chatTemplate="")
