@@ -51,7 +51,7 @@ class TokenView:
 
     uri: str
     snapshot: Snapshot
-    encoding: Encoding
+    encoding: Encoding  # or the TokenState's frozen snapshot: the same query API and arrays
     tokenizer: Tokenizer
     special: SpecialTokens
     _segment_numbers: list = field(default_factory=list, repr=False)
@@ -215,6 +215,7 @@ class Session:
 
     def __init__(self, encoding: str = UTF16, workers: int = 2):
         self.settings = Settings()
+        self.generation = 0  # bumped by every settings change that affects tokenizing
         self.encoding = encoding
         self.documents: dict[str, OpenDocument] = {}
         self._encode_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokenprism-encode")
@@ -242,6 +243,7 @@ class Session:
             or old.max_document_characters != settings.max_document_characters
         )
         if changed:
+            self.generation += 1  # passes running with the old settings go round once more
             # a failed model is tried again only when the model settings change
             self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
             for doc in self.documents.values():
@@ -351,6 +353,7 @@ class Session:
     async def _catch_up(self, doc: OpenDocument) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            generation = self.generation
             tokenizer = await self._tokenizer_for(doc)
             if tokenizer is None:
                 return
@@ -421,6 +424,7 @@ class Session:
                 and not doc.pending
                 and not doc.needs_full
                 and (wanted is None or wanted is tokenizer)
+                and generation == self.generation
             ):
                 if not fresh:
                     self._verify_later(doc)
@@ -502,9 +506,16 @@ class Session:
         self._load_pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _frozen_copy(state: TokenState) -> Encoding:
-    """An Encoding that later edits of the state cannot change: ``encoding()`` may share
-    arrays with the state, so they are copied (about 10 ms per million tokens)."""
+def _frozen_copy(state: TokenState):
+    """Tokens that later edits of the state cannot change, with the query API of
+    :class:`Encoding`: the state's immutable snapshot when it has one (O(blocks)), with its
+    arrays built here in the worker rather than on the first request; else a copy of
+    ``encoding()``, which may share arrays with the state."""
+    snapshot = getattr(state, "snapshot", None)
+    if callable(snapshot):
+        frozen = snapshot()
+        frozen.ids, frozen.ends, frozen.flags  # materialize off the event loop
+        return frozen
     enc = state.encoding()
     return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)
 
