@@ -80,13 +80,17 @@ async def diagnostics_for(client: LanguageClient, uri: str, timeout: float = 30.
     return []
 
 
+async def open_and_render(client, uri: str, text: str, model: str) -> dict:
+    """Open a JSON chat document, wait for its first tokenizing pass, ask for renderChat."""
+    open_document(client, uri, text, language="json")
+    await wait_stats(client, uri, 1, timeout=180, model=model)  # the first GGUF load converts it
+    return await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+
+
 async def test_render_chat_matches_transformers_and_hints_sit_at_messages(client):
     text, spans = chat_json(MESSAGES)
     uri = "file:///chat/request.json"
-    open_document(client, uri, text, language="json")
-    await wait_stats(client, uri, 1, timeout=180, model="qwen2")
-
-    result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+    result = await open_and_render(client, uri, text, "qwen2")
 
     tok = load_tokenizer("qwen2")
     hf = reference(tok, tok.chat_template)
@@ -202,9 +206,7 @@ async def test_compare_counts_each_model_and_keeps_unavailable_ones(client):
 async def test_chat_template_setting_renders_llama3_like_transformers(llama_client):
     text, _ = chat_json(MESSAGES)
     uri = "file:///chat/llama.json"
-    open_document(llama_client, uri, text, language="json")
-    await wait_stats(llama_client, uri, 1, timeout=180, model="llama3")
-    result = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+    result = await open_and_render(llama_client, uri, text, "llama3")
     tok = load_tokenizer("llama3")
     hf = reference(tok, LLAMA_TEMPLATE.read_text(encoding="utf-8"))
     assert result["rendered"] == hf.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
