@@ -1,0 +1,48 @@
+"""The session (documents, token states, tokenizers) in process, for races that are hard to
+time from an editor."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import CORPUS
+from tokenprism.lsp.settings import Settings
+from tokenprism.lsp.state import Session
+from tokenprism.tokenization import SpecialTokens, load_tokenizer
+
+
+async def test_settings_changed_while_a_pass_runs_are_picked_up(testdata_models):
+    session = Session()
+    text = CORPUS["python"] * 3000  # long enough that the first pass is still running below
+    doc = session.open("file:///race.py", "python", 1, text)
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if doc.task is not None and not doc.task.done() and session.tokenizers.get("o200k_base"):
+            break
+    assert doc.task is not None and not doc.task.done(), "the first pass finished too early to race"
+    settings, problems = Settings.from_dict({"modelByLanguage": {"python": "starcoder2"}, "specialTokens": "text"})
+    assert not problems
+    session.apply_settings(settings)
+    for _ in range(600):
+        await asyncio.sleep(0.05)
+        if doc.view is not None and doc.view.model == "starcoder2" and doc.task.done():
+            break
+    assert doc.view.model == "starcoder2"
+    assert doc.view.encoding.ids.tolist() == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist()
+    session.shutdown()
+
+
+async def test_edits_during_a_pass_end_in_the_newest_text():
+    session = Session(encoding="utf-32")  # columns below count characters
+    text = CORPUS["mixed"] * 500
+    doc = session.open("file:///typing.txt", "plaintext", 1, text)
+    version = 1
+    for k in range(30):  # typing at the start while passes run
+        version += 1
+        session.change(doc.uri, version, [((0, k), (0, k), "é😀"[k % 2])])
+        text = text[:k] + "é😀"[k % 2] + text[k:]
+        await asyncio.sleep(0.003)
+    view = await session.view(doc.uri, wait=30)
+    assert view.version == version and view.text == text
+    assert view.encoding.ids.tolist() == load_tokenizer("o200k_base").encode(text).ids.tolist()
+    session.shutdown()
