@@ -8,6 +8,7 @@ import { activeInterpreter } from "./python";
 import { readSettings } from "./settings";
 
 export const SERVER_MODULE_ARGS = ["-m", "tokenprism", "serve"];
+export const DEFAULT_PYTHON = process.platform === "win32" ? "python" : "python3";
 
 export type Launch =
   | { kind: "command"; command: string; args: string[]; origin: string }
@@ -19,9 +20,9 @@ export async function planLaunch(context: vscode.ExtensionContext, resource?: vs
     return { kind: "command", command: configured[0], args: configured.slice(1), origin: "tokenprism.server.command" };
   }
   const fromExtension = await activeInterpreter(resource);
-  const python = fromExtension ?? "python3";
+  const python = fromExtension ?? DEFAULT_PYTHON;
   if (await hasServerPackage(python)) {
-    return { kind: "command", command: python, args: SERVER_MODULE_ARGS, origin: fromExtension ? "the Python extension's interpreter" : "python3 on PATH" };
+    return { kind: "command", command: python, args: SERVER_MODULE_ARGS, origin: fromExtension ? "the Python extension's interpreter" : `${DEFAULT_PYTHON} on PATH` };
   }
   const privatePython = privateVenvPython(context);
   if (fs.existsSync(privatePython) && (await hasServerPackage(privatePython))) {

@@ -3,7 +3,7 @@
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vscode-languageclient/node";
 import { installServer } from "./install";
-import { Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
+import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
 import { readSettings, SECTION } from "./settings";
 
 export type SessionState = "stopped" | "starting" | "running" | "missing" | "failed";
@@ -156,7 +156,7 @@ export class ServerSession implements vscode.Disposable {
   }
 
   /** Installs the server into the private venv, then starts it. */
-  async install(basePython = "python3"): Promise<void> {
+  async install(basePython = DEFAULT_PYTHON): Promise<void> {
     const python = await installServer(this.context, basePython, this.log);
     if (python) {
       this.log.info(`installed; the server runs as ${[python, ...SERVER_MODULE_ARGS].join(" ")}`);

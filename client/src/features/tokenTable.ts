@@ -10,11 +10,14 @@ interface SelectionTokens {
   tokens: TokenInfo[];
 }
 
-/** The tokens under every non-empty selection (in order), or of the whole document if none. */
-async function selectionTokens(ctx: FeatureContext, editor: vscode.TextEditor): Promise<SelectionTokens> {
+/**
+ * The tokens under every non-empty selection (in order); without a selection, those of
+ * `fallback` (undefined: the whole document).
+ */
+async function selectionTokens(ctx: FeatureContext, editor: vscode.TextEditor, fallback?: vscode.Range): Promise<SelectionTokens> {
   const uri = editor.document.uri.toString();
   const selections = editor.selections.filter((s) => !s.isEmpty).sort((a, b) => a.start.compareTo(b.start));
-  const ranges: (vscode.Range | undefined)[] = selections.length ? selections : [undefined];
+  const ranges: (vscode.Range | undefined)[] = selections.length ? selections : [fallback];
   let model = "";
   const tokens: TokenInfo[] = [];
   for (const range of ranges) {
@@ -85,12 +88,16 @@ async function showTokens(ctx: FeatureContext): Promise<void> {
     return;
   }
   try {
-    const { model, tokens } = await selectionTokens(ctx, editor);
+    // Without a selection: what is on screen, so a huge document never ships every token.
+    const visible = editor.visibleRanges.length
+      ? new vscode.Range(editor.visibleRanges[0].start, editor.visibleRanges[editor.visibleRanges.length - 1].end)
+      : undefined;
+    const { model, tokens } = await selectionTokens(ctx, editor, visible);
     const name = editor.document.uri.path.split("/").pop() ?? "document";
     const panel = vscode.window.createWebviewPanel("tokenprism.tokens", `Tokens: ${name}`, vscode.ViewColumn.Beside, {
       enableScripts: false,
     });
-    const scope = editor.selections.some((s) => !s.isEmpty) ? "selection" : "document";
+    const scope = editor.selections.some((s) => !s.isEmpty) ? "selection" : "visible lines";
     panel.webview.html = tokensTableHtml(`${tokens.length} tokens of the ${scope} of ${name} · ${model}`, editor.document, tokens);
   } catch (err) {
     reportError(ctx, "could not list the tokens", err);
