@@ -230,6 +230,35 @@ async def test_binary_content_is_not_tokenized_and_said_once(client):
     assert not [s for s in client.stats if s["uri"] == uri]
 
 
+async def test_a_lone_surrogate_never_breaks_the_document(client):
+    """JSON can carry a lone surrogate. The tokenizer layer may encode it (tiling the text)
+    or refuse it; either way the server says so at most once and recovers when it is fixed."""
+    uri = "file:///surrogate.txt"
+    text = "broken \ud83d here\n"
+    before = len(client.messages)
+    open_document(client, uri, text)
+    for _ in range(100):
+        said = [m for m in client.messages[before:] if "surrogate.txt" in m.message]
+        stats = [x for x in client.stats if x["uri"] == uri]
+        if said or stats:
+            break
+        await asyncio.sleep(0.05)
+    if stats:
+        assert stats[0]["characters"] == len(text)
+        result = await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
+        assert result["tokens"][-1]["range"]["end"] == reference_position(text, len(text), client.position_encoding)
+    else:
+        assert len(said) == 1 and "surrogate" in said[0].message
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="fixed 😀 here\n")],
+        )
+    )
+    stats = await wait_stats(client, uri, 2)
+    assert stats["tokens"] == len(load_tokenizer("o200k_base").encode("fixed 😀 here\n"))
+
+
 async def test_documents_over_the_size_limit_are_not_tokenized(client):
     uri = "file:///huge.txt"
     before = len(client.messages)
