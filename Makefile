@@ -55,7 +55,7 @@ SERVER_SOURCES := pyproject.toml $(shell find server -name '*.py')
 export TOKENPRISM_E2E_CACHE ?= $(HOME)/.cache/tokenprism-e2e
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --cache $(TOKENPRISM_E2E_CACHE)/npm
 	touch $@
 
 # The .vsix bundles the client (esbuild) and the server wheel, for the private-venv install.
