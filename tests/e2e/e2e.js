@@ -68,6 +68,28 @@ function assert(cond, message) {
   }
 }
 
+/** The language server started under our code-server (never anyone else's): its pid, or 0. */
+function ourServerPid() {
+  const root = Number(process.env.CODE_SERVER_PID || 0);
+  const parent = (pid) => Number((fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] || "").split(" ")[1] || 0);
+  for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+      if (!/-m tokenprism serve/.test(cmd)) {
+        continue;
+      }
+      for (let pid = Number(entry), hops = 0; pid > 1 && hops < 20; pid = parent(pid), hops++) {
+        if (pid === root) {
+          return Number(entry);
+        }
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return 0;
+}
+
 // --- driving the workbench -----------------------------------------------------------------------
 const norm = (s) => (s || "").replace(/\u00a0/g, " ");
 
@@ -351,6 +373,21 @@ async function main() {
         await page.mouse.move(700, 400);
         fs.writeFileSync(settingsPath, JSON.stringify(saved, null, 2));
       }
+    });
+
+    await check("the server crashes: the client restarts it and the count comes back", async () => {
+      await openFile("greet.py");
+      await waitStatus(`${fmt(greetTotal)} tokens · o200k_base`, 20000);
+      const before = ourServerPid();
+      assert(before > 0, "cannot find the language server under our code-server");
+      process.kill(before, "SIGKILL");
+      let after = 0;
+      for (let i = 0; i < 120 && (after === 0 || after === before); i++) {
+        await page.waitForTimeout(250);
+        after = ourServerPid();
+      }
+      assert(after > 0 && after !== before, "no new server process after the crash");
+      return (await waitStatus(`${fmt(greetTotal)} tokens · o200k_base`, 60000)) + ` (server pid ${before} → ${after})`;
     });
 
     await check("typing updates the count", async () => {

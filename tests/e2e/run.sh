@@ -24,7 +24,7 @@ for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$OUT/code-server.log"; echo "FAIL: code-server did not start"; exit 1; }
 
 set +e
-node "$REPO/tests/e2e/e2e.js" --port "$PORT" --workspace "$WS" --out "$OUT" --shots "$REPO/docs/images" \
+CODE_SERVER_PID=$CSPID node "$REPO/tests/e2e/e2e.js" --port "$PORT" --workspace "$WS" --out "$OUT" --shots "$REPO/docs/images" \
   --tokenprism "$REPO/.venv/bin/tokenprism" --data "$DATA"
 status=$?
 set -e

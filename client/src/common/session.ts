@@ -97,9 +97,15 @@ export class ServerSession implements vscode.Disposable {
       client.onNotification(method, handler);
     }
     client.onDidChangeState((e) => {
-      // The client gives up after repeated crashes; say so instead of silently showing stale counts.
-      if (this.client === client && e.newState === State.Stopped && this._state === "running") {
+      if (this.client !== client) {
+        return;
+      }
+      // After a crash the client restarts the server a few times, then gives up: say so
+      // instead of silently showing stale counts, and recover if a restart succeeds.
+      if (e.newState === State.Stopped && this._state === "running") {
         this.setState("failed", "the server stopped; run TokenPrism: Restart server");
+      } else if (e.newState === State.Running && this._state === "failed") {
+        this.setState("running");
       }
     });
     try {
