@@ -10,7 +10,7 @@ export TRANSFORMERS_VERBOSITY ?= error
 # Vocabularies used by the tests are fetched once into this cache, never committed.
 export TOKENPRISM_TESTDATA ?= $(HOME)/.cache/tokenprism-testdata
 
-.PHONY: demo test test-python testdata venv clean vsix test-e2e try-code-server bench
+.PHONY: demo test test-python testdata venv clean vsix test-client test-e2e try-code-server bench
 
 venv: $(VENV)/.installed
 
@@ -50,7 +50,7 @@ clean:
 # node_modules is reinstalled from the registry only when the lock file changes.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 VSIX    := build/tokenprism-$(VERSION).vsix
-CLIENT_SOURCES := package.json tsconfig.json .vscodeignore client/README.md $(shell find client/src -name '*.ts')
+CLIENT_SOURCES := package.json tsconfig.json .vscodeignore client/README.md $(shell find client/src client/test -name '*.ts')
 SERVER_SOURCES := pyproject.toml $(shell find server -name '*.py')
 export TOKENPRISM_E2E_CACHE ?= $(HOME)/.cache/tokenprism-e2e
 
@@ -66,8 +66,14 @@ $(VSIX): node_modules/.installed $(CLIENT_SOURCES) $(SERVER_SOURCES) | venv
 	npm run -s bundle
 	mkdir -p build && npx vsce package --no-dependencies --readme-path client/README.md -o $@
 
+# The client's plain helpers, without VS Code.
+test-client: node_modules/.installed
+	npx esbuild client/test/helpers.test.ts --bundle --platform=node --format=cjs --log-level=warning \
+	  --outfile=client/out/test/helpers.test.js --alias:vscode=./client/test/vscode-stub.js
+	node --test client/out/test/
+
 # The extension in a real VS Code (code-server + Chromium); installs what it needs on first run.
-test-e2e: $(VSIX) testdata
+test-e2e: test-client $(VSIX) testdata
 	tests/e2e/run.sh $(VSIX)
 
 # TokenPrism in code-server on http://127.0.0.1:8080 for a person to try (Ctrl-C stops it).
