@@ -194,3 +194,15 @@ def test_a_borrowed_backend_is_left_as_it_was(exported_phi3, tokenizer):
     assert backend.encode("hi", add_special_tokens=True).ids[0] == tokenizer("phi3").added_tokens.prefix[0]
     assert wrapped.encode(CORPUS["mixed"]).equals(tokenizer("phi3").encode(CORPUS["mixed"]))
     assert wrapped.added_tokens == tokenizer("phi3").added_tokens
+
+
+def test_a_gguf_without_suffix_is_recognised_by_its_magic(testdata_models, tmp_path, tokenizer):
+    # Ollama stores models as content-addressed blobs with no file suffix.
+    blob = tmp_path / "sha256-0123abcd"
+    blob.write_bytes((testdata_models / "ggml-vocab-gpt-2.gguf").read_bytes())
+    assert resolve(str(blob)).kind == "gguf"
+    text = CORPUS["code"] if "code" in CORPUS else next(iter(CORPUS.values()))
+    assert load_tokenizer(str(blob)).encode(text).ids.tolist() == tokenizer("gpt2").encode(text).ids.tolist()
+    plain = tmp_path / "notes"
+    plain.write_text("not a model")
+    assert resolve(str(plain)).kind == "tokenizer.json"  # and loading it says it is corrupt

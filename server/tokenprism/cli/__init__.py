@@ -29,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         try:
             module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError:
-            continue  # a command not built yet
-        module.add_parser(sub)
+            module.add_parser(sub)
+        except Exception as exc:  # one broken command must not take the others (or serve) down
+            print(f"tokenprism: command '{name}' is unavailable: {exc}", file=sys.stderr)
     return parser
 
 

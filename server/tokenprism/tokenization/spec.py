@@ -6,7 +6,7 @@ Forms (first match wins):
   ``gpt-4o``, ``gpt-4``…
 - a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
   GGUF when one is configured or found, else its Hugging Face id;
-- a path: ``*.gguf`` (GGUF), a ``*.json`` file (tokenizer.json), a directory (HF layout);
+- a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
   ``~`` is expanded;
 - a Hugging Face hub id with an optional revision: ``Qwen/Qwen2.5-7B-Instruct@main``
   (``hf:`` prefix optional).
@@ -132,7 +132,7 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         return _hub(text, text[3:])
     path = Path(os.path.expandvars(text)).expanduser()
     looks_like_path = text.startswith((".", "/", "~")) or os.sep in text and path.exists()
-    if lowered.endswith(".gguf"):
+    if lowered.endswith(".gguf") or _has_gguf_magic(path):  # Ollama blobs have no suffix
         return ResolvedSpec(text, "gguf", str(path))
     if path.is_dir():
         return ResolvedSpec(text, "directory", str(path))
@@ -149,6 +149,14 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         f"unknown model; use one of {known}, a Hugging Face id like org/name[@revision],"
         " or a path to a tokenizer.json, a tokenizer directory or a .gguf file",
     )
+
+
+def _has_gguf_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"GGUF"
+    except OSError:
+        return False
 
 
 def _hub(spec: str, ident: str) -> ResolvedSpec:
