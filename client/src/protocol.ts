@@ -91,6 +91,8 @@ export interface RenderChatResult {
   replyTokens?: number;
   templateSource?: string;
   format?: string;
+  /** The source document version this answers for. */
+  version?: number;
   /** Why the document could not be rendered (then `rendered` is empty). */
   error?: string;
 }

@@ -6,6 +6,8 @@ import { debounce, Feature, FeatureContext, isTokenizable } from "./feature";
 import { formatCount } from "./statusBar";
 
 export const RENDERED_SCHEME = "tokenprism-rendered";
+const RETRY_DELAY_MS = 300;
+const MAX_RETRIES = 20;
 
 /** The virtual document for `source`; `at` picks a conversation in JSONL or an array of conversations. */
 export function renderedUri(source: vscode.Uri, at?: vscode.Position): vscode.Uri {
@@ -29,6 +31,7 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
   readonly onDidChange = this.changes.event;
   private readonly results = new Map<string, RenderChatResult>();
   private readonly pending = new Map<string, () => void>();
+  private readonly retries = new Map<string, number>();
   private readonly item = vscode.window.createStatusBarItem("tokenprism.rendered", vscode.StatusBarAlignment.Right, 99);
   private readonly specialDecoration = vscode.window.createTextEditorDecorationType({
     color: new vscode.ThemeColor("editorWarning.foreground"),
@@ -82,6 +85,7 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
         token,
       );
       this.results.set(uri.toString(), result);
+      this.retryIfBehind(uri, result);
       this.renderStatus();
       setTimeout(() => this.decorate(), 50); // after VS Code has put the new text in the editor
       if (!result.rendered && result.error) {
@@ -93,6 +97,22 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
       this.renderStatus();
       const message = err instanceof Error ? err.message : String(err);
       return `TokenPrism could not render this document as a chat prompt: ${message.split("\n")[0]}\n`;
+    }
+  }
+
+  /**
+   * The server renders chat documents in the background after tokenizing them, so an answer can
+   * be for an older version than the editor's; ask again shortly until it catches up.
+   */
+  private retryIfBehind(uri: vscode.Uri, result: RenderChatResult): void {
+    const source = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.query);
+    const key = uri.toString();
+    const tries = this.retries.get(key) ?? 0;
+    if (source && typeof result.version === "number" && result.version < source.version && tries < MAX_RETRIES) {
+      this.retries.set(key, tries + 1);
+      setTimeout(() => this.changes.fire(uri), RETRY_DELAY_MS);
+    } else {
+      this.retries.delete(key);
     }
   }
 
