@@ -112,3 +112,18 @@ def test_the_line_scan_is_right_across_its_chunks(monkeypatch):
     for _ in range(10):
         text = "".join(rng.choice(["a", "\r", "\n", "\r\n", "😀"]) for _ in range(rng.randint(4096, 9000)))
         assert document.line_starts_of(text).tolist() == [s for s, _ in reference_lines(text)][1:]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_nul_flag_kept_by_edits_matches_a_scan_of_the_text(seed):
+    """Edits look only at the inserted text for NUL; the flag must still always equal a scan."""
+    rng = random.Random(seed)
+    doc = Document("file:///n.txt", "plaintext", 1, "abc\ndef\n")
+    for version in range(2, 300):
+        text = doc.text
+        a = rng.randrange(len(text) + 1)
+        b = min(len(text), a + rng.randrange(4))
+        new = "".join(rng.choice(["x", "\n", "\x00", "é"]) for _ in range(rng.randrange(3)))
+        start, end = doc.snapshot.position_at(a), doc.snapshot.position_at(b)
+        doc.apply_change(start, end, new, version)
+        assert doc.snapshot.contains_nul() == ("\x00" in doc.text)

@@ -101,6 +101,14 @@ class Snapshot:
     encoding: str = UTF16
     _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
     _ascii: list = field(default_factory=list, repr=False)
+    # whether the text holds a NUL character (a binary file); kept up to date by the edits,
+    # which look only at the inserted text, so no edit scans the whole document for it
+    has_nul: bool | None = field(default=None, repr=False)
+
+    def contains_nul(self) -> bool:
+        if self.has_nul is None:
+            object.__setattr__(self, "has_nul", "\x00" in self.text)  # a cache, not a change
+        return self.has_nul
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -220,7 +228,7 @@ class Document:
         self.uri = uri
         self.language_id = language_id
         self.encoding = encoding
-        self.snapshot = Snapshot(version, text, LineIndex.of(text), encoding)
+        self.snapshot = Snapshot(version, text, LineIndex.of(text), encoding, has_nul="\x00" in text)
 
     @property
     def version(self) -> int:
@@ -232,7 +240,7 @@ class Document:
 
     def replace_all(self, text: str, version: int) -> tuple[int, int, str]:
         old = self.snapshot
-        self.snapshot = Snapshot(version, text, LineIndex.of(text), self.encoding)
+        self.snapshot = Snapshot(version, text, LineIndex.of(text), self.encoding, has_nul="\x00" in text)
         return 0, len(old.text), text
 
     def apply_change(
@@ -245,7 +253,11 @@ class Document:
         b = old.offset_at(*end)
         if b < a:
             a, b = b, a
-        text = old.text[:a] + new_text + old.text[b:]
+        text = "".join((old.text[:a], new_text, old.text[b:]))  # one copy fewer than a + b + c
         lines = old.lines.edited(text, a, b, len(new_text))
-        self.snapshot = Snapshot(version, text, lines, self.encoding)
+        if old.has_nul is False:
+            has_nul = "\x00" in new_text  # only the inserted text can bring one in
+        else:
+            has_nul = None  # a NUL may have been deleted: look again when asked
+        self.snapshot = Snapshot(version, text, lines, self.encoding, has_nul=has_nul)
         return a, b, new_text

@@ -278,7 +278,7 @@ class Session:
         # the version belongs to the state after all changes of this notification
         snap = doc.document.snapshot
         if snap.version != version:
-            doc.document.snapshot = Snapshot(version, snap.text, snap.lines, snap.encoding)
+            doc.document.snapshot = Snapshot(version, snap.text, snap.lines, snap.encoding, has_nul=snap.has_nul)
         self.schedule(doc)
         return doc
 
@@ -318,7 +318,7 @@ class Session:
                 f"not tokenized: {len(snapshot.text):,} characters is more than"
                 f" tokenprism.maxDocumentCharacters ({limit:,})"
             )
-        if "\x00" in snapshot.text:
+        if snapshot.contains_nul():
             return "not tokenized: the document looks binary (it contains NUL characters)"
         return None
 
@@ -391,7 +391,7 @@ class Session:
                     )
                 else:
                     await loop.run_in_executor(self._encode_pool, state.apply_edits, edits)
-                encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
+                encoding = _frozen_copy(state)  # O(blocks): fine on the event loop
                 if encoding.text_length != len(target.text):
                     raise RuntimeError("token state out of step with the text")
             except asyncio.CancelledError:
@@ -418,6 +418,9 @@ class Session:
                     listener(doc, doc.view, previous)
                 except Exception:
                     log.exception("a tokenized-listener failed")
+            # the whole-document arrays requests read, built in a worker after the count is out
+            # (not before: that would put ~1.5 ms of copying on every edit's critical path)
+            loop.run_in_executor(self._encode_pool, _materialize, encoding)
             wanted = self.tokenizers.get(self.spec_for(doc))
             if (
                 doc.document.snapshot is target
@@ -508,16 +511,18 @@ class Session:
 
 def _frozen_copy(state: TokenState):
     """Tokens that later edits of the state cannot change, with the query API of
-    :class:`Encoding`: the state's immutable snapshot when it has one (O(blocks)), with its
-    arrays built here in the worker rather than on the first request; else a copy of
-    ``encoding()``, which may share arrays with the state."""
+    :class:`Encoding`: the state's immutable snapshot when it has one (O(blocks)); else a
+    copy of ``encoding()``, which may share arrays with the state."""
     snapshot = getattr(state, "snapshot", None)
     if callable(snapshot):
-        frozen = snapshot()
-        frozen.ids, frozen.ends, frozen.flags  # materialize off the event loop
-        return frozen
+        return snapshot()
     enc = state.encoding()
     return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)
+
+
+def _materialize(encoding) -> None:
+    """Build a frozen snapshot's whole arrays (a worker's job, so a request finds them)."""
+    encoding.ids, encoding.ends, encoding.flags
 
 
 def _stop(doc: OpenDocument) -> None:

@@ -90,7 +90,8 @@ def detect_chat_format(text: str, language_id: str | None = None, path: str | No
     elif lang in ("json", "jsonc") or name.endswith(".json"):
         candidates = ["json"]
     else:
-        head = text.lstrip()[:1]
+        first = _NON_SPACE.search(text)  # not text.lstrip(): that copies the whole text
+        head = first.group() if first else ""
         if head in ("[", "{"):
             candidates = ["json", "jsonl"]
         elif _YAML_MESSAGES.search(text):
@@ -98,6 +99,29 @@ def detect_chat_format(text: str, language_id: str | None = None, path: str | No
         else:
             return None
     return next((fmt for fmt in candidates if _holds_a_conversation(text, fmt)), None)
+
+
+CHAT_LANGUAGES = ("json", "jsonc", "jsonl", "yaml", "prompty")
+CHAT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".prompt.yml", ".prompt.yaml")
+SNIFF_CHARACTERS = 8192  # how far into an unnamed document a "messages:" key is looked for
+_NON_SPACE = re.compile(r"\S")
+
+
+def might_be_chat(text: str, language_id: str | None = None, path: str | None = None) -> bool:
+    """A cheap test (O(1) in the document's length) before :func:`detect_chat_format`:
+    False means the document is certainly not read as a chat document here, so an editor
+    need not analyze a large Markdown or source file on every edit. Language id and
+    extension decide; without them the content must start like JSON or hold a YAML
+    ``messages:`` key near the top."""
+    lang = (language_id or "").lower()
+    name = (path or "").lower()
+    if lang in CHAT_LANGUAGES or name.endswith(CHAT_EXTENSIONS):
+        return True
+    head = text[:SNIFF_CHARACTERS]
+    first = _NON_SPACE.search(head)
+    if first is not None and first.group() in ("[", "{", "\ufeff"):
+        return True
+    return _YAML_MESSAGES.search(head) is not None
 
 
 JSONL_SNIFF_LINES = 20  # JSONL is recognised from its first lines, so a huge file costs nothing

@@ -28,6 +28,7 @@ from ...tokenization.chat import (
     DocumentCount,
     count_document,
     detect_chat_format,
+    might_be_chat,
     template_for,
 )
 from ...tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
@@ -306,9 +307,16 @@ class ChatFeature:
         return doc.view.tokenizer if doc is not None and doc.view is not None else None
 
     def on_tokenized(self, doc, view: TokenView, previous) -> None:
+        language_id = doc.document.language_id
+        if not might_be_chat(view.text, language_id, document_path(doc.uri)):
+            # a Markdown or source file: nothing to analyze, on no edit (O(1) to decide)
+            if doc.uri in self.analyses or doc.uri in self.with_diagnostics:
+                self.analyses.pop(doc.uri, None)
+                self.publish(doc.uri, view.version, [])
+            return
         # One analysis per document at a time; versions that arrive meanwhile collapse
         # into the newest, which runs next (with the memo of the one before).
-        self._latest[doc.uri] = (view, doc.document.language_id)
+        self._latest[doc.uri] = (view, language_id)
         running = self._running.get(doc.uri)
         if running is None or running.done():
             self._running[doc.uri] = asyncio.ensure_future(self._drain(doc.uri))
