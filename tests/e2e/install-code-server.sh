@@ -31,6 +31,9 @@ if [ ! -x "$CSROOT/node_modules/.bin/code-server" ]; then
   fi
   cd "$CSROOT"
   [ -f package.json ] || npm init -y >/dev/null
+  # Native modules (argon2, node-pty) build with node-gyp, which would download Node's headers
+  # from nodejs.org (unreachable here); point it at the headers Debian/NodeSource installed.
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
   # As root, code-server's postinstall insists on unsafe-perm; node-pty's runs `npx node-gyp`, which asks.
   npm_config_unsafe_perm=true npm_config_yes=true npm install --no-audit --no-fund \
     "code-server@$CS_VERSION" --foreground-scripts
