@@ -13,18 +13,18 @@ MESSAGES = [
 
 
 def test_chat_settings_validate_and_fall_back():
-    from tokenprism.lsp.features.chat import ChatSettings
+    from tokenprism.lsp.settings import Settings
     from tokenprism.tokenization.compare import DEFAULT_COMPARE_MODELS
 
-    settings, problems = ChatSettings.from_dict(
+    settings, problems = Settings.from_dict(
         {"tokenprism": {"chatTemplate": " ~/t.jinja ", "compareModels": ["gpt2", " qwen2", "gpt2"]}}
     )
     assert settings.chat_template == "~/t.jinja" and settings.compare_models == ("gpt2", "qwen2")
     assert problems == []
-    settings, problems = ChatSettings.from_dict({"chatTemplate": 3, "compareModels": [1, 2]})
-    assert settings == ChatSettings() and settings.compare_models == DEFAULT_COMPARE_MODELS
+    settings, problems = Settings.from_dict({"chatTemplate": 3, "compareModels": [1, 2]})
+    assert settings == Settings() and settings.compare_models == DEFAULT_COMPARE_MODELS
     assert len(problems) == 2 and all("\n" not in p and "using" in p for p in problems)
-    assert ChatSettings.from_dict({"compareModels": "o200k_base, llama3"})[0].compare_models == ("o200k_base", "llama3")
+    assert Settings.from_dict({"compareModels": "o200k_base, llama3"})[0].compare_models == ("o200k_base", "llama3")
 
 
 def test_render_result_answers_for_the_conversation_at_the_position(tokenizer):

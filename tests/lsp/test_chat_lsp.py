@@ -15,7 +15,15 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from conftest import _models_dir
-from lsp_helpers import make_client_fixture, open_document, reconfigure, reference_position, request, wait_stats
+from lsp_helpers import (
+    configured,
+    make_client_fixture,
+    open_document,
+    reconfigure,
+    reference_position,
+    request,
+    wait_stats,
+)
 from tokenprism.tokenization import load_tokenizer
 
 LLAMA_TEMPLATE = _models_dir() / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"
@@ -268,3 +276,28 @@ async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
         result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
         assert result["rendered"] == "".join(f"<|im_start|>{m['content']}" for m in MESSAGES[:2])
         assert hints != first
+
+
+async def test_budget_and_chat_diagnostics_are_shown_together(client):
+    """Each feature publishes its own diagnostics; the client sees the union, and one
+    source going quiet does not wipe the other's."""
+    lines = [json.dumps({"messages": MESSAGES[:2]}, ensure_ascii=False), '{"messages": [oops']
+    text = "\n".join(lines) + "\n"
+    uri = "file:///data/both.jsonl"
+
+    async def sources(predicate, timeout: float = 60.0) -> set[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = {d.source for d in client.diagnostics.get(uri, [])}
+            if predicate(found):
+                return found
+            await asyncio.sleep(0.05)
+        return {d.source for d in client.diagnostics.get(uri, [])}
+
+    async with configured(client, budget=5):
+        open_document(client, uri, text, language="jsonl")
+        await wait_stats(client, uri, 1)
+        assert await sources(lambda s: len(s) == 2) == {"tokenprism", "tokenprism chat"}
+    assert await sources(lambda s: s == {"tokenprism chat"}) == {"tokenprism chat"}
+    (diagnostic,) = client.diagnostics[uri]
+    assert diagnostic.message.startswith("not valid JSON")

@@ -13,7 +13,7 @@ import itertools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from lsprotocol import types
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 SettingsListener = Callable[[Settings, Settings], None]
 TokenizedListener = Callable[[OpenDocument, TokenView, "TokenView | None"], None]
+# extra inlay hints for a request (the chat feature's counts); may be async
+InlayHintProvider = Callable[
+    [types.InlayHintParams], "Sequence[types.InlayHint] | Awaitable[Sequence[types.InlayHint]]"
+]
 
 
 class TokenPrismProtocol(LanguageServerProtocol):
@@ -64,6 +68,8 @@ class TokenPrismServer(LanguageServer):
         self.settings_listeners: list[SettingsListener] = []
         self.tokenized_listeners: list[TokenizedListener] = []
         self.closed_listeners: list[Callable[[str], None]] = []
+        self.inlay_hint_providers: list[InlayHintProvider] = []
+        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}  # uri -> source -> list
         self._initialization_options: Any = None
         self._refresh_pending: set[str] = set()
         self._progress_ids = itertools.count(1)
@@ -91,6 +97,33 @@ class TokenPrismServer(LanguageServer):
 
     def notify(self, method: str, params: Any) -> None:
         self.protocol.notify(method, params)
+
+    def publish_diagnostics(
+        self, uri: str, source: str, diagnostics: Sequence[types.Diagnostic], version: int | None = None
+    ) -> None:
+        """Set the diagnostics one source (a feature) has for a document; the client gets
+        the union of every source's, so no feature wipes another's. Nothing is sent while
+        a source has nothing to say and never had."""
+        by_source = self._diagnostics.get(uri, {})
+        if not diagnostics and source not in by_source:
+            return
+        if diagnostics:
+            by_source[source] = list(diagnostics)
+        else:
+            by_source.pop(source, None)
+        if by_source:
+            self._diagnostics[uri] = by_source
+        else:
+            self._diagnostics.pop(uri, None)
+        union = [d for listed in by_source.values() for d in listed]
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=union, version=version)
+        )
+
+    def clear_diagnostics(self, uri: str) -> None:
+        """Remove every source's diagnostics of a (closed) document."""
+        if self._diagnostics.pop(uri, None):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def request_refresh(self, what: str) -> None:
         """Ask the client to re-request inlay hints (``"inlayHint"``) or semantic tokens
@@ -264,6 +297,7 @@ def _register_core(server: TokenPrismServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TokenPrismServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.close(params.text_document.uri)
+        ls.clear_diagnostics(params.text_document.uri)
         for listener in ls.closed_listeners:
             try:
                 listener(params.text_document.uri)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..tokenization import DEFAULT_MODEL, SpecialTokens
+from ..tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
 
 SECTION = "tokenprism"
 
@@ -47,6 +48,8 @@ class Settings:
     budget: int = 0
     gguf_search_paths: tuple[str, ...] | None = None  # None: the default folders
     max_document_characters: int = 20_000_000  # larger documents are not tokenized
+    chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
+    compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS  # tokenprism/compare without "models"
 
     def model_for(self, language_id: str | None) -> str:
         return self.model_by_language.get(language_id or "", self.model)
@@ -81,6 +84,8 @@ class Settings:
         take("budget", "budget", _non_negative_int)
         take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
         take("maxDocumentCharacters", "max_document_characters", _non_negative_int)
+        take("chatTemplate", "chat_template", _optional_path)
+        take("compareModels", "compare_models", _model_list)
         return cls(**values), problems
 
 
@@ -155,3 +160,18 @@ def _string_tuple(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"expected a list of folders, got {value!r}")
     return tuple(value)
+
+
+def _optional_path(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a file path, got {value!r}")
+    return value.strip() or None  # "": the model's own template
+
+
+def _model_list(value: Any) -> tuple[str, ...]:
+    """``["a", "b"]`` or ``"a, b"``; blanks and repeats dropped."""
+    valid = isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(m, str) for m in value))
+    models = parse_model_list(value) if valid else []
+    if not models:
+        raise ValueError(f"expected a list of model names, got {value!r}")
+    return tuple(models)

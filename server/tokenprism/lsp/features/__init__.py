@@ -7,7 +7,10 @@ A feature module has ``register(server: TokenPrismServer) -> None``, which uses
   tokenizing pass of a document (bursts of edits are coalesced; the newest version always
   gets a pass);
 - ``server.settings_listeners.append(fn)``: ``fn(old_settings, new_settings)``;
-- ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed.
+- ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed;
+- ``server.inlay_hint_providers.append(fn)``: ``fn(params)`` (sync or async) returns extra
+  inlay hints that the inlay-hint feature adds to its answer (a failing provider is logged
+  and skipped).
 
 What a feature can get at:
 
@@ -33,6 +36,9 @@ What a feature can get at:
   ``await convert.requested_view(server.session, params)`` resolves ``textDocument`` and an
   optional ``model`` into a view;
   raise ``convert.RequestFailed`` for a valid request that cannot be answered;
+- diagnostics: ``server.publish_diagnostics(uri, source, diagnostics, version)`` sets the
+  list of one source (a feature); the client gets the union of all sources, and a closed
+  document's are cleared by the server;
 - messages: ``server.notify(method, params)``, ``server.show_message(text, kind)``,
   ``server.request_refresh("inlayHint" | "semanticTokens")``.
 

@@ -34,16 +34,9 @@ def budget_diagnostics(view, budget: int) -> list[types.Diagnostic]:
 
 
 def register(server) -> None:
-    published: set[str] = set()  # documents that currently show a budget warning
-
     def publish(doc, view) -> None:
         diagnostics = budget_diagnostics(view, server.settings.budget)
-        if not diagnostics and doc.uri not in published:
-            return
-        server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=view.version)
-        )
-        (published.add if diagnostics else published.discard)(doc.uri)
+        server.publish_diagnostics(doc.uri, SOURCE, diagnostics, view.version)
 
     def on_tokenized(doc, view, previous) -> None:
         publish(doc, view)
@@ -57,10 +50,3 @@ def register(server) -> None:
 
     server.tokenized_listeners.append(on_tokenized)
     server.settings_listeners.append(on_settings)
-
-    def on_closed(uri: str) -> None:
-        if uri in published:
-            published.discard(uri)
-            server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-
-    server.closed_listeners.append(on_closed)

@@ -3,11 +3,11 @@ line for JSONL) with a document total, and a diagnostic where a conversation can
 rendered.
 
 The analysis (parse, render with the chat template, count) runs off the event loop after
-each tokenizing pass of a chat document and is cached per document version and model;
+each tokenizing pass of a document that may be a chat document (a cheap test keeps
+Markdown and source files off that path) and is cached per document version and model;
 requests and hints read the cache. The logic lives in plain functions over a
-:class:`ChatAnalysis`; ``register`` only wires them to the server: its hints are added to
-the inlay-hint feature's answer, and it reads ``chatTemplate``/``compareModels`` from the
-raw settings, which the server's typed settings do not carry.
+:class:`ChatAnalysis`; ``register`` only wires them to the server: an inlay-hint provider,
+the ``chatTemplate`` setting, and its own diagnostics source.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from lsprotocol import types
@@ -31,54 +30,14 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
-from ...tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
 from .. import convert
 from ..document import Snapshot
-from ..settings import SECTION, to_plain
 from ..state import DocumentError, TokenView
 
 log = logging.getLogger(__name__)
 
 METHOD = "tokenprism/renderChat"
 DIAGNOSTIC_SOURCE = "tokenprism chat"
-
-
-# -- settings the chat features read -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChatSettings:
-    """``tokenprism.chatTemplate`` and ``tokenprism.compareModels``."""
-
-    chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
-    compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> tuple[ChatSettings, list[str]]:
-        data = to_plain(raw)
-        if isinstance(data, dict) and isinstance(data.get(SECTION), dict):
-            data = data[SECTION]
-        if not isinstance(data, dict):
-            return cls(), []
-        problems, values = [], {}
-        template = data.get("chatTemplate")
-        if template is not None:
-            if isinstance(template, str):
-                values["chat_template"] = template.strip() or None
-            else:
-                problems.append(f"{SECTION}.chatTemplate: expected a file path, got {template!r}; using the model's own")
-        models = data.get("compareModels")
-        if models is not None:
-            valid = isinstance(models, str) or (
-                isinstance(models, (list, tuple)) and all(isinstance(m, str) for m in models)
-            )
-            if valid and parse_model_list(models):
-                values["compare_models"] = tuple(parse_model_list(models))
-            else:
-                problems.append(
-                    f"{SECTION}.compareModels: expected a list of model names, got {models!r}; using the default"
-                )
-        return cls(**values), problems
 
 
 # -- analysis (plain functions) ------------------------------------------------------------------
@@ -268,16 +227,14 @@ def render_result(analysis: ChatAnalysis, offset: int | None = None) -> dict:
 class ChatFeature:
     def __init__(self, server) -> None:
         self.server = server
-        self.settings = ChatSettings()
         self.analyses: dict[str, ChatAnalysis] = {}
-        self.with_diagnostics: set[str] = set()
         self._running: dict[str, asyncio.Task] = {}
         self._latest: dict[str, tuple[TokenView, str]] = {}  # the next view to analyze, per document
 
     def template_setting(self, view: TokenView) -> str | None:
         """``chatTemplate`` names the template of the document's model; a request for
         another model renders with that model's own template."""
-        return self.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri) else None
+        return self.server.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri) else None
 
     def key(self, view: TokenView) -> tuple:
         setting = self.template_setting(view)
@@ -310,9 +267,8 @@ class ChatFeature:
         language_id = doc.document.language_id
         if not might_be_chat(view.text, language_id, document_path(doc.uri)):
             # a Markdown or source file: nothing to analyze, on no edit (O(1) to decide)
-            if doc.uri in self.analyses or doc.uri in self.with_diagnostics:
-                self.analyses.pop(doc.uri, None)
-                self.publish(doc.uri, view.version, [])
+            if self.analyses.pop(doc.uri, None) is not None:
+                self.publish(doc.uri, view.version, [])  # it was a chat document until this edit
             return
         # One analysis per document at a time; versions that arrive meanwhile collapse
         # into the newest, which runs next (with the memo of the one before).
@@ -341,12 +297,7 @@ class ChatFeature:
             self.server.request_refresh("inlayHint")
 
     def publish(self, uri: str, version: int, diagnostics: list[types.Diagnostic]) -> None:
-        if not diagnostics and uri not in self.with_diagnostics:
-            return
-        self.server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
-        )
-        (self.with_diagnostics.add if diagnostics else self.with_diagnostics.discard)(uri)
+        self.server.publish_diagnostics(uri, DIAGNOSTIC_SOURCE, diagnostics, version)
 
     def on_closed(self, uri: str) -> None:
         self.analyses.pop(uri, None)
@@ -354,21 +305,13 @@ class ChatFeature:
         task = self._running.pop(uri, None)
         if task is not None:
             task.cancel()
-        if uri in self.with_diagnostics:
-            self.publish(uri, 0, [])
 
-    def apply_raw_settings(self, raw: Any) -> None:
-        settings, problems = ChatSettings.from_dict(raw)
-        for problem in problems:
-            self.server.show_message(f"TokenPrism: {problem}", types.MessageType.Warning)
-        if settings == self.settings:
+    def on_settings(self, old, new) -> None:
+        if old.chat_template == new.chat_template:
             return
-        template_changed = settings.chat_template != self.settings.chat_template
-        self.settings = settings
-        if template_changed:
-            for doc in list(self.server.session.documents.values()):
-                if doc.view is not None:
-                    self.on_tokenized(doc, doc.view, None)
+        for doc in list(self.server.session.documents.values()):
+            if doc.view is not None:
+                self.on_tokenized(doc, doc.view, None)
 
     async def hints(self, params: types.InlayHintParams) -> list[types.InlayHint]:
         uri = params.text_document.uri
@@ -383,57 +326,12 @@ class ChatFeature:
         return chat_hints(cached, params.range.start.line, params.range.end.line)
 
 
-def contribute_inlay_hints(server, provide) -> None:
-    """Add ``provide(params)``'s hints to whatever ``textDocument/inlayHint`` handler is
-    registered (the inlay-hint feature's), or register one. One failing side never hides
-    the other's hints."""
-    features = server.protocol.fm.features
-    original = features.get(types.TEXT_DOCUMENT_INLAY_HINT)
-
-    async def safely(call, params):
-        try:
-            result = call(params)
-            if asyncio.iscoroutine(result):
-                result = await result
-            return list(result or [])
-        except Exception:
-            log.exception("an inlay hint provider failed")
-            return []
-
-    async def combined(params):
-        theirs = await safely(original, params) if original is not None else []
-        return theirs + await safely(provide, params)
-
-    if original is not None:
-        features[types.TEXT_DOCUMENT_INLAY_HINT] = combined
-    else:
-        @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=False))
-        async def inlay_hint(params: types.InlayHintParams):
-            return await safely(provide, params)
-
-
-def capture_raw_settings(server, apply) -> None:
-    """Hand the raw ``tokenprism`` settings to ``apply`` each time the server reads them:
-    the server's typed Settings has no field for the chat settings."""
-    original = server.apply_settings
-
-    def apply_settings(raw: Any) -> None:
-        try:
-            apply(raw)
-        except Exception:
-            log.exception("chat settings could not be applied")
-        original(raw)
-
-    server.apply_settings = apply_settings
-
-
 def register(server) -> None:
     feature = ChatFeature(server)
-    server.chat_feature = feature  # the compare feature reads compareModels from here
-    capture_raw_settings(server, feature.apply_raw_settings)
     server.tokenized_listeners.append(feature.on_tokenized)
+    server.settings_listeners.append(feature.on_settings)
     server.closed_listeners.append(feature.on_closed)
-    contribute_inlay_hints(server, feature.hints)
+    server.inlay_hint_providers.append(feature.hints)
 
     @server.feature(METHOD)
     async def render_chat(ls, params) -> dict:

@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from ...tokenization import LoadOptions
 from ...tokenization.chat import detect_chat_format
-from ...tokenization.compare import DEFAULT_COMPARE_MODELS, compare_text, parse_model_list
+from ...tokenization.compare import compare_text, parse_model_list
 from .. import convert
 
 METHOD = "tokenprism/compare"
@@ -35,9 +35,7 @@ def register(server) -> None:
     @server.feature(METHOD)
     async def compare(ls, params) -> dict:
         p = convert.params_dict(params)
-        chat = getattr(ls, "chat_feature", None)
-        default = chat.settings.compare_models if chat is not None else DEFAULT_COMPARE_MODELS
-        models = requested_models(p, default)
+        models = requested_models(p, ls.settings.compare_models)
         rng = p.get("range")
         parsed = convert.parse_range(rng, "range") if rng is not None else None
         view = await convert.requested_view(ls.session, {"textDocument": p.get("textDocument")})

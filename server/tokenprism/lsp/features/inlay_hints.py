@@ -6,6 +6,9 @@ proportional to the requested range, never to the document.
 
 from __future__ import annotations
 
+import inspect
+import logging
+
 import numpy as np
 from lsprotocol import types
 
@@ -16,6 +19,8 @@ from .describe import segment_markdown
 
 MAX_HINTS = 20_000  # per request; Neovim asks for the whole buffer at once
 BOUNDARY_LABEL = "│"
+
+log = logging.getLogger(__name__)
 
 
 def line_range(view: TokenView, rng: types.Range) -> tuple[int, int]:
@@ -81,23 +86,43 @@ def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
     ]
 
 
+async def token_hints(server, params: types.InlayHintParams) -> list[types.InlayHint]:
+    """The hints of the ``inlayHints.mode`` setting."""
+    mode = server.settings.inlay_hints_mode
+    if mode is InlayHintMode.OFF:
+        return []
+    try:
+        view = await server.session.view(params.text_document.uri, wait=0.5)
+    except DocumentError:
+        return []
+    if not view.text:
+        return []
+    if mode is InlayHintMode.COUNTS:
+        return count_hints(view, params.range)
+    return boundary_hints(view, params.range)
+
+
+async def _provided(provider, params: types.InlayHintParams) -> list[types.InlayHint]:
+    """One provider's hints; a failing provider is logged and hides nobody else's hints."""
+    try:
+        result = provider(params)
+        if inspect.isawaitable(result):
+            result = await result
+        return list(result or [])
+    except Exception:
+        log.exception("an inlay hint provider failed")
+        return []
+
+
 def register(server) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions(resolve_provider=True)
     )
     async def inlay_hint(ls, params: types.InlayHintParams):
-        mode = ls.settings.inlay_hints_mode
-        if mode is InlayHintMode.OFF:
-            return []
-        try:
-            view = await ls.session.view(params.text_document.uri, wait=0.5)
-        except DocumentError:
-            return []
-        if not view.text:
-            return []
-        if mode is InlayHintMode.COUNTS:
-            return count_hints(view, params.range)
-        return boundary_hints(view, params.range)
+        hints = await _provided(lambda p: token_hints(ls, p), params)
+        for provider in ls.inlay_hint_providers:  # other features' hints (chat counts)
+            hints.extend(await _provided(provider, params))
+        return hints
 
     @server.feature(types.INLAY_HINT_RESOLVE)
     def inlay_hint_resolve(ls, hint: types.InlayHint) -> types.InlayHint:
