@@ -1,15 +1,82 @@
-"""Hover: the display segment under the cursor and its token(s)."""
+"""Hover: the display segment under the cursor and its token(s), and whether a token is a
+whole word of the vocabulary with its merge rank.
+
+The rank table of a model takes seconds to build for a large BPE vocabulary, so it is
+built in a worker thread once a document has been tokenized with that model; until it is
+ready the hover leaves the vocabulary line out rather than wait.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
+
 from lsprotocol import types
 
+from ...tokenization import Tokenizer
+from ...tokenization.vocab import rank_table, whole_word_info
 from .. import convert
-from ..state import DocumentError
-from .describe import segment_markdown
+from ..state import DocumentError, TokenView
+from .describe import code, segment_markdown
+
+log = logging.getLogger(__name__)
+
+
+class RankTables:
+    """Which tokenizers' rank tables are built; builds each once, in a worker thread."""
+
+    def __init__(self) -> None:
+        self._state: weakref.WeakKeyDictionary[Tokenizer, bool] = weakref.WeakKeyDictionary()
+
+    def ready(self, tokenizer: Tokenizer) -> bool:
+        return self._state.get(tokenizer, False)
+
+    def prepare(self, tokenizer: Tokenizer) -> None:
+        """Start building the table unless it is built or being built (on the event loop)."""
+        if tokenizer in self._state:
+            return
+        self._state[tokenizer] = False
+        future = asyncio.get_running_loop().run_in_executor(None, rank_table, tokenizer)
+        future.add_done_callback(lambda done: self._built(tokenizer, done))
+
+    def _built(self, tokenizer: Tokenizer, done: asyncio.Future) -> None:
+        if done.cancelled():
+            self._state.pop(tokenizer, None)
+        elif done.exception() is not None:
+            log.warning("no merge ranks for %s: %s", tokenizer.name, done.exception())  # stays False
+        else:
+            self._state[tokenizer] = True
+
+
+def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list[str]:
+    """One line per non-special token of the segment: a whole word of the vocabulary or not,
+    and its rank; nothing while the model's rank table is not built yet."""
+    tokenizer = view.tokenizer
+    if not tables.ready(tokenizer):
+        return []
+    source = rank_table(tokenizer).source  # built: a lookup
+    lines = []
+    for index in token_indices:
+        token_id = int(view.encoding.ids[index])
+        info = whole_word_info(tokenizer, token_id)
+        if info is None:
+            continue  # special tokens have no rank
+        whole, rank = info
+        what = "a whole word of the vocabulary" if whole else "not a whole word"
+        ranked = f"merge rank {rank:,} ({source}; lower is learned earlier)" if rank is not None else "a base symbol (no merge makes it)"
+        lines.append(f"id {code(str(token_id))}: {what} · {ranked}")
+    return lines
 
 
 def register(server) -> None:
+    tables = RankTables()
+
+    def on_tokenized(doc, view: TokenView, previous) -> None:
+        tables.prepare(view.tokenizer)
+
+    server.tokenized_listeners.append(on_tokenized)
+
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls, params: types.HoverParams) -> types.Hover | None:
         try:
@@ -23,9 +90,11 @@ def register(server) -> None:
         segment = view.encoding.segment_at(min(offset, len(view.text) - 1))
         if segment is None:
             return None
+        markdown = segment_markdown(view, segment)
+        vocabulary = vocabulary_lines(view, segment.token_indices, tables)
+        if vocabulary:
+            markdown += "\n\n" + "\n".join(f"- {line}" for line in vocabulary)
         return types.Hover(
-            contents=types.MarkupContent(
-                kind=types.MarkupKind.Markdown, value=segment_markdown(view, segment)
-            ),
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown),
             range=convert.lsp_range(snapshot, segment.start, segment.end),
         )
