@@ -572,9 +572,10 @@ async function main() {
     console.log(`${r.status.padEnd(4)}  ${r.name}${r.detail ? `\n      ${r.detail}` : ""}`);
   }
   const failed = count("FAIL");
-  console.log(`\n${count("PASS")} passed, ${failed} failed, ${count("SKIP")} skipped in ${((Date.now() - started) / 1000).toFixed(0)} s` +
-    ` — screenshots in ${args.shots}, logs in ${args.out}`);
+  console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s — screenshots in ${args.shots}, logs in ${args.out}`);
   console.log(failed ? "E2E FAILED" : "E2E PASSED");
+  // The plain closing line CI reads: "N passed, N failed, N skipped", alone on its line.
+  console.log(`e2e: ${count("PASS")} passed, ${failed} failed, ${count("SKIP")} skipped`);
   process.exit(failed ? 1 : 0);
 }
 
