@@ -23,6 +23,9 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "tokenprism.lsp", "--stdio"])
 PROFILES = ("visual-studio-code", "neovim")  # emacs (eglot, UTF-32) is added where it applies
 STATS = "tokenprism/documentStats"
+# How long a test waits for something the server will do: generous, because a loaded 2-core
+# CI machine can take many seconds for a first GGUF load. Waits end as soon as it happens.
+WAIT = 60.0
 
 
 def plain(value: Any) -> Any:
@@ -45,18 +48,22 @@ def make_client_fixture(initialization_options: dict | None = None, profiles=PRO
     async def client(lsp_client: LanguageClient, request):
         lsp_client.stats = []
         lsp_client.refreshes = []
+        lsp_client.arrived = asyncio.Event()  # set whenever stats or a refresh come in
 
         @lsp_client.feature(STATS)
         def on_stats(params):
             lsp_client.stats.append(plain(params))
+            lsp_client.arrived.set()
 
         @lsp_client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
         def on_hint_refresh(params):
             lsp_client.refreshes.append("inlayHint")
+            lsp_client.arrived.set()
 
         @lsp_client.feature(types.WORKSPACE_SEMANTIC_TOKENS_REFRESH)
         def on_semantic_refresh(params):
             lsp_client.refreshes.append("semanticTokens")
+            lsp_client.arrived.set()
 
         lsp_client.set_configuration({"tokenprism": dict(options)})
         lsp_client.profile = request.param
@@ -92,15 +99,46 @@ def open_document(client, uri: str, text: str, language: str = "plaintext", vers
     )
 
 
-async def wait_stats(client, uri: str, version: int, timeout: float = 30.0, model: str | None = None) -> dict:
-    """The documentStats notification for ``uri`` at ``version`` (and ``model``)."""
+async def until(check, client=None, timeout: float = WAIT, poll: float = 0.05):
+    """Call ``check()`` (sync or async) until it returns something truthy, and return that;
+    after ``timeout`` seconds return its last (falsy) value so the caller's assert shows it.
+    With ``client``, a documentStats or refresh arriving wakes the wait at once."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    arrived = getattr(client, "arrived", None)  # a client made by make_client_fixture
+    while True:
+        if arrived is not None:
+            arrived.clear()  # cleared before the check: nothing that arrives after it is missed
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        remaining = deadline - time.monotonic()
+        if value or remaining <= 0:
+            return value
+        if arrived is None:
+            await asyncio.sleep(min(poll, remaining))
+        else:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(arrived.wait(), min(poll * 4, remaining))
+
+
+async def wait_stats(client, uri: str, version: int, timeout: float = WAIT, model: str | None = None) -> dict:
+    """The documentStats notification for ``uri`` at ``version`` (and ``model``), as soon as it arrives."""
+
+    def found():
         for stats in client.stats:
             if stats["uri"] == uri and stats["version"] == version and model in (None, stats["model"]):
                 return stats
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no documentStats for {uri} v{version} {model or ''}; got {client.stats[-3:]}")
+        return None
+
+    stats = await until(found, client, timeout)
+    if stats is None:
+        raise AssertionError(f"no documentStats for {uri} v{version} {model or ''} in {timeout:.0f} s; got {client.stats[-3:]}")
+    return stats
+
+
+async def wait_refresh(client, what: str, since: int, timeout: float = WAIT) -> bool:
+    """Whether the server asked for a ``what`` refresh after the first ``since`` ones."""
+    return bool(await until(lambda: what in client.refreshes[since:], client, timeout))
 
 
 async def request(client, method: str, params: dict) -> Any:

@@ -16,12 +16,14 @@ from pytest_lsp import LanguageClient
 
 from conftest import _models_dir
 from lsp_helpers import (
+    WAIT,
     configured,
     make_client_fixture,
     open_document,
     reconfigure,
     reference_position,
     request,
+    until,
     wait_stats,
 )
 from tokenprism.tokenization import load_tokenizer
@@ -60,7 +62,7 @@ def reference(tok, template: str):
     return PreTrainedTokenizerFast(tokenizer_object=tok.backend, chat_template=template, **names)
 
 
-async def chat_hints(client, uri: str, text: str, minimum: int, timeout: float = 30.0) -> list[dict]:
+async def chat_hints(client, uri: str, text: str, minimum: int, timeout: float = WAIT) -> list[dict]:
     """The chat hints (those naming prompt tokens or a role) once the analysis is ready."""
     lines = text.count("\n") + 1
     deadline = time.monotonic() + timeout
@@ -78,7 +80,7 @@ async def chat_hints(client, uri: str, text: str, minimum: int, timeout: float =
         await asyncio.sleep(0.1)
 
 
-async def diagnostics_for(client: LanguageClient, uri: str, timeout: float = 30.0) -> list[types.Diagnostic]:
+async def diagnostics_for(client: LanguageClient, uri: str, timeout: float = WAIT) -> list[types.Diagnostic]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = client.diagnostics.get(uri)
@@ -267,7 +269,7 @@ async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
         first = await chat_hints(client, uri, text, 3)
         template.write_text("{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}", encoding="utf-8")
         os.utime(template, (time.time() + 5, time.time() + 5))  # a clearly newer modification time
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             hints = await chat_hints(client, uri, text, 3, timeout=2)
             if hints and hints != first:
@@ -285,14 +287,12 @@ async def test_budget_and_chat_diagnostics_are_shown_together(client):
     text = "\n".join(lines) + "\n"
     uri = "file:///data/both.jsonl"
 
-    async def sources(predicate, timeout: float = 60.0) -> set[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = {d.source for d in client.diagnostics.get(uri, [])}
-            if predicate(found):
-                return found
-            await asyncio.sleep(0.05)
-        return {d.source for d in client.diagnostics.get(uri, [])}
+    async def sources(predicate) -> set[str]:
+        def found():
+            return {d.source for d in client.diagnostics.get(uri, [])}
+
+        await until(lambda: predicate(found()))
+        return found()
 
     async with configured(client, budget=5):
         open_document(client, uri, text, language="jsonl")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import CORPUS
+from lsp_helpers import until
 from tokenprism.lsp.settings import Settings
 from tokenprism.lsp.state import Session
 from tokenprism.tokenization import SpecialTokens, load_tokenizer
@@ -23,10 +24,8 @@ async def test_settings_changed_while_a_pass_runs_are_picked_up(testdata_models)
     settings, problems = Settings.from_dict({"modelByLanguage": {"python": "starcoder2"}, "specialTokens": "text"})
     assert not problems
     session.apply_settings(settings)
-    for _ in range(600):
-        await asyncio.sleep(0.05)
-        if doc.view is not None and doc.view.model == "starcoder2" and doc.task.done():
-            break
+    # a first GGUF load converts the vocabulary: minutes on a busy 2-core machine
+    await until(lambda: doc.view is not None and doc.view.model == "starcoder2" and doc.task.done(), timeout=300)
     assert doc.view.model == "starcoder2"
     assert doc.view.encoding.ids.tolist() == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist()
     session.shutdown()
