@@ -18,11 +18,13 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
+from .convert import RequestFailed
 from .document import ENCODINGS, UTF16
 from .settings import SECTION, Settings
 from .state import OpenDocument, Session, TokenView
@@ -309,9 +311,32 @@ def _register_core(server: TokenPrismServer) -> None:
         ls.session.shutdown()
 
 
+class ExpectedErrorAnswers(logging.Filter):
+    """pygls logs every error answer at ERROR with a traceback. Bad params and requests that
+    cannot be answered are answers we give on purpose: one INFO line with the reason."""
+
+    EXPECTED = (JsonRpcInvalidParams, RequestFailed)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, self.EXPECTED):
+            return True
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        record.msg, record.args = "answered with an error: %s", (str(error).splitlines()[0] if str(error) else type(error).__name__,)
+        record.exc_info = record.exc_text = None
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+def quiet_expected_errors() -> None:
+    json_rpc = logging.getLogger("pygls.protocol.json_rpc")
+    if not any(isinstance(f, ExpectedErrorAnswers) for f in json_rpc.filters):
+        json_rpc.addFilter(ExpectedErrorAnswers())
+
+
 def create_server() -> TokenPrismServer:
     from .features import register_all
 
+    quiet_expected_errors()
     server = TokenPrismServer()
     _register_core(server)
     register_all(server)
