@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_EDITS_PER_PASS = 256
 # Seconds a document must stay unedited before its state is checked against a full encode.
 VERIFY_AFTER_IDLE = 5.0
+# Seconds after a pass before its token arrays are built for requests, unless a newer pass came.
+MATERIALIZE_AFTER = 0.03
 
 
 @dataclass(eq=False)
@@ -418,9 +420,7 @@ class Session:
                     listener(doc, doc.view, previous)
                 except Exception:
                     log.exception("a tokenized-listener failed")
-            # the whole-document arrays requests read, built in a worker after the count is out
-            # (not before: that would put ~1.5 ms of copying on every edit's critical path)
-            loop.run_in_executor(self._encode_pool, _materialize, encoding)
+            self._materialize_soon(doc, doc.view)
             wanted = self.tokenizers.get(self.spec_for(doc))
             if (
                 doc.document.snapshot is target
@@ -432,6 +432,18 @@ class Session:
                 if not fresh:
                     self._verify_later(doc)
                 return
+
+    def _materialize_soon(self, doc: OpenDocument, view: TokenView) -> None:
+        """Build the view's whole-document arrays (what requests read) in a worker once the
+        document has paused: not on the edit's critical path, and not at all for a version
+        that a quick next edit replaces. A request that comes first builds them itself."""
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            if doc.view is view and self.documents.get(doc.uri) is doc:
+                loop.run_in_executor(self._encode_pool, _materialize, view.encoding)
+
+        loop.call_later(MATERIALIZE_AFTER, start)
 
     def _verify_later(self, doc: OpenDocument) -> None:
         """Once the document has been idle a while, check its incremental state against a

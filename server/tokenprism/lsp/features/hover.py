@@ -9,6 +9,7 @@ ready the hover leaves the vocabulary line out rather than wait.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import weakref
 
@@ -37,7 +38,7 @@ class RankTables:
         if tokenizer in self._state:
             return
         self._state[tokenizer] = False
-        future = asyncio.get_running_loop().run_in_executor(None, rank_table, tokenizer)
+        future = asyncio.get_running_loop().run_in_executor(None, _build, tokenizer)
         future.add_done_callback(lambda done: self._built(tokenizer, done))
 
     def _built(self, tokenizer: Tokenizer, done: asyncio.Future) -> None:
@@ -47,6 +48,16 @@ class RankTables:
             log.warning("no merge ranks for %s: %s", tokenizer.name, done.exception())  # stays False
         else:
             self._state[tokenizer] = True
+
+
+def _build(tokenizer: Tokenizer) -> None:
+    rank_table(tokenizer)
+    # Building parses the whole tokenizer.json (~100 MB of small objects for a 128k
+    # vocabulary); glibc keeps that memory after it is freed unless asked to return it.
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
 
 
 def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list[str]:
