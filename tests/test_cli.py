@@ -410,6 +410,9 @@ BAD_INPUTS = {
     "undecodable stdin": (["count", "-"], b"caf\xe9\n"),
     "binary stdin": (["show", "-"], b"\x00\x01\x02"),
     "stdin twice": (["count", "-", "-"], b"x"),
+    "unknown option": (["count", "{tmp}/ok.txt", "--bogus"], None),
+    "bad option value": (["show", "{tmp}/ok.txt", "--special-tokens", "nope"], None),
+    "no command": ([], None),
 }
 
 

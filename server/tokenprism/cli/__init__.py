@@ -18,10 +18,18 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad options are bad input too: one line on stderr, exit code 2 (no usage dump).
+    Subcommand parsers inherit the class, so they behave the same."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"tokenprism: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tokenprism", description="See exactly how an LLM tokenizer cuts your text."
     )
     parser.add_argument("--version", action="version", version=f"tokenprism {__version__}")
@@ -40,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..tokenization import TokenizerLoadError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (already reported in one line)
+        return int(exc.code or 0)
     try:
         return int(args.run(args) or 0)
     except (UsageError, TokenizerLoadError) as exc:
