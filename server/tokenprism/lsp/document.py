@@ -91,6 +91,13 @@ def _unit_widths(text: str, encoding: str) -> np.ndarray:
     )  # UTF-8; a lone surrogate counts 3 bytes as with surrogatepass
 
 
+def cumulative_units(text: str, encoding: str) -> np.ndarray:
+    """``units[k]`` = code units in ``encoding`` of the first ``k`` characters of ``text``."""
+    units = np.zeros(len(text) + 1, np.int64)
+    np.cumsum(_unit_widths(text, encoding), out=units[1:])
+    return units
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """One version of a document's text with its line index."""
@@ -163,8 +170,7 @@ class Snapshot:
         if text.isascii():
             units = None
         else:
-            units = np.zeros(len(text) + 1, np.int64)
-            np.cumsum(_unit_widths(text, self.encoding), out=units[1:])
+            units = cumulative_units(text, self.encoding)
         if len(self._units) > 4096:
             self._units.clear()
         self._units[line] = units
@@ -190,8 +196,7 @@ class Snapshot:
             base = int(line_starts.min())
             span = self.text[base : int(offsets.max())]
             if not span.isascii():
-                units = np.zeros(len(span) + 1, np.int64)
-                np.cumsum(_unit_widths(span, self.encoding), out=units[1:])
+                units = cumulative_units(span, self.encoding)
                 columns = units[offsets - base] - units[line_starts - base]
         return lines, columns
 
