@@ -34,7 +34,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="read literal special-token text like <|endoftext|> as the special token (default) "
         "or as ordinary text",
     )
-    group.add_argument(
+    add_gguf_path_option(group)
+
+
+def add_gguf_path_option(parser) -> None:
+    """``--gguf-path DIR`` (repeatable), on a parser or an argument group."""
+    parser.add_argument(
         "--gguf-path",
         action="append",
         default=[],
@@ -68,9 +73,12 @@ def special_mode(args: argparse.Namespace) -> SpecialTokens:
     return SpecialTokens(args.special_tokens)
 
 
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    return LoadOptions(gguf_search_paths=tuple(args.gguf_path))
+
+
 def load_from_args(args: argparse.Namespace) -> Tokenizer:
-    options = LoadOptions(gguf_search_paths=tuple(args.gguf_path))
-    return load_tokenizer(args.model, options)
+    return load_tokenizer(args.model, load_options(args))
 
 
 class UnreadableText(Exception):

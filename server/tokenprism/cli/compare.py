@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 
-from ..tokenization import LoadOptions
 from ..tokenization.chat import detect_chat_format
 from ..tokenization.compare import DEFAULT_COMPARE_MODELS, ModelComparison, compare_text, parse_model_list
 from . import UsageError
-from .common import read_source
+from .common import add_gguf_path_option, load_options, read_source
 
 BAR_WIDTH = 30
 
@@ -29,8 +28,7 @@ def add_parser(sub) -> None:
         default=",".join(DEFAULT_COMPARE_MODELS),
         help="comma-separated model specs (default: %(default)s)",
     )
-    parser.add_argument("--gguf-path", action="append", default=[], metavar="DIR",
-                        help="a directory to search for alias GGUF files (repeatable; also $TOKENPRISM_GGUF_PATH)")
+    add_gguf_path_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -42,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     source = read_source(args.file)
     chat_format = detect_chat_format(source.text, path=None if source.name == "<stdin>" else source.name)
     results = compare_text(
-        source.text, models, LoadOptions(gguf_search_paths=tuple(args.gguf_path)), chat_format=chat_format
+        source.text, models, load_options(args), chat_format=chat_format
     )
     if args.json:
         json.dump({"file": source.name, "chatFormat": chat_format, "results": [r.to_json() for r in results]},
