@@ -18,7 +18,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import FeatureNotificationError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
@@ -28,6 +28,7 @@ from .convert import RequestFailed
 from .document import ENCODINGS, UTF16
 from .settings import SECTION, Settings
 from .state import OpenDocument, Session, TokenView
+from .transport import serve_stdio
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,48 @@ InlayHintProvider = Callable[
 ]
 
 
+class RawNotification:
+    """A client notification whose params stay the parsed JSON. Used for ``didChange``,
+    sent on every keystroke: turning it into lsprotocol objects with cattrs and dispatching
+    it through pygls's generic machinery costs more than applying the edit itself."""
+
+    __slots__ = ("method", "params", "jsonrpc")
+
+    def __init__(self, data: dict):
+        self.method, self.params, self.jsonrpc = data["method"], data.get("params"), data["jsonrpc"]
+
+
+RAW_NOTIFICATIONS = frozenset({types.TEXT_DOCUMENT_DID_CHANGE})
+
+
 class TokenPrismProtocol(LanguageServerProtocol):
-    """Hands document sync straight to our handlers, bypassing pygls's workspace store."""
+    """Hands document sync straight to our handlers, bypassing pygls's workspace store;
+    ``didChange`` takes a short path from the JSON to the handler."""
+
+    BURST_METHODS = RAW_NOTIFICATIONS  # read back to back: a burst of edits is one pass
+
+    def structure_message(self, data: dict):
+        if "id" not in data and "jsonrpc" in data and data.get("method") in RAW_NOTIFICATIONS:
+            return RawNotification(data)
+        return super().structure_message(data)
+
+    def handle_message(self, message) -> None:
+        if type(message) is not RawNotification:
+            super().handle_message(message)
+            return
+        if self._shutdown:
+            return
+        handler = self.fm.features.get(message.method)
+        if handler is None:
+            return
+        try:
+            handler(message.params)
+        except JsonRpcInvalidParams as error:  # the client's mistake: one line, no traceback
+            log.warning("%s ignored: %s", message.method, error)
+            self._server._report_server_error(error, FeatureNotificationError)
+        except Exception as error:  # as pygls does for a failing notification handler
+            log.exception("%s failed", message.method)
+            self._server._report_server_error(error, FeatureNotificationError)
 
     def _user_handler(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
@@ -51,8 +92,8 @@ class TokenPrismProtocol(LanguageServerProtocol):
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+    def lsp_text_document__did_change(self, params: dict):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)  # not reached: see handle_message
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
@@ -98,7 +139,10 @@ class TokenPrismServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def notify(self, method: str, params: Any) -> None:
-        self.protocol.notify(method, params)
+        if isinstance(params, dict):  # plain JSON already: no attrs object, no cattrs pass
+            self.protocol._send_data({"jsonrpc": "2.0", "method": method, "params": params})
+        else:
+            self.protocol.notify(method, params)
 
     def publish_diagnostics(
         self, uri: str, source: str, diagnostics: Sequence[types.Diagnostic], version: int | None = None
@@ -280,21 +324,12 @@ def _register_core(server: TokenPrismServer) -> None:
         ls.session.open(item.uri, item.language_id, item.version, item.text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: TokenPrismServer, params: types.DidChangeTextDocumentParams) -> None:
-        uri = params.text_document.uri
+    def did_change(ls: TokenPrismServer, params: dict) -> None:
+        uri, version, changes = content_changes(params)  # the JSON as sent: see RawNotification
         if uri not in ls.session.documents:
             log.warning("didChange for %s, which is not open", uri)
             return
-        changes = []
-        for change in params.content_changes:
-            rng = getattr(change, "range", None)
-            if rng is None:
-                changes.append((None, None, change.text))
-            else:
-                changes.append(
-                    ((rng.start.line, rng.start.character), (rng.end.line, rng.end.character), change.text)
-                )
-        ls.session.change(uri, params.text_document.version, changes)
+        ls.session.change(uri, version, changes)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TokenPrismServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -309,6 +344,33 @@ def _register_core(server: TokenPrismServer) -> None:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TokenPrismServer, params: Any) -> None:
         ls.session.shutdown()
+
+
+def content_changes(params: Any) -> tuple[str, int, list[tuple]]:
+    """``(uri, version, changes)`` of a ``didChange``'s JSON params, each change
+    ``((line, col), (line, col), text)`` or ``(None, None, text)`` for the whole text;
+    JsonRpcInvalidParams if they are not shaped like DidChangeTextDocumentParams."""
+    try:
+        document = params["textDocument"]
+        uri, version = document["uri"], document["version"]
+        changes = []
+        for change in params["contentChanges"]:
+            text, rng = change["text"], change.get("range")
+            if rng is None:
+                changes.append((None, None, text))
+            else:
+                start, end = rng["start"], rng["end"]
+                changes.append(((start["line"], start["character"]), (end["line"], end["character"]), text))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise JsonRpcInvalidParams(f"didChange params are malformed: {exc!r}") from None
+    ok = isinstance(uri, str) and isinstance(version, int) and all(
+        isinstance(text, str)
+        and (start is None or all(isinstance(n, int) and not isinstance(n, bool) for n in (*start, *end)))
+        for start, end, text in changes
+    )
+    if not ok:
+        raise JsonRpcInvalidParams("didChange params are malformed: wrong types")
+    return uri, version, changes
 
 
 class ExpectedErrorAnswers(logging.Filter):
@@ -354,7 +416,7 @@ def main(args: argparse.Namespace | None = None) -> int:
         host, port = parse_host_port(tcp)
         server.start_tcp(host, port)
     else:
-        server.start_io()
+        serve_stdio(server)
     return 0
 
 
