@@ -33,6 +33,27 @@ def test_rope_matches_string_edits(text, changes):
         assert str(r) == s
 
 
+@settings(max_examples=200, deadline=None)
+@given(text=st.text("xyz\n가🙂", max_size=200), changes=edits)
+def test_replaced_ropes_are_new_versions_and_leave_the_old_ones(text, changes):
+    """``replaced`` is persistent: every earlier version still reads as it was."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rope, "CHUNK_CHARS", 8)
+        versions = [(Rope(text), text)]
+        for where, removed, inserted in changes:
+            r, s = versions[-1]
+            start = min(int(where * (len(s) + 1)), len(s))
+            end = min(len(s), start + removed)
+            versions.append((r.replaced(start, end, inserted), s[:start] + inserted + s[end:]))
+        for r, s in versions:
+            assert len(r) == len(s) and str(r) == s and r.isascii() == s.isascii()
+            assert r[1:7] == s[1:7] and r[-3:] == s[-3:] and r[::2] == s[::2]
+            if s:
+                assert r[len(s) // 2] == s[len(s) // 2] and r[-1] == s[-1]
+        with pytest.raises(IndexError):
+            versions[0][0][len(text)]
+
+
 def piece_of(ends: list[int]) -> Piece:
     n = len(ends)
     return Piece(np.arange(n, dtype=np.int32) + 100, np.asarray(ends, np.int64), (np.arange(n) % 3).astype(np.uint8))

@@ -127,3 +127,23 @@ def test_the_nul_flag_kept_by_edits_matches_a_scan_of_the_text(seed):
         start, end = doc.snapshot.position_at(a), doc.snapshot.position_at(b)
         doc.apply_change(start, end, new, version)
         assert doc.snapshot.contains_nul() == ("\x00" in doc.text)
+
+
+def test_old_snapshots_keep_their_text_while_the_document_moves_on():
+    """Snapshots share the rope's untouched chunks; an edit never reaches an older one."""
+    rng = random.Random(3)
+    text = random_text(rng, 50_000)  # several rope chunks
+    doc = Document("file:///x", "plaintext", 0, text, UTF16)
+    versions = [(doc.snapshot, text)]
+    for step in range(30):
+        a = rng.randint(0, len(text))
+        b = min(len(text), a + rng.randint(0, 40))
+        a -= 0 < a < len(text) and text[a - 1 : a + 1] == "\r\n"
+        b += 0 < b < len(text) and text[b - 1 : b + 1] == "\r\n"
+        new = random_text(rng, rng.randint(0, 30))
+        doc.apply_change(doc.snapshot.position_at(a), doc.snapshot.position_at(b), new, step + 1)
+        text = text[:a] + new + text[b:]
+        versions.append((doc.snapshot, text))
+    for snapshot, expected in versions:
+        assert snapshot.length == len(expected) and snapshot.text == expected
+        assert snapshot.slice(1000, 1100) == expected[1000:1100]

@@ -7,7 +7,9 @@ values). A *character offset* is an index into the Python string, i.e. a code po
 which is what the tokenizer layer uses.
 
 A :class:`Snapshot` is immutable: edits make a new one, so a snapshot can be read
-from any thread while the document moves on.
+from any thread while the document moves on. Its text is a persistent rope: an edit
+copies the chunk it touches, not the document (1 MB with one emoji is a 4 MB ``str``),
+and the whole string is joined only when someone asks for ``text``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..tokenization.rope import Rope
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
@@ -58,7 +62,7 @@ class LineIndex:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def edited(self, new_text: str, start: int, end: int, inserted_length: int) -> LineIndex:
+    def edited(self, new_text: str | Rope, start: int, end: int, inserted_length: int) -> LineIndex:
         """The index of ``new_text``, which is the old text with ``[start, end)`` replaced by
         ``inserted_length`` characters. Only the edited window is rescanned."""
         starts = self.starts
@@ -103,7 +107,7 @@ class Snapshot:
     """One version of a document's text with its line index."""
 
     version: int
-    text: str
+    content: Rope
     lines: LineIndex
     encoding: str = UTF16
     _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
@@ -111,6 +115,21 @@ class Snapshot:
     # whether the text holds a NUL character (a binary file); kept up to date by the edits,
     # which look only at the inserted text, so no edit scans the whole document for it
     has_nul: bool | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The whole text (joined once per snapshot on first use; prefer ``slice``)."""
+        return str(self.content)
+
+    @property
+    def length(self) -> int:
+        return len(self.content)
+
+    def slice(self, start: int, end: int) -> str:
+        return self.content.slice(start, end)
+
+    def with_version(self, version: int) -> Snapshot:
+        return Snapshot(version, self.content, self.lines, self.encoding, has_nul=self.has_nul)
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
@@ -129,35 +148,35 @@ class Snapshot:
     def line_end(self, line: int) -> int:
         """Offset of the end of the line's content (before its line break)."""
         if line + 1 >= len(self.lines):
-            return len(self.text)
+            return self.length
         end = int(self.lines.starts[line + 1])
-        if self.text[end - 1] == "\n":
+        if self.content[end - 1] == "\n":
             end -= 1
-            if end > 0 and self.text[end - 1] == "\r":
+            if end > 0 and self.content[end - 1] == "\r":
                 end -= 1
         else:  # a lone "\r"
             end -= 1
         return end
 
     def next_line_start(self, line: int) -> int:
-        return int(self.lines.starts[line + 1]) if line + 1 < len(self.lines) else len(self.text)
+        return int(self.lines.starts[line + 1]) if line + 1 < len(self.lines) else self.length
 
     def content_ends(self, lines: np.ndarray) -> np.ndarray:
         """``line_end`` for many lines at once."""
         lines = np.asarray(lines, np.int64)
         count = len(self.lines)
         has_break = lines + 1 < count
-        ends = np.full(len(lines), len(self.text), np.int64)
+        ends = np.full(len(lines), self.length, np.int64)
         nxt = self.lines.starts[np.minimum(lines + 1, count - 1)][has_break]
-        text = self.text
-        crlf = np.fromiter((text[e - 2 : e] == "\r\n" for e in nxt.tolist()), bool, len(nxt))
+        content = self.content
+        crlf = np.fromiter((content.slice(e - 2, e) == "\r\n" for e in nxt.tolist()), bool, len(nxt))
         ends[has_break] = nxt - 1 - crlf
         return ends
 
     @property
     def is_ascii(self) -> bool:
         if not self._ascii:
-            self._ascii.append(self.text.isascii())
+            self._ascii.append(self.content.isascii())
         return self._ascii[0]
 
     def _cumulative_units(self, line: int) -> np.ndarray | None:
@@ -166,7 +185,7 @@ class Snapshot:
             return None
         if line in self._units:
             return self._units[line]
-        text = self.text[self.line_start(line) : self.next_line_start(line)]
+        text = self.slice(self.line_start(line), self.next_line_start(line))
         if text.isascii():
             units = None
         else:
@@ -179,7 +198,7 @@ class Snapshot:
     # -- offsets <-> positions ----------------------------------------------------------------
 
     def position_at(self, offset: int) -> tuple[int, int]:
-        offset = min(max(offset, 0), len(self.text))
+        offset = min(max(offset, 0), self.length)
         line = self.lines.line_of(offset)
         column = offset - self.line_start(line)
         units = self._cumulative_units(line)
@@ -188,13 +207,13 @@ class Snapshot:
     def positions_at(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorized ``position_at`` for many offsets (any order): one pass over the span
         of text they cover, never a loop per line."""
-        offsets = np.clip(np.asarray(offsets, np.int64), 0, len(self.text))
+        offsets = np.clip(np.asarray(offsets, np.int64), 0, self.length)
         lines = self.lines.lines_of(offsets)
         line_starts = self.lines.starts[lines]
         columns = offsets - line_starts
         if self.encoding != UTF32 and not self.is_ascii and len(offsets):
             base = int(line_starts.min())
-            span = self.text[base : int(offsets.max())]
+            span = self.slice(base, int(offsets.max()))
             if not span.isascii():
                 units = cumulative_units(span, self.encoding)
                 columns = units[offsets - base] - units[line_starts - base]
@@ -206,7 +225,7 @@ class Snapshot:
         if line < 0:
             return 0
         if line >= len(self.lines):
-            return len(self.text)
+            return self.length
         start = self.line_start(line)
         end = self.line_end(line)
         column = max(column, 0)
@@ -223,7 +242,7 @@ class Snapshot:
         return end - start if units is None else int(units[end - start])
 
     def end_position(self) -> tuple[int, int]:
-        return self.position_at(len(self.text))
+        return self.position_at(self.length)
 
 
 class Document:
@@ -233,7 +252,7 @@ class Document:
         self.uri = uri
         self.language_id = language_id
         self.encoding = encoding
-        self.snapshot = Snapshot(version, text, LineIndex.of(text), encoding, has_nul="\x00" in text)
+        self.snapshot = _whole_snapshot(version, text, encoding)
 
     @property
     def version(self) -> int:
@@ -245,8 +264,8 @@ class Document:
 
     def replace_all(self, text: str, version: int) -> tuple[int, int, str]:
         old = self.snapshot
-        self.snapshot = Snapshot(version, text, LineIndex.of(text), self.encoding, has_nul="\x00" in text)
-        return 0, len(old.text), text
+        self.snapshot = _whole_snapshot(version, text, self.encoding)
+        return 0, old.length, text
 
     def apply_change(
         self, start: tuple[int, int], end: tuple[int, int], new_text: str, version: int
@@ -258,11 +277,15 @@ class Document:
         b = old.offset_at(*end)
         if b < a:
             a, b = b, a
-        text = "".join((old.text[:a], new_text, old.text[b:]))  # one copy fewer than a + b + c
-        lines = old.lines.edited(text, a, b, len(new_text))
+        content = old.content.replaced(a, b, new_text)
+        lines = old.lines.edited(content, a, b, len(new_text))
         if old.has_nul is False:
             has_nul = "\x00" in new_text  # only the inserted text can bring one in
         else:
             has_nul = None  # a NUL may have been deleted: look again when asked
-        self.snapshot = Snapshot(version, text, lines, self.encoding, has_nul=has_nul)
+        self.snapshot = Snapshot(version, content, lines, self.encoding, has_nul=has_nul)
         return a, b, new_text
+
+
+def _whole_snapshot(version: int, text: str, encoding: str) -> Snapshot:
+    return Snapshot(version, Rope(text), LineIndex.of(text), encoding, has_nul="\x00" in text)

@@ -4,6 +4,10 @@ A Python ``str`` with one emoji stores every character in 4 bytes: replacing a c
 of a 1 MB document that way copies 4 MB and faults in fresh pages, milliseconds per
 keystroke. Here an edit rebuilds only the chunks it touches; the whole string is joined
 only when asked for (and cached until the next edit).
+
+``replace`` edits in place (the token state's own copy); ``replaced`` returns a new rope
+and leaves this one as it was, sharing the untouched chunks (the language server's
+document versions, which requests read while the document moves on).
 """
 
 from __future__ import annotations
@@ -37,6 +41,22 @@ class Rope:
             self._joined = "".join(self._chunks)
         return self._joined
 
+    def __getitem__(self, key: int | slice) -> str:
+        """``rope[a:b]`` (step 1) or ``rope[i]``, like the same on the joined string."""
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._length)
+            if step != 1:
+                return str(self)[key]
+            return self.slice(start, stop)
+        if key < 0:
+            key += self._length
+        if not 0 <= key < self._length:
+            raise IndexError("rope index out of range")
+        return self.slice(key, key + 1)
+
+    def isascii(self) -> bool:
+        return all(chunk.isascii() for chunk in self._chunks)  # O(chunks): str caches it
+
     def _chunk_at(self, offset: int) -> int:
         """Index of the chunk holding ``offset`` (the last chunk for the end)."""
         return max(0, bisect.bisect_right(self._starts, offset) - 1)
@@ -55,6 +75,15 @@ class Rope:
         parts.extend(self._chunks[i + 1 : j])
         parts.append(self._chunks[j][: end - self._starts[j]])
         return "".join(parts)
+
+    def replaced(self, start: int, end: int, new_text: str) -> Rope:
+        """A new rope with ``[start, end)`` replaced; this one is unchanged. O(chunks) plus
+        the touched chunks."""
+        copy = Rope.__new__(Rope)
+        copy._chunks, copy._starts = list(self._chunks), self._starts
+        copy._length, copy._joined = self._length, self._joined
+        copy.replace(start, end, new_text)
+        return copy
 
     def replace(self, start: int, end: int, new_text: str) -> None:
         """Replace characters ``[start, end)`` with ``new_text``."""

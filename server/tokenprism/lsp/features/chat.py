@@ -22,6 +22,7 @@ from lsprotocol import types
 
 from ...tokenization import Tokenizer
 from ...tokenization.chat import (
+    SNIFF_CHARACTERS,
     ChatCount,
     ChatError,
     DocumentCount,
@@ -264,7 +265,8 @@ class ChatFeature:
 
     def on_tokenized(self, doc, view: TokenView, previous) -> None:
         language_id = doc.document.language_id
-        if not might_be_chat(view.text, language_id, document_path(doc.uri)):
+        head = view.snapshot.slice(0, SNIFF_CHARACTERS)  # all might_be_chat reads
+        if not might_be_chat(head, language_id, document_path(doc.uri)):
             # a Markdown or source file: nothing to analyze, on no edit (O(1) to decide)
             if self.analyses.pop(doc.uri, None) is not None:
                 self.publish(doc.uri, view.version, [])  # it was a chat document until this edit

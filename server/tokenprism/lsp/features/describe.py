@@ -32,7 +32,7 @@ def token_line(view: TokenView, index: int) -> str:
 
 
 def segment_markdown(view: TokenView, segment: Segment, brief: bool = False) -> str:
-    text = view.text[segment.start : segment.end]
+    text = view.snapshot.slice(segment.start, segment.end)
     lines = [f"{code(visible_whitespace(text))} — {view.model}", ""]
     if segment.last_token > segment.first_token:
         lines.append(f"{segment.last_token - segment.first_token + 1} tokens share these characters:")
@@ -45,6 +45,6 @@ def segment_markdown(view: TokenView, segment: Segment, brief: bool = False) -> 
         lines.append("")
         lines.append(
             f"line {line + 1}: {on_line:,} tokens · document: {len(view):,} tokens"
-            f" · {len(view.text):,} characters · model {view.model}"
+            f" · {view.snapshot.length:,} characters · model {view.model}"
         )
     return "\n".join(lines)

@@ -98,7 +98,7 @@ def register(server) -> None:
             return None
         snapshot = view.snapshot
         offset = convert.offset(snapshot, params.position)
-        segment = view.encoding.segment_at(min(offset, len(view.text) - 1))
+        segment = view.encoding.segment_at(min(offset, view.snapshot.length - 1))
         if segment is None:
             return None
         markdown = segment_markdown(view, segment)

@@ -95,7 +95,7 @@ async def token_hints(server, params: types.InlayHintParams) -> list[types.Inlay
         view = await server.session.view(params.text_document.uri, wait=0.5)
     except DocumentError:
         return []
-    if not view.text:
+    if not view.snapshot.length:
         return []
     if mode is InlayHintMode.COUNTS:
         return count_hints(view, params.range)

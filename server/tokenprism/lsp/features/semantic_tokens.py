@@ -87,7 +87,7 @@ def register(server) -> None:
         view = await view_or_none(ls, params.text_document.uri)
         if view is None:
             return types.SemanticTokens(data=[])
-        return types.SemanticTokens(data=encode_semantic_tokens(view, 0, len(view.text)))
+        return types.SemanticTokens(data=encode_semantic_tokens(view, 0, view.snapshot.length))
 
     @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, LEGEND)
     async def in_range(ls, params: types.SemanticTokensRangeParams) -> types.SemanticTokens:

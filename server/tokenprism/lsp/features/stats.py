@@ -11,7 +11,7 @@ def stats_of(view) -> dict:
         "version": view.version,
         "model": view.model,
         "tokens": len(view),
-        "characters": len(view.text),
+        "characters": view.snapshot.length,
     }
 
 
