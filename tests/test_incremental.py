@@ -248,6 +248,28 @@ def test_verify_and_repair_gives_up_when_cancelled_or_stale(tokenizer):
     assert_same(state, tok)
 
 
+def test_max_window_hands_back_the_edits_it_would_not_do(tokenizer):
+    """With ``max_window`` an edit needing a bigger re-encode is refused without a trace;
+    the rest can be applied later (as the server does in a worker) and end exact."""
+    tok = tokenizer("qwen2")
+    lines = [f"line {k}: 한국어 text with words {k * 7}\n" for k in range(400)]
+    text = "".join(lines)
+    state = TokenState(tok, text)
+    small = (len(lines[0]) * 3, len(lines[0]) * 3, "new ")
+    paste = (len(text) // 2, len(text) // 2, "".join(lines[:200]))  # ~7,000 characters
+    after = (10, 12, "XY")
+    assert state.apply_edits([small, paste, after], max_window=2048) == 1
+    assert state.version == 1 and state.stats["edits"] == 1
+    expected = text[: small[0]] + small[2] + text[small[1] :]
+    assert state.text == expected
+    assert state.snapshot().encoding().equals(tok.encode(expected))
+    assert state.apply_edits([paste, after]) == 2
+    for start, end, new in (paste, after):
+        expected = expected[:start] + new + expected[end:]
+    assert state.text == expected
+    assert state.snapshot().encoding().equals(tok.encode(expected))
+
+
 def test_bad_edit_range_is_a_clear_error(tokenizer):
     state = TokenState(tokenizer("o200k_base"), "abc")
     with pytest.raises(IndexError, match="outside a text of 3 characters"):

@@ -45,6 +45,10 @@ MAX_EDITS_PER_PASS = 256
 VERIFY_AFTER_IDLE = 5.0
 # Seconds after a pass before its token arrays are built for requests, unless a newer pass came.
 MATERIALIZE_AFTER = 0.03
+# Edits whose re-encoded window stays within this many characters are applied on the event
+# loop itself (well under a millisecond: less than handing them to a worker thread and
+# back); a bigger window, a widening retry or a whole-document encode goes to a worker.
+INLINE_WINDOW_CHARS = 4096
 
 
 @dataclass(eq=False)
@@ -82,7 +86,7 @@ class TokenView:
         ends, flags, n = enc.ends, enc.flags, len(enc)
         offsets = np.asarray(offsets, np.int64)
         first = np.minimum(np.searchsorted(ends, offsets, side="left") + 1, n)
-        first = np.where(offsets <= 0, 0, np.where(offsets >= len(self.text), n, first))
+        first = np.where(offsets <= 0, 0, np.where(offsets >= self.snapshot.length, n, first))
         inside = np.flatnonzero(first < n)
         for k in inside[(flags[first[inside]] & CONTINUES) != 0].tolist():  # rare, short runs
             while first[k] < n and flags[first[k]] & CONTINUES:
@@ -280,7 +284,7 @@ class Session:
         # the version belongs to the state after all changes of this notification
         snap = doc.document.snapshot
         if snap.version != version:
-            doc.document.snapshot = Snapshot(version, snap.text, snap.lines, snap.encoding, has_nul=snap.has_nul)
+            doc.document.snapshot = snap.with_version(version)
         self.schedule(doc)
         return doc
 
@@ -315,9 +319,9 @@ class Session:
 
     def _why_skip(self, snapshot: Snapshot) -> str | None:
         limit = self.settings.max_document_characters
-        if limit and len(snapshot.text) > limit:
+        if limit and snapshot.length > limit:
             return (
-                f"not tokenized: {len(snapshot.text):,} characters is more than"
+                f"not tokenized: {snapshot.length:,} characters is more than"
                 f" tokenprism.maxDocumentCharacters ({limit:,})"
             )
         if snapshot.contains_nul():
@@ -388,13 +392,15 @@ class Session:
             started = loop.time()
             try:
                 if fresh:
-                    state = await loop.run_in_executor(
-                        self._encode_pool, TokenState, tokenizer, target.text, special
+                    state = await loop.run_in_executor(  # the text is joined in the worker too
+                        self._encode_pool, lambda: TokenState(tokenizer, target.text, special)
                     )
                 else:
-                    await loop.run_in_executor(self._encode_pool, state.apply_edits, edits)
+                    applied = state.apply_edits(edits, max_window=INLINE_WINDOW_CHARS)
+                    if applied < len(edits):
+                        await loop.run_in_executor(self._encode_pool, state.apply_edits, edits[applied:])
                 encoding = _frozen_copy(state)  # O(blocks): fine on the event loop
-                if encoding.text_length != len(target.text):
+                if encoding.text_length != target.length:
                     raise RuntimeError("token state out of step with the text")
             except asyncio.CancelledError:
                 raise
@@ -465,7 +471,7 @@ class Session:
             if differing and not cancel.is_set() and doc.state is state and doc.view is view:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
                 encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
-                if doc.view is view and encoding.text_length == len(view.text):
+                if doc.view is view and encoding.text_length == view.snapshot.length:
                     doc.view = TokenView(doc.uri, view.snapshot, encoding, view.tokenizer, view.special)
                     for listener in self.on_tokenized:
                         listener(doc, doc.view, view)

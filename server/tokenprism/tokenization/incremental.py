@@ -40,6 +40,11 @@ CONTEXT_LINES = 1
 SEARCH_CHARS = 2048
 
 
+class WindowTooLarge(Exception):
+    """An edit would re-encode more than the caller's ``max_window`` characters; the state
+    is left as it was before that edit."""
+
+
 def _as_piece(encoding: Encoding) -> Piece:
     return Piece(encoding.ids, encoding.ends.astype(np.int64), encoding.flags)
 
@@ -189,8 +194,10 @@ class TokenState(_BlockQueries):
 
     # -- edits --------------------------------------------------------------------------------
 
-    def apply_edit(self, start: int, end: int, new_text: str) -> None:
-        """Replace characters ``[start, end)`` of the text with ``new_text``."""
+    def apply_edit(self, start: int, end: int, new_text: str, max_window: int | None = None) -> None:
+        """Replace characters ``[start, end)`` of the text with ``new_text``. With
+        ``max_window``, an edit that needs a bigger re-encode raises WindowTooLarge instead
+        (and changes nothing): a caller on a latency-sensitive thread hands it elsewhere."""
         with self._lock:
             n = len(self._rope)
             if not (0 <= start <= end <= n):
@@ -198,19 +205,25 @@ class TokenState(_BlockQueries):
             removed = self._rope.slice(start, end)
             self._rope.replace(start, end, new_text)
             try:
-                self._retokenize(start, start + len(new_text), len(new_text) - (end - start))
+                self._retokenize(start, start + len(new_text), len(new_text) - (end - start), max_window)
             except BaseException:  # e.g. text the tokenizer refuses: leave the state as it was
                 self._rope.replace(start, start + len(new_text), removed)
                 raise
             self.version += 1
             self.stats["edits"] += 1
 
-    def apply_edits(self, edits: list[tuple[int, int, str]]) -> None:
-        """Apply edits in order (each in the coordinates left by the previous one)."""
-        for start, end, new_text in edits:
-            self.apply_edit(start, end, new_text)
+    def apply_edits(self, edits: list[tuple[int, int, str]], max_window: int | None = None) -> int:
+        """Apply edits in order (each in the coordinates left by the previous one). Returns
+        how many were applied: all of them, or with ``max_window`` those before the first
+        that would re-encode more characters than that."""
+        for applied, (start, end, new_text) in enumerate(edits):
+            try:
+                self.apply_edit(start, end, new_text, max_window)
+            except WindowTooLarge:
+                return applied
+        return len(edits)
 
-    def _retokenize(self, start: int, new_end: int, delta: int) -> None:
+    def _retokenize(self, start: int, new_end: int, delta: int, max_window: int | None = None) -> None:
         """Re-encode around ``[start, new_end)`` of the new text and splice the result in.
 
         The work happens on a local stretch of the text, ``[base, base + len(local))``,
@@ -236,6 +249,8 @@ class TokenState(_BlockQueries):
             hi = rights[context] if len(rights) > context else len(local)
             if at_start and at_end and lo == 0 and hi == len(local):
                 break  # the window is the whole text
+            if max_window is not None and hi - lo > max_window:
+                raise WindowTooLarge(hi - lo)
             self.stats["window_chars"] += hi - lo
             window = encode_pieces(self.tokenizer, local, [(lo, hi)], self.special, rule)[0]
             window = Piece(window.ids, window.ends + base, window.flags)
@@ -248,6 +263,8 @@ class TokenState(_BlockQueries):
             self.stats["widened"] += 1
             log.debug("context around edit at %d did not match; widening to %d lines", start, context * 4)
             context *= 4
+        if max_window is not None and n > max_window:
+            raise WindowTooLarge(n)
         self.stats["whole"] += 1
         whole = self._encode_whole(self.text)
         store.splice(0, len(store), whole, 0)
