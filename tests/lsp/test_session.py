@@ -45,3 +45,35 @@ async def test_edits_during_a_pass_end_in_the_newest_text():
     assert view.version == version and view.text == text
     assert view.encoding.ids.tolist() == load_tokenizer("o200k_base").encode(text).ids.tolist()
     session.shutdown()
+
+
+async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
+    """A typing-sized burst is one pass right after the messages are handled (no task); a
+    paste bigger than the inline window goes to the catch-up task. Both end exact."""
+    from tokenprism.lsp import state as state_module
+
+    session = Session(encoding="utf-32")
+    tokenizer = load_tokenizer("o200k_base")
+    text = CORPUS["mixed"] * 200
+    doc = session.open("file:///inline.txt", "plaintext", 1, text)
+    await session.view(doc.uri, wait=60)
+    first_task = doc.task
+    passes = []
+    session.on_tokenized.append(lambda d, view, previous: passes.append(view.version))
+    for version, k in enumerate(range(5), start=2):  # a burst: handled before any pass runs
+        session.change(doc.uri, version, [((3, k), (3, k), "x")])
+    line3 = sum(len(line) for line in text.splitlines(keepends=True)[:3])
+    text = text[:line3] + "xxxxx" + text[line3:]
+    await asyncio.sleep(0)  # one turn of the loop
+    assert passes == [6] and doc.task is first_task  # one pass, no new task
+    assert doc.view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    paste = CORPUS["korean"] * (state_module.INLINE_WINDOW_CHARS // len(CORPUS["korean"]) + 2)
+    session.change(doc.uri, 7, [((10, 0), (10, 0), paste)])
+    line10 = sum(len(line) for line in text.splitlines(keepends=True)[:10])
+    text = text[:line10] + paste + text[line10:]
+    await asyncio.sleep(0)
+    assert doc.task is not first_task  # handed to the catch-up task
+    view = await session.view(doc.uri, wait=60)
+    assert view.version == 7 and passes[-1] == 7 and view.text == text
+    assert view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    session.shutdown()

@@ -1,10 +1,12 @@
 """Open documents, their token states, and the tokenizers they use. No LSP types here.
 
-Text edits go into a :class:`~.document.Document` at once (on the event loop); a
-per-document *catch-up task* then brings that document's ``TokenState`` up to the newest
-version in a worker thread, applying the edits in order (a burst is coalesced into one
-pass). Each pass publishes a :class:`TokenView`: an immutable (text, tokens) pair that
-requests read without locks, however far behind the document the token state is.
+Text edits go into a :class:`~.document.Document` at once (on the event loop). Once the
+messages already read are handled (so a burst is coalesced into one pass), a *pass* brings
+that document's ``TokenState`` up to the newest version: typing-sized edits right there on
+the event loop (a fraction of a millisecond), anything bigger — a fresh encode, a new
+model, a wide window — in a per-document *catch-up task* that works in a worker thread.
+Each pass publishes a :class:`TokenView`: an immutable (text, tokens) pair that requests
+read without locks, however far behind the document the token state is.
 
 Tokenizers load in a worker thread too. While a model loads, documents keep their
 previous tokens; a load that fails is reported once and the previous model stays.
@@ -123,8 +125,10 @@ class OpenDocument:
     task: asyncio.Task | None = None
     published: asyncio.Event = field(default_factory=asyncio.Event)
     stale_answers: bool = False  # a request was answered from an older version
-    verify: asyncio.Task | None = None  # the idle check of the token state, if scheduled
+    verify: asyncio.TimerHandle | asyncio.Task | None = None  # the idle check of the state: waiting or running
     cancel_verify: threading.Event | None = None
+    materialize: asyncio.TimerHandle | None = None  # building the newest view's arrays, soon
+    pass_due: bool = False  # a pass is scheduled for when the messages already read are handled
 
     @property
     def uri(self) -> str:
@@ -303,14 +307,55 @@ class Session:
     # -- tokenizing -----------------------------------------------------------------------------
 
     def schedule(self, doc: OpenDocument) -> None:
-        """Make sure a catch-up task runs for the document."""
+        """Make sure the document's tokens catch up: soon, once the messages already read
+        are handled (so a burst of edits is one pass)."""
         if doc.verify is not None:
             doc.verify.cancel()
             doc.verify = None
         if doc.cancel_verify is not None:
             doc.cancel_verify.set()  # a running check gives way to the new edits
-        if doc.task is None or doc.task.done():
+        if (doc.task is None or doc.task.done()) and not doc.pass_due:
+            doc.pass_due = True
+            asyncio.get_running_loop().call_soon(self._pass_or_task, doc)
+
+    def _pass_or_task(self, doc: OpenDocument) -> None:
+        doc.pass_due = False
+        if self.documents.get(doc.uri) is not doc or (doc.task is not None and not doc.task.done()):
+            return  # closed meanwhile, or a running task picks the edits up
+        if not self._inline_pass(doc):
             doc.task = asyncio.ensure_future(self._catch_up(doc))
+
+    def _inline_pass(self, doc: OpenDocument) -> bool:
+        """The common case, done at once on the event loop: small edits to a state whose
+        tokenizer and settings are current. False when anything else is needed (a load,
+        a fresh encode, a window too big for the loop, a skipped document): the catch-up
+        task does that, from wherever this left the state."""
+        state, edits = doc.state, doc.pending
+        if state is None or doc.needs_full or not edits or len(edits) > MAX_EDITS_PER_PASS:
+            return False
+        tokenizer = self.tokenizers.get(self.spec_for(doc))
+        if tokenizer is not state.tokenizer or state.special != self.settings.special_tokens:
+            return False
+        target = doc.document.snapshot
+        if self._why_skip(target) is not None:
+            return False
+        try:
+            applied = state.apply_edits(edits, max_window=INLINE_WINDOW_CHARS)
+        except Exception:  # the task encodes afresh and reports what is wrong with the text
+            log.debug("an inline pass over %s failed; encoding it afresh", doc.uri, exc_info=True)
+            doc.pending, doc.needs_full = [], True
+            return False
+        doc.pending = edits[applied:]
+        if doc.pending:
+            return False  # a big window: the rest goes to a worker
+        encoding = _frozen_copy(state)
+        if encoding.text_length != target.length:
+            log.error("token state of %s out of step with the text; encoding it afresh", doc.uri)
+            doc.needs_full = True
+            return False
+        self._publish(doc, state, target, encoding, tokenizer, state.special)
+        self._verify_later(doc)
+        return True
 
     def _retokenize_for(self, spec: str) -> None:
         for doc in self.documents.values():
@@ -417,16 +462,7 @@ class Session:
                 "%s v%d: %s in %.0f ms", doc.uri, target.version,
                 "encoded" if fresh else f"{len(edits)} edits", (loop.time() - started) * 1000,
             )
-            previous = doc.view
-            doc.state = state
-            doc.view = TokenView(doc.uri, target, encoding, tokenizer, special)
-            doc.published.set()
-            for listener in self.on_tokenized:
-                try:
-                    listener(doc, doc.view, previous)
-                except Exception:
-                    log.exception("a tokenized-listener failed")
-            self._materialize_soon(doc, doc.view)
+            self._publish(doc, state, target, encoding, tokenizer, special)
             wanted = self.tokenizers.get(self.spec_for(doc))
             if (
                 doc.document.snapshot is target
@@ -439,6 +475,20 @@ class Session:
                     self._verify_later(doc)
                 return
 
+    def _publish(self, doc: OpenDocument, state, target: Snapshot, encoding, tokenizer, special) -> None:
+        """Make (target, encoding) the document's view and tell the listeners."""
+        previous = doc.view
+        doc.state = state
+        doc.skipped = None
+        doc.view = TokenView(doc.uri, target, encoding, tokenizer, special)
+        doc.published.set()
+        for listener in self.on_tokenized:
+            try:
+                listener(doc, doc.view, previous)
+            except Exception:
+                log.exception("a tokenized-listener failed")
+        self._materialize_soon(doc, doc.view)
+
     def _materialize_soon(self, doc: OpenDocument, view: TokenView) -> None:
         """Build the view's whole-document arrays (what requests read) in a worker once the
         document has paused: not on the edit's critical path, and not at all for a version
@@ -446,10 +496,13 @@ class Session:
         loop = asyncio.get_running_loop()
 
         def start() -> None:
+            doc.materialize = None
             if doc.view is view and self.documents.get(doc.uri) is doc:
                 loop.run_in_executor(self._encode_pool, _materialize, view.encoding)
 
-        loop.call_later(MATERIALIZE_AFTER, start)
+        if doc.materialize is not None:
+            doc.materialize.cancel()  # one pending timer per document, not one per keystroke
+        doc.materialize = loop.call_later(MATERIALIZE_AFTER, start)
 
     def _verify_later(self, doc: OpenDocument) -> None:
         """Once the document has been idle a while, check its incremental state against a
@@ -462,7 +515,6 @@ class Session:
         loop = asyncio.get_running_loop()
 
         async def verify() -> None:
-            await asyncio.sleep(VERIFY_AFTER_IDLE)
             view = doc.view
             if view is None or not doc.up_to_date or doc.state is not state or doc.pending:
                 return
@@ -476,7 +528,13 @@ class Session:
                     for listener in self.on_tokenized:
                         listener(doc, doc.view, view)
 
-        doc.verify = asyncio.ensure_future(verify())
+        def start() -> None:
+            if self.documents.get(doc.uri) is doc:
+                doc.verify = asyncio.ensure_future(verify())
+
+        # a timer, not a sleeping task: typing re-arms it on every pass, and cancelling a
+        # timer costs nothing while cancelling a task wakes it once more
+        doc.verify = loop.call_later(VERIFY_AFTER_IDLE, start)
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -487,7 +545,8 @@ class Session:
         deadline = asyncio.get_running_loop().time() + wait
         while not doc.up_to_date and doc.skipped is None:
             remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or doc.task is None or doc.task.done():
+            idle = not doc.pass_due and (doc.task is None or doc.task.done())
+            if remaining <= 0 or idle:
                 break
             doc.published.clear()
             try:
@@ -545,7 +604,7 @@ def _materialize(encoding) -> None:
 
 def _stop(doc: OpenDocument) -> None:
     """Stop all background work for a document (closed, reopened, shutting down)."""
-    for task in (doc.task, doc.verify):
+    for task in (doc.task, doc.verify, doc.materialize):
         if task is not None:
             task.cancel()
     if doc.cancel_verify is not None:
