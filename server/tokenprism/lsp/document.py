@@ -186,8 +186,8 @@ class Snapshot:
         if line in self._units:
             return self._units[line]
         text = self.slice(self.line_start(line), self.next_line_start(line))
-        if text.isascii():
-            units = None
+        if text.isascii() or (self.encoding == UTF16 and max(text) <= "\uffff"):
+            units = None  # one code unit per character (Korean, accents: no astral characters)
         else:
             units = cumulative_units(text, self.encoding)
         if len(self._units) > 4096:

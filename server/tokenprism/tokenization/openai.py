@@ -89,7 +89,8 @@ class TiktokenTokenizer(Tokenizer):
             self._bytes[rank] = token
         for token, rank in self._special.items():
             self._bytes[rank] = token.encode("utf-8")
-        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int64, n)
+        # per-id lookups on every edit: small dtypes keep the tables (and cache misses) small
+        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int32, n)
         self._is_special = np.zeros(n, bool)
         self._is_special[list(self._special.values())] = True
         self.info = TokenizerInfo(
@@ -100,18 +101,26 @@ class TiktokenTokenizer(Tokenizer):
             vocab_size=n,
         )
         self._pool: ThreadPoolExecutor | None = None
+        self._allowed_all = frozenset(self._special)
 
     @property
     def pattern(self) -> str:
         return self._enc._pat_str
 
-    def _ids(self, text: str, special: SpecialTokens) -> list[int]:
-        if special is SpecialTokens.SPECIAL:
-            return self._enc.encode(text, allowed_special="all")
-        return self._enc.encode(text, allowed_special=set(), disallowed_special=())
+    def _ids(self, text: str, special: SpecialTokens) -> np.ndarray:
+        """tiktoken's ``encode`` with ``allowed_special="all"`` or ``disallowed_special=()``
+        (those modes never search for disallowed text), straight into a numpy buffer."""
+        allowed = self._allowed_all if special is SpecialTokens.SPECIAL else frozenset()
+        core = self._enc._core_bpe
+        try:
+            buffer = core.encode_to_tiktoken_buffer(text, allowed)
+        except UnicodeEncodeError:  # lone surrogates read as U+FFFD, as tiktoken's encode does
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            buffer = core.encode_to_tiktoken_buffer(text, allowed)
+        return np.frombuffer(buffer, dtype=np.uint32)
 
     def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
-        ids = np.asarray(self._ids(text, special), np.int64)
+        ids = self._ids(text, special)
         if len(ids) == 0:
             return Encoding.empty(len(text))
         enc = tile_from_byte_lengths(ids, self._byte_lengths[ids], self._is_special[ids], text)
