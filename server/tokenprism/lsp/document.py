@@ -108,13 +108,23 @@ class Snapshot:
 
     version: int
     content: Rope
-    lines: LineIndex
+    line_index: LineIndex | None  # None: scanned from the text on first use (see ``lines``)
     encoding: str = UTF16
     _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
     _ascii: list = field(default_factory=list, repr=False)
     # whether the text holds a NUL character (a binary file); kept up to date by the edits,
     # which look only at the inserted text, so no edit scans the whole document for it
     has_nul: bool | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> LineIndex:
+        """The line index; a document just opened scans its text on first use (a worker
+        does that while the first encode runs, so opening need not wait for it)."""
+        index = self.line_index
+        if index is None:
+            index = LineIndex.of(self.text)
+            object.__setattr__(self, "line_index", index)  # a cache, not a change
+        return index
 
     @property
     def text(self) -> str:
@@ -129,7 +139,7 @@ class Snapshot:
         return self.content.slice(start, end)
 
     def with_version(self, version: int) -> Snapshot:
-        return Snapshot(version, self.content, self.lines, self.encoding, has_nul=self.has_nul)
+        return Snapshot(version, self.content, self.line_index, self.encoding, has_nul=self.has_nul)
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
@@ -288,4 +298,4 @@ class Document:
 
 
 def _whole_snapshot(version: int, text: str, encoding: str) -> Snapshot:
-    return Snapshot(version, Rope(text), LineIndex.of(text), encoding, has_nul="\x00" in text)
+    return Snapshot(version, Rope(text), None, encoding, has_nul="\x00" in text)

@@ -272,6 +272,8 @@ class Session:
             _stop(old)
         self.documents[uri] = doc
         self.schedule(doc)
+        # the line index is not needed for the first count: scan for it beside the encode
+        asyncio.get_running_loop().run_in_executor(self._encode_pool, lambda: doc.document.snapshot.lines)
         return doc
 
     def change(self, uri: str, version: int, changes: list[tuple]) -> OpenDocument:
