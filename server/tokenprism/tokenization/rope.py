@@ -13,25 +13,24 @@ document versions, which requests read while the document moves on).
 from __future__ import annotations
 
 import bisect
+import itertools
 
-CHUNK_CHARS = 16_384  # chunks stay between a quarter and twice this
+CHUNK_CHARS = 4096  # edited chunks stay between a quarter and twice this
 
 
 class Rope:
     __slots__ = ("_chunks", "_starts", "_length", "_joined")
 
     def __init__(self, text: str = ""):
-        self._chunks = _split(text)
+        # one chunk until the first edit splits it: opening a document copies nothing
+        self._chunks = [text] if text else []
         self._length = len(text)
         self._joined: str | None = text
         self._reindex()
 
     def _reindex(self) -> None:
-        starts, pos = [], 0
-        for chunk in self._chunks:
-            starts.append(pos)
-            pos += len(chunk)
-        self._starts = starts
+        chunks = self._chunks
+        self._starts = list(itertools.accumulate(map(len, chunks[:-1]), initial=0)) if chunks else []
 
     def __len__(self) -> int:
         return self._length

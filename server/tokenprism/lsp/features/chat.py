@@ -230,6 +230,9 @@ class ChatFeature:
         self.analyses: dict[str, ChatAnalysis] = {}
         self._running: dict[str, asyncio.Task] = {}
         self._latest: dict[str, tuple[TokenView, str]] = {}  # the next view to analyze, per document
+        # per document: (language id, the head might_be_chat read, its answer); typing below
+        # the head leaves it unchanged, and comparing it costs less than the regex search
+        self._sniffed: dict[str, tuple[str, str, bool]] = {}
 
     def template_setting(self, view: TokenView) -> str | None:
         """``chatTemplate`` names the template of the document's model; a request for
@@ -265,8 +268,7 @@ class ChatFeature:
 
     def on_tokenized(self, doc, view: TokenView, previous) -> None:
         language_id = doc.document.language_id
-        head = view.snapshot.slice(0, SNIFF_CHARACTERS)  # all might_be_chat reads
-        if not might_be_chat(head, language_id, document_path(doc.uri)):
+        if not self._might_be_chat(doc.uri, view, language_id):
             # a Markdown or source file: nothing to analyze, on no edit (O(1) to decide)
             if self.analyses.pop(doc.uri, None) is not None:
                 self.publish(doc.uri, view.version, [])  # it was a chat document until this edit
@@ -300,7 +302,17 @@ class ChatFeature:
     def publish(self, uri: str, version: int, diagnostics: list[types.Diagnostic]) -> None:
         self.server.publish_diagnostics(uri, DIAGNOSTIC_SOURCE, diagnostics, version)
 
+    def _might_be_chat(self, uri: str, view: TokenView, language_id: str) -> bool:
+        head = view.snapshot.slice(0, SNIFF_CHARACTERS)  # all might_be_chat reads
+        sniffed = self._sniffed.get(uri)
+        if sniffed is not None and sniffed[0] == language_id and sniffed[1] == head:
+            return sniffed[2]
+        answer = might_be_chat(head, language_id, document_path(uri))
+        self._sniffed[uri] = (language_id, head, answer)
+        return answer
+
     def on_closed(self, uri: str) -> None:
+        self._sniffed.pop(uri, None)
         self.analyses.pop(uri, None)
         self._latest.pop(uri, None)
         task = self._running.pop(uri, None)
