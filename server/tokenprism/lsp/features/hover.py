@@ -83,11 +83,6 @@ def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list
 def register(server) -> None:
     tables = RankTables()
 
-    def on_tokenized(doc, view: TokenView, previous) -> None:
-        tables.prepare(view.tokenizer)
-
-    server.tokenized_listeners.append(on_tokenized)
-
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls, params: types.HoverParams) -> types.Hover | None:
         try:
@@ -102,6 +97,9 @@ def register(server) -> None:
         if segment is None:
             return None
         markdown = segment_markdown(view, segment)
+        # built on the first hover, not when a model loads: seconds of CPU (and a GIL held
+        # against typing) that users who never hover should not pay
+        tables.prepare(view.tokenizer)
         vocabulary = vocabulary_lines(view, segment.token_indices, tables)
         if vocabulary:
             markdown += "\n\n" + "\n".join(f"- {line}" for line in vocabulary)
