@@ -145,6 +145,10 @@ def select(encoding, text_len: int, window_start: int, lo: int, hi: int) -> Piec
     return whole.between(lo, hi, include_start=lo == 0)
 
 
+# Windows up to this many characters are encoded with a plain ``encode`` (see encode_pieces).
+SMALL_WINDOW = 8192
+
+
 def encode_pieces(
     tokenizer: Tokenizer,
     text: str,
@@ -155,8 +159,13 @@ def encode_pieces(
     """Encode several pieces ``(lo, hi]`` of ``text`` in one batch (both cores)."""
     windows = [window_bounds(text, lo, hi, rule) for lo, hi in bounds]
     texts = [text[a:b] for a, b in windows]
-    # a batch even for one text: the Rust tokenizers release the GIL only in encode_batch
-    encodings = tokenizer.encode_batch(texts, special)
+    if len(texts) == 1 and len(texts[0]) <= SMALL_WINDOW:
+        # an edit's window: a plain encode (a batch of one would cross to the Rust thread
+        # pool and back, which costs more than encoding a few lines)
+        encodings = [tokenizer.encode(texts[0], special)]
+    else:
+        # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
+        encodings = tokenizer.encode_batch(texts, special)
     return [
         select(enc, len(text), a, lo, hi) for enc, (a, _), (lo, hi) in zip(encodings, windows, bounds)
     ]
