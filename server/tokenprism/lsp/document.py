@@ -75,6 +75,13 @@ class LineIndex:
         window_to = min(start + inserted_length + 1, len(new_text))
         fresh = line_starts_of(new_text[window_from:window_to], window_from)
         fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
+        if keep_before and keep_after == keep_before and not len(fresh):
+            # typing inside a line: no line start added or removed, the later ones shift
+            if not delta:
+                return self
+            shifted = starts.copy()
+            shifted[keep_after:] += delta
+            return LineIndex(shifted)
         head = starts[:keep_before] if keep_before else starts[:1]
         return LineIndex(np.concatenate((head, fresh, starts[keep_after:] + delta)))
 
