@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import itertools
+import json
 import logging
 import os
 import sys
@@ -18,7 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import FeatureNotificationError, JsonRpcInvalidParams
+from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
@@ -64,6 +66,27 @@ class TokenPrismProtocol(LanguageServerProtocol):
         if "id" not in data and "jsonrpc" in data and data.get("method") in RAW_NOTIFICATIONS:
             return RawNotification(data)
         return super().structure_message(data)
+
+    def _send_data(self, data: Any) -> None:
+        if type(data) is not dict or self.writer is None:
+            super()._send_data(data)
+            return
+        # plain JSON (documentStats on every edit): json's shared encoder, no attrs hook
+        try:
+            body = json.dumps(data).encode(self.CHARSET)
+        except TypeError:  # an lsprotocol object inside after all: pygls's serializer
+            super()._send_data(data)
+            return
+        try:
+            written = self.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
+            if inspect.isawaitable(written):  # a websocket writer
+                asyncio.ensure_future(written)
+        except BrokenPipeError:
+            log.error("the client's end of the connection is closed")
+            raise
+        except Exception as error:  # as pygls does: report, keep serving
+            log.exception("sending a message failed")
+            self._server._report_server_error(error, JsonRpcInternalError)
 
     def handle_message(self, message) -> None:
         if type(message) is not RawNotification:
