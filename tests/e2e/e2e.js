@@ -437,13 +437,14 @@ async function main() {
       await openFile("prompt.md");
       const want = expectedCount(file("prompt.md"), "phi3");
       await runCommand("TokenPrism: Select tokenizer");
-      await page.locator(".quick-input-widget", { hasText: "TokenPrism: Select tokenizer" }).waitFor({ timeout: 15000 });
+      // generous waits: right after the 1.5 MB document the workbench can be slow to respond
+      await page.locator(".quick-input-widget", { hasText: "TokenPrism: Select tokenizer" }).waitFor({ timeout: 30000 });
       await page.keyboard.type("phi3");
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Phi-3" }).first().waitFor({ timeout: 15000 });
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Phi-3" }).first().waitFor({ timeout: 30000 });
       await page.waitForTimeout(300);
       await shot("model-picker");
       await page.keyboard.press("Enter");
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "this workspace" }).first().waitFor({ timeout: 15000 });
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "this workspace" }).first().waitFor({ timeout: 30000 });
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().click();
       const status = await waitStatus(`${fmt(want)} tokens · phi3`, 90000);
       const saved = JSON.parse(fs.readFileSync(file(".vscode/settings.json"), "utf8"));
@@ -519,7 +520,13 @@ async function main() {
       // Edit the user message in the source: the rendered document and its count follow.
       const source = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: "chat.json" }) })
         .filter({ hasNot: page.locator(".tab.active", { hasText: "(rendered)" }) }).first();
-      await source.locator(".view-line", { hasText: "How many tokens" }).first().click();
+      // Monaco renders only the lines in view: bring the top of the source into view first
+      // (a slow machine may still be laying out the split when this runs)
+      await source.locator(".editor-instance .view-lines").first().click();
+      await page.keyboard.press("Control+Home");
+      const line = source.locator(".view-line", { hasText: "How many tokens" }).first();
+      await line.waitFor({ timeout: 30000 });
+      await line.click();
       await page.keyboard.press("End");
       await page.keyboard.press("ArrowLeft");
       await page.keyboard.press("ArrowLeft");
