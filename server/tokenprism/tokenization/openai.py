@@ -101,23 +101,22 @@ class TiktokenTokenizer(Tokenizer):
             vocab_size=n,
         )
         self._pool: ThreadPoolExecutor | None = None
-        self._allowed_all = frozenset(self._special)
 
     @property
     def pattern(self) -> str:
         return self._enc._pat_str
 
     def _ids(self, text: str, special: SpecialTokens) -> np.ndarray:
-        """tiktoken's ``encode`` with ``allowed_special="all"`` or ``disallowed_special=()``
-        (those modes never search for disallowed text), straight into a numpy buffer."""
-        allowed = self._allowed_all if special is SpecialTokens.SPECIAL else frozenset()
-        core = self._enc._core_bpe
+        """tiktoken's ids straight into a numpy array (no Python list on every edit)."""
+        if special is SpecialTokens.SPECIAL:
+            options = {"allowed_special": "all"}
+        else:
+            options = {"allowed_special": set(), "disallowed_special": ()}
         try:
-            buffer = core.encode_to_tiktoken_buffer(text, allowed)
+            return self._enc.encode_to_numpy(text, **options)
         except UnicodeEncodeError:  # lone surrogates read as U+FFFD, as tiktoken's encode does
             text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-            buffer = core.encode_to_tiktoken_buffer(text, allowed)
-        return np.frombuffer(buffer, dtype=np.uint32)
+            return self._enc.encode_to_numpy(text, **options)
 
     def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
         ids = self._ids(text, special)
