@@ -91,3 +91,16 @@ async def test_until_the_ranks_are_built_the_hover_leaves_the_line_out(monkeypat
 
     monkeypatch.setattr(hover, "rank_table", no_build)
     assert hover.vocabulary_lines(view, range(len(view)), hover.RankTables()) == []
+
+
+async def test_the_first_hover_starts_the_build_and_a_quick_one_is_ready_for_it():
+    """prepare() starts a model's build once and hands it back, so the hover that started it
+    can wait a moment: tiktoken's table (its ids) is ready within that wait."""
+    from tokenprism.lsp.features import hover
+
+    tables = hover.RankTables()
+    tokenizer = load_tokenizer("o200k_base")
+    build = tables.prepare(tokenizer)
+    assert build is not None and tables.prepare(tokenizer) is None  # one build per tokenizer
+    await asyncio.wait_for(asyncio.shield(build), hover.FIRST_BUILD_WAIT * 100)
+    assert tables.ready(tokenizer)

@@ -24,6 +24,10 @@ from .describe import code, segment_markdown
 log = logging.getLogger(__name__)
 
 
+# How long the first hover of a model waits for its rank table before answering without it.
+FIRST_BUILD_WAIT = 0.05
+
+
 class RankTables:
     """Which tokenizers' rank tables are built; builds each once, in a worker thread."""
 
@@ -33,13 +37,15 @@ class RankTables:
     def ready(self, tokenizer: Tokenizer) -> bool:
         return self._state.get(tokenizer, False)
 
-    def prepare(self, tokenizer: Tokenizer) -> None:
-        """Start building the table unless it is built or being built (on the event loop)."""
+    def prepare(self, tokenizer: Tokenizer) -> asyncio.Future | None:
+        """Start building the table unless it is built or being built (on the event loop);
+        returns the build when this call started it."""
         if tokenizer in self._state:
-            return
+            return None
         self._state[tokenizer] = False
         future = asyncio.get_running_loop().run_in_executor(None, _build, tokenizer)
         future.add_done_callback(lambda done: self._built(tokenizer, done))
+        return future
 
     def _built(self, tokenizer: Tokenizer, done: asyncio.Future) -> None:
         if done.cancelled():
@@ -99,7 +105,12 @@ def register(server) -> None:
         markdown = segment_markdown(view, segment)
         # built on the first hover, not when a model loads: seconds of CPU (and a GIL held
         # against typing) that users who never hover should not pay
-        tables.prepare(view.tokenizer)
+        build = tables.prepare(view.tokenizer)
+        if build is not None:  # tiktoken's is instant: show it on this hover already
+            try:
+                await asyncio.wait_for(asyncio.shield(build), FIRST_BUILD_WAIT)
+            except (asyncio.TimeoutError, Exception):
+                pass  # still building (or failed): this hover goes without the rank
         vocabulary = vocabulary_lines(view, segment.token_indices, tables)
         if vocabulary:
             markdown += "\n\n" + "\n".join(f"- {line}" for line in vocabulary)
