@@ -85,15 +85,17 @@ class BlockStore:
     # -- lookups ------------------------------------------------------------------------------
 
     def block_of(self, i: int) -> int:
-        return int(np.searchsorted(self.first_index, i, side="right")) - 1
+        return int(self.first_index.searchsorted(i, "right")) - 1
 
     def rank(self, offset: int, side: str = "right") -> int:
         """Number of tokens whose end is ``<= offset`` (side right) or ``< offset`` (left):
         ``np.searchsorted(ends, offset, side)`` over the whole document."""
-        b = int(np.searchsorted(self.last_end, offset, side=side))
+        # ndarray.searchsorted, not np.searchsorted: the method skips numpy's Python-level
+        # dispatch, which costs more than the search on these small arrays
+        b = int(self.last_end.searchsorted(offset, side))
         if b >= len(self.ids):
             return len(self)
-        local = int(np.searchsorted(self.ends[b], offset - int(self.bases[b]), side=side))
+        local = int(self.ends[b].searchsorted(offset - int(self.bases[b]), side))
         return int(self.first_index[b]) + local
 
     def end(self, i: int) -> int:
@@ -154,6 +156,37 @@ class BlockStore:
 
     # -- the edit -----------------------------------------------------------------------------
 
+    def _splice_within(self, b: int, first: int, last: int, new: Piece, delta: int) -> bool:
+        """The usual edit: tokens ``[first, last)`` all in block ``b``, and the block stays
+        within its size bounds. Builds the one new block and copies the small per-block
+        arrays (snapshots share the old ones), instead of re-cutting a run of blocks."""
+        offset = int(self.first_index[b])
+        lo, hi = first - offset, last - offset
+        old_count = int(self.counts[b])
+        count = old_count - (hi - lo) + len(new)
+        if not (BLOCK_TOKENS // 4 <= count <= 2 * BLOCK_TOKENS) or hi > old_count:
+            return False
+        base = int(self.bases[b])
+        ids, ends, flags = self.ids[b], self.ends[b], self.flags[b]
+        block = (
+            np.concatenate((ids[:lo], new.ids.astype(ID_DTYPE, copy=False), ids[hi:])),
+            np.concatenate((ends[:lo], (new.ends - base).astype(OFFSET_DTYPE), ends[hi:] + delta)),
+            np.concatenate((flags[:lo], new.flags.astype(FLAG_DTYPE, copy=False), flags[hi:])),
+        )
+        for array in block:  # never changed in place: snapshots share them
+            array.flags.writeable = False
+        self.ids[b], self.ends[b], self.flags[b] = block
+        bases, counts, last_local, first_index = (
+            self.bases.copy(), self.counts.copy(), self.last_local.copy(), self.first_index.copy()
+        )
+        bases[b + 1 :] += delta
+        counts[b] = count
+        last_local[b] = block[1][-1]
+        first_index[b + 1 :] += count - old_count
+        self.bases, self.counts, self.last_local, self.first_index = bases, counts, last_local, first_index
+        self.last_end = bases + last_local
+        return True
+
     def splice(self, first: int, last: int, new: Piece, delta: int) -> None:
         """Replace tokens ``[first, last)`` with ``new`` (absolute ends in the new text) and
         shift every token after them by ``delta`` characters."""
@@ -167,6 +200,8 @@ class BlockStore:
             return
         b0 = min(self.block_of(first), nblocks - 1)
         b1 = min(self.block_of(max(last - 1, first)), nblocks - 1)
+        if b0 == b1 and self._splice_within(b0, first, last, new, delta):
+            return
         # take in the next block too when the rebuilt run would be tiny
         rebuilt = int(self.first_index[b1 + 1]) - int(self.first_index[b0]) - (last - first) + len(new)
         if rebuilt < BLOCK_TOKENS // 4 and b1 + 1 < nblocks:

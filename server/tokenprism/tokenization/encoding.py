@@ -228,6 +228,11 @@ def tile_from_byte_lengths(
     byte_ends = np.cumsum(byte_lengths, dtype=np.int64)
     if int(byte_ends[-1]) != len(data):
         return None
+    if len(data) == len(text):
+        # all ASCII (the usual edit window): byte offsets are character offsets and no
+        # token starts inside a character; SPECIAL is bit 0, so the flags are the mask
+        flags = np.asarray(special, dtype=bool).astype(FLAG_DTYPE)
+        return Encoding(np.asarray(ids, ID_DTYPE), byte_ends.astype(OFFSET_DTYPE), flags, len(text))
     raw = np.frombuffer(data, dtype=np.uint8)
     is_char_start = (raw & 0xC0) != 0x80
     # chars_before[b] = number of characters starting before byte b
