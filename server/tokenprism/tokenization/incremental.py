@@ -127,6 +127,22 @@ class _BlockQueries:
         return self._store.slice(first, last).flags
 
 
+def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, delta: int, check_right: bool) -> bool:
+    """The window's new tokens on its context lines equal the old ones: those ending up to
+    ``inner_lo``, and (``check_right``) those ending after ``inner_hi`` (``inner_hi - delta``
+    before the edit), shifted by ``delta``. ``window`` holds the new tokens of the window and
+    ``old`` the old tokens it replaces; both begin at the window's left cut."""
+    new_left = int(window.ends.searchsorted(inner_lo, "right"))
+    old_left = int(old.ends.searchsorted(inner_lo, "right"))
+    if (new_left or old_left) and not window.head(new_left).equals(old.head(old_left)):
+        return False
+    if check_right:
+        right = int(window.ends.searchsorted(inner_hi, "right"))
+        old_right = int(old.ends.searchsorted(inner_hi - delta, "right"))
+        return window.tail(right).equals(old.tail(old_right), delta)
+    return True
+
+
 class TokenState(_BlockQueries):
     """Per-document token state: the text plus its tokens in compact blocks."""
 
@@ -257,7 +273,7 @@ class TokenState(_BlockQueries):
             lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
             first = store.rank(lo) if lo > 0 else 0
             last = store.rank(hi - delta) if hi < n else len(store)
-            if self._context_matches(window, lo, inner_lo, inner_hi, hi, first, delta, n):
+            if _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta, hi < n):
                 store.splice(first, last, window, delta)
                 return
             self.stats["widened"] += 1
@@ -268,21 +284,6 @@ class TokenState(_BlockQueries):
         self.stats["whole"] += 1
         whole = self._encode_whole(self.text)
         store.splice(0, len(store), whole, 0)
-
-    def _context_matches(self, window: Piece, lo, inner_lo, inner_hi, hi, first, delta, n) -> bool:
-        """New tokens of the context lines equal the old ones (shifted on the right)."""
-        store = self._store
-        if inner_lo > lo:
-            new_left = window.between(lo, inner_lo, include_start=lo == 0)
-            old_left = store.slice(first, store.rank(inner_lo))
-            if not new_left.equals(old_left):
-                return False
-        if hi > inner_hi and hi < n:
-            new_right = window.between(inner_hi, hi)
-            old_right = store.slice(store.rank(inner_hi - delta), store.rank(hi - delta))
-            if not new_right.equals(Piece(old_right.ids, old_right.ends + delta, old_right.flags)):
-                return False
-        return True
 
     # -- the safety net -----------------------------------------------------------------------
 
