@@ -57,6 +57,43 @@ def test_incremental_line_index_matches_a_fresh_scan(seed):
         assert doc.snapshot.lines.starts.tolist() == expected, (seed, step, repr(text))
 
 
+def reference_position(text: str, offset: int) -> tuple[int, int]:
+    lines = reference_lines(text)
+    line = max(i for i, (s, _) in enumerate(lines) if s <= offset)
+    return line, offset - lines[line][0]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pending_line_shifts_answer_like_a_fresh_scan(seed):
+    """Typing runs leave the later line starts' shift pending (no copy per key): every
+    lookup must see it applied, and older snapshots must keep their own lines."""
+    rng = random.Random(seed)
+    text = random_text(rng, rng.randint(1, 60))
+    doc = Document("file:///x", "plaintext", 0, text, UTF32)
+    kept = []
+    cursor = 0
+    for step in range(80):
+        if rng.random() < 0.3:  # jump elsewhere (never between "\r" and "\n")
+            cursor = rng.randint(0, len(text))
+            cursor -= 0 < cursor < len(text) and text[cursor - 1 : cursor + 1] == "\r\n"
+        removed = rng.choice([0, 0, 0, 1])
+        end = min(len(text), cursor + removed)
+        end += 0 < end < len(text) and text[end - 1 : end + 1] == "\r\n"
+        new = rng.choice(["a", "bc", "한", "😀", "", "\n"] if rng.random() < 0.2 else ["a", "bc", "한", "😀", ""])
+        doc.apply_change(reference_position(text, cursor), reference_position(text, end), new, step + 1)
+        text = text[:cursor] + new + text[end:]
+        cursor += len(new)
+        lines = doc.snapshot.lines
+        expected = [s for s, _ in reference_lines(text)]
+        assert len(lines) == len(expected)
+        assert [lines.start(i) for i in range(len(expected))] == expected, (seed, step)
+        for offset in range(0, len(text) + 1, 3):
+            assert lines.line_of(offset) == reference_position(text, offset)[0], (seed, step, offset)
+        kept.append((doc.snapshot, text))
+    for snapshot, old_text in kept:  # applied only now, newest first and oldest last
+        assert snapshot.lines.starts.tolist() == [s for s, _ in reference_lines(old_text)]
+
+
 @pytest.mark.parametrize("encoding", [UTF8, UTF16, UTF32])
 def test_positions_match_encoded_prefixes(encoding):
     rng = random.Random(7)

@@ -28,6 +28,7 @@ ENCODINGS = (UTF8, UTF16, UTF32)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SCAN_CHUNK = 1 << 20
+_NO_LINES = np.zeros(0, np.int64)
 
 
 def line_starts_of(text: str, base: int = 0) -> np.ndarray:
@@ -48,48 +49,85 @@ def line_starts_of(text: str, base: int = 0) -> np.ndarray:
 
 
 class LineIndex:
-    """Offsets of line starts; ``starts[0] == 0``. Immutable: ``edited`` returns a new index."""
+    """Offsets of line starts; ``starts[0] == 0``. Immutable: ``edited`` returns a new index.
 
-    __slots__ = ("starts",)
+    Typing inside a line moves every later line start by the same amount. Rather than
+    copy the whole array per keystroke, an index keeps that move pending: the real starts
+    are ``base`` with ``shift`` added from line ``shift_from`` on. Further typing that
+    moves the same lines only changes ``shift``; anything else applies it first (one copy
+    per typing run instead of one per key). ``starts`` applies it once per index, on demand.
+    """
 
-    def __init__(self, starts: np.ndarray):
-        self.starts = starts
+    __slots__ = ("_parts",)
+
+    def __init__(self, starts: np.ndarray, shift_from: int = 0, shift: int = 0):
+        # one tuple, replaced whole: a reader on another thread never sees half an update
+        self._parts = (starts, shift_from, shift)
 
     @classmethod
     def of(cls, text: str) -> LineIndex:
         return cls(np.concatenate(([0], line_starts_of(text))).astype(np.int64))
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return len(self._parts[0])
+
+    @property
+    def starts(self) -> np.ndarray:
+        base, shift_from, shift = self._parts
+        if not shift:
+            return base
+        applied = base.copy()
+        applied[shift_from:] += shift
+        self._parts = (applied, 0, 0)  # the same index, cheaper to read from now on
+        return applied
+
+    def start(self, line: int) -> int:
+        base, shift_from, shift = self._parts
+        return int(base[line]) + (shift if line >= shift_from else 0)
+
+    def _rank(self, offset: int, side: str) -> int:
+        """``np.searchsorted(starts, offset, side)`` without applying a pending shift."""
+        base, shift_from, shift = self._parts
+        if not shift:
+            return int(base.searchsorted(offset, side))
+        before = int(base[:shift_from].searchsorted(offset, side))
+        if before < shift_from:
+            return before
+        return shift_from + int(base[shift_from:].searchsorted(offset - shift, side))
 
     def edited(self, new_text: str | Rope, start: int, end: int, inserted_length: int) -> LineIndex:
         """The index of ``new_text``, which is the old text with ``[start, end)`` replaced by
         ``inserted_length`` characters. Only the edited window is rescanned."""
-        starts = self.starts
         delta = inserted_length - (end - start)
         # A line start p depends on the characters p-1 and p: those before the edit keep
         # their place, those wholly after it shift by delta, the window between is rescanned.
-        keep_before = int(np.searchsorted(starts, start, side="left"))
-        keep_after = int(np.searchsorted(starts, end + 1, side="left"))
+        keep_before = self._rank(start, "left")
+        keep_after = self._rank(end + 1, "left")
         window_from = max(start - 1, 0)
         window_to = min(start + inserted_length + 1, len(new_text))
-        fresh = line_starts_of(new_text[window_from:window_to], window_from)
-        fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
+        window = new_text[window_from:window_to]
+        if "\n" in window or "\r" in window:
+            fresh = line_starts_of(window, window_from)
+            fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
+        else:
+            fresh = _NO_LINES  # typing: no line break anywhere near
         if keep_before and keep_after == keep_before and not len(fresh):
-            # typing inside a line: no line start added or removed, the later ones shift
+            # no line start added or removed: the later ones shift
+            base, shift_from, shift = self._parts
             if not delta:
                 return self
-            shifted = starts.copy()
-            shifted[keep_after:] += delta
-            return LineIndex(shifted)
+            if not shift or shift_from == keep_after:
+                return LineIndex(base, keep_after, shift + delta)
+            return LineIndex(self.starts, keep_after, delta)
+        starts = self.starts
         head = starts[:keep_before] if keep_before else starts[:1]
         return LineIndex(np.concatenate((head, fresh, starts[keep_after:] + delta)))
 
     def line_of(self, offset: int) -> int:
-        return int(np.searchsorted(self.starts, offset, side="right")) - 1
+        return self._rank(offset, "right") - 1
 
     def lines_of(self, offsets: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.starts, offsets, side="right") - 1
+        return self.starts.searchsorted(offsets, "right") - 1
 
 
 def _unit_widths(text: str, encoding: str) -> np.ndarray:
@@ -118,7 +156,7 @@ class Snapshot:
     line_index: LineIndex | None  # None: scanned from the text on first use (see ``lines``)
     encoding: str = UTF16
     _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
-    _ascii: list = field(default_factory=list, repr=False)
+    _ascii: list = field(default_factory=list, repr=False)  # [whether all ASCII] once known
     # whether the text holds a NUL character (a binary file); kept up to date by the edits,
     # which look only at the inserted text, so no edit scans the whole document for it
     has_nul: bool | None = field(default=None, repr=False)
@@ -146,7 +184,8 @@ class Snapshot:
         return self.content.slice(start, end)
 
     def with_version(self, version: int) -> Snapshot:
-        return Snapshot(version, self.content, self.line_index, self.encoding, has_nul=self.has_nul)
+        # the same text: its caches hold for the new version too
+        return Snapshot(version, self.content, self.line_index, self.encoding, self._units, self._ascii, self.has_nul)
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
@@ -160,13 +199,13 @@ class Snapshot:
         return len(self.lines)
 
     def line_start(self, line: int) -> int:
-        return int(self.lines.starts[line])
+        return self.lines.start(line)
 
     def line_end(self, line: int) -> int:
         """Offset of the end of the line's content (before its line break)."""
         if line + 1 >= len(self.lines):
             return self.length
-        end = int(self.lines.starts[line + 1])
+        end = self.lines.start(line + 1)
         if self.content[end - 1] == "\n":
             end -= 1
             if end > 0 and self.content[end - 1] == "\r":
@@ -176,7 +215,7 @@ class Snapshot:
         return end
 
     def next_line_start(self, line: int) -> int:
-        return int(self.lines.starts[line + 1]) if line + 1 < len(self.lines) else self.length
+        return self.lines.start(line + 1) if line + 1 < len(self.lines) else self.length
 
     def content_ends(self, lines: np.ndarray) -> np.ndarray:
         """``line_end`` for many lines at once."""
@@ -300,7 +339,10 @@ class Document:
             has_nul = "\x00" in new_text  # only the inserted text can bring one in
         else:
             has_nul = None  # a NUL may have been deleted: look again when asked
-        self.snapshot = Snapshot(version, content, lines, self.encoding, has_nul=has_nul)
+        # "all ASCII" carries over while only ASCII is typed; "maybe not" is safe to keep
+        # (lines are then checked one by one), so no edit rescans the document for it
+        ascii_ = [old._ascii[0] and new_text.isascii()] if old._ascii else []
+        self.snapshot = Snapshot(version, content, lines, self.encoding, _ascii=ascii_, has_nul=has_nul)
         return a, b, new_text
 
 
