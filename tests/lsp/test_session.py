@@ -77,3 +77,42 @@ async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
     assert view.version == 7 and passes[-1] == 7 and view.text == text
     assert view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
     session.shutdown()
+
+
+async def test_the_idle_check_waits_for_a_pause_then_repairs_a_wrong_state(monkeypatch):
+    """The safety net: no full check while typing goes on; once the document rests, a
+    state that went wrong is found, repaired and republished."""
+    from tokenprism.lsp import state as state_module
+    from tokenprism.tokenization.chunking import Piece
+
+    monkeypatch.setattr(state_module, "VERIFY_AFTER_IDLE", 0.2)
+    session = Session(encoding="utf-32")
+    tokenizer = load_tokenizer("o200k_base")
+    text = CORPUS["mixed"] * 300
+    doc = session.open("file:///rest.txt", "plaintext", 1, text)
+    await session.view(doc.uri, wait=60)
+    checks = []  # when each full check started (it runs in a worker thread)
+    loop = asyncio.get_running_loop()
+    verify = type(doc.state).verify_and_repair
+    monkeypatch.setattr(type(doc.state), "verify_and_repair",
+                        lambda self, cancel=None: checks.append(loop.time()) or verify(self, cancel))
+    # break the state where no edit below looks: the first token gets a wrong id
+    store = doc.state._store
+    first = store.slice(0, 1)
+    store.splice(0, 1, Piece(first.ids + 1, first.ends, first.flags), 0)
+    views = []
+    session.on_tokenized.append(lambda d, view, previous: views.append(view))
+    typing_started = loop.time()
+    for version in range(2, 17):  # 15 keystrokes 50 ms apart, far from the broken token
+        session.change(doc.uri, version, [((40, 0), (40, 0), "x")])
+        await asyncio.sleep(0.05)
+    typing_ended = loop.time()
+    assert not checks, "the full check ran while the user was typing"
+    await until(lambda: checks and views and views[-1].version == 16
+                and views[-1].encoding.ids[0] == tokenizer.encode(views[-1].text).ids[0], timeout=30)
+    assert checks[0] >= typing_ended + 0.15 > typing_started + 0.2  # after the pause, not before
+    line40 = sum(len(line) for line in text.splitlines(keepends=True)[:40])
+    text = text[:line40] + "x" * 15 + text[line40:]
+    assert doc.view.text == text
+    assert doc.view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    session.shutdown()

@@ -36,6 +36,7 @@ from ..tokenization import (
 )
 from ..tokenization.incremental import TokenState
 from .document import UTF16, Document, Snapshot
+from .idle import IdleTimer
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,10 @@ class OpenDocument:
     task: asyncio.Task | None = None
     published: asyncio.Event = field(default_factory=asyncio.Event)
     stale_answers: bool = False  # a request was answered from an older version
-    verify: asyncio.TimerHandle | asyncio.Task | None = None  # the idle check of the state: waiting or running
+    verify_timer: IdleTimer | None = None  # the idle check of the state, waiting for a pause
+    verify: asyncio.Task | None = None  # that check, running
     cancel_verify: threading.Event | None = None
-    materialize: asyncio.TimerHandle | None = None  # building the newest view's arrays, soon
+    materialize: IdleTimer | None = None  # building the newest view's arrays, after a short pause
     pass_due: bool = False  # a pass is scheduled for when the messages already read are handled
 
     @property
@@ -311,11 +313,9 @@ class Session:
     def schedule(self, doc: OpenDocument) -> None:
         """Make sure the document's tokens catch up: soon, once the messages already read
         are handled (so a burst of edits is one pass)."""
-        if doc.verify is not None:
-            doc.verify.cancel()
-            doc.verify = None
         if doc.cancel_verify is not None:
             doc.cancel_verify.set()  # a running check gives way to the new edits
+            doc.cancel_verify = None
         if (doc.task is None or doc.task.done()) and not doc.pass_due:
             doc.pass_due = True
             asyncio.get_running_loop().call_soon(self._pass_or_task, doc)
@@ -495,32 +495,36 @@ class Session:
         """Build the view's whole-document arrays (what requests read) in a worker once the
         document has paused: not on the edit's critical path, and not at all for a version
         that a quick next edit replaces. A request that comes first builds them itself."""
-        loop = asyncio.get_running_loop()
+        if doc.materialize is None:
+            doc.materialize = IdleTimer(MATERIALIZE_AFTER, lambda: self._materialize_now(doc))
+        doc.materialize.touch()
 
-        def start() -> None:
-            doc.materialize = None
-            if doc.view is view and self.documents.get(doc.uri) is doc:
-                loop.run_in_executor(self._encode_pool, _materialize, view.encoding)
-
-        if doc.materialize is not None:
-            doc.materialize.cancel()  # one pending timer per document, not one per keystroke
-        doc.materialize = loop.call_later(MATERIALIZE_AFTER, start)
+    def _materialize_now(self, doc: OpenDocument) -> None:
+        if doc.view is not None and self.documents.get(doc.uri) is doc:
+            asyncio.get_running_loop().run_in_executor(self._encode_pool, _materialize, doc.view.encoding)
 
     def _verify_later(self, doc: OpenDocument) -> None:
         """Once the document has been idle a while, check its incremental state against a
         full encode in a worker (the state's own safety net) and republish if it differed."""
-        if doc.verify is not None:
-            doc.verify.cancel()
-        state = doc.state
-        if state is None or not hasattr(state, "verify_and_repair"):
+        if doc.state is None or not hasattr(doc.state, "verify_and_repair"):
+            return
+        if doc.verify_timer is None:
+            doc.verify_timer = IdleTimer(VERIFY_AFTER_IDLE, lambda: self._start_verify(doc))
+        doc.verify_timer.touch()  # typing moves the deadline on every pass
+
+    def _start_verify(self, doc: OpenDocument) -> None:
+        if self.documents.get(doc.uri) is doc and (doc.verify is None or doc.verify.done()):
+            doc.verify = asyncio.ensure_future(self._verify(doc))
+
+    async def _verify(self, doc: OpenDocument) -> None:
+        state, view = doc.state, doc.view
+        if view is None or not doc.up_to_date or doc.pending or doc.pass_due or state is None:
+            return  # busy after all: the pass that follows arms the timer again
+        if doc.task is not None and not doc.task.done():
             return
         loop = asyncio.get_running_loop()
-
-        async def verify() -> None:
-            view = doc.view
-            if view is None or not doc.up_to_date or doc.state is not state or doc.pending:
-                return
-            cancel = doc.cancel_verify = threading.Event()
+        cancel = doc.cancel_verify = threading.Event()
+        try:
             differing = await loop.run_in_executor(self._encode_pool, state.verify_and_repair, cancel)
             if differing and not cancel.is_set() and doc.state is state and doc.view is view:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
@@ -529,14 +533,9 @@ class Session:
                     doc.view = TokenView(doc.uri, view.snapshot, encoding, view.tokenizer, view.special)
                     for listener in self.on_tokenized:
                         listener(doc, doc.view, view)
-
-        def start() -> None:
-            if self.documents.get(doc.uri) is doc:
-                doc.verify = asyncio.ensure_future(verify())
-
-        # a timer, not a sleeping task: typing re-arms it on every pass, and cancelling a
-        # timer costs nothing while cancelling a task wakes it once more
-        doc.verify = loop.call_later(VERIFY_AFTER_IDLE, start)
+        finally:
+            if doc.cancel_verify is cancel:
+                doc.cancel_verify = None
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -606,7 +605,7 @@ def _materialize(encoding) -> None:
 
 def _stop(doc: OpenDocument) -> None:
     """Stop all background work for a document (closed, reopened, shutting down)."""
-    for task in (doc.task, doc.verify, doc.materialize):
+    for task in (doc.task, doc.verify, doc.verify_timer, doc.materialize):
         if task is not None:
             task.cancel()
     if doc.cancel_verify is not None:
