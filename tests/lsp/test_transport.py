@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from tokenprism.lsp.server import content_changes
 from tokenprism.tokenization import load_tokenizer
-from tokenprism.lsp.transport import PipeReader, read_messages
+from tokenprism.lsp.transport import MessageReader
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_helpers import make_client_fixture, open_document, request, wait_stats
@@ -40,15 +40,18 @@ class Recorder:
         self.handled.append(message)
 
 
-async def read_all(data: bytes, recorder: Recorder) -> None:
-    stream = asyncio.StreamReader()
-    stream.feed_data(data)
-    stream.feed_eof()
-    await read_messages(PipeReader(stream), recorder, threading.Event(),
-                        lambda exc, kind: recorder.errors.append(exc), recorder.BURST_METHODS)
+async def read_all(data: bytes, recorder: Recorder, chunk: int | None = None) -> None:
+    """Feed ``data`` as it would arrive (in one piece, or ``chunk`` bytes at a time)."""
+    reader = MessageReader(recorder, threading.Event(), lambda exc, kind: recorder.errors.append(exc),
+                           recorder.BURST_METHODS)
+    for at in range(0, len(data), chunk or max(1, len(data))):
+        reader.feed(data[at : at + (chunk or len(data))])
+    reader.feed_eof()
+    await asyncio.wait_for(reader.done, 10)
 
 
-async def test_framing_headers_bad_json_and_a_cut_body():
+@pytest.mark.parametrize("chunk", [None, 1, 7, 64])
+async def test_framing_headers_bad_json_and_a_cut_body(chunk):
     recorder = Recorder()
     data = (
         frame({"jsonrpc": "2.0", "method": "a"})
@@ -58,7 +61,8 @@ async def test_framing_headers_bad_json_and_a_cut_body():
         + frame([1, 2])  # valid JSON but not an object: handed over as it is
         + frame({"jsonrpc": "2.0", "method": "c"})[:-2]  # the input ends inside a body
     )
-    await read_all(data, recorder)
+    # a stray blank line and a header block without Content-Length (skipped) come first
+    await read_all(b"\r\nX-Other: 1\r\n\r\n" + data, recorder, chunk)
     assert recorder.handled == [
         ("structured", {"jsonrpc": "2.0", "method": "a"}),
         # only the outermost object is a message: the nested one stays a dict
