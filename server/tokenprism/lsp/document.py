@@ -105,7 +105,7 @@ class LineIndex:
         keep_after = self._rank(end + 1, "left")
         window_from = max(start - 1, 0)
         window_to = min(start + inserted_length + 1, len(new_text))
-        window = new_text[window_from:window_to]
+        window = new_text[window_from:window_to] if isinstance(new_text, str) else new_text.slice(window_from, window_to)
         if "\n" in window or "\r" in window:
             fresh = line_starts_of(window, window_from)
             fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
@@ -330,7 +330,7 @@ class Document:
         ``(start, end, new_text)`` of the text before it."""
         old = self.snapshot
         a = old.offset_at(*start)
-        b = old.offset_at(*end)
+        b = a if end == start else old.offset_at(*end)  # typing inserts at one position
         if b < a:
             a, b = b, a
         content = old.content.replaced(a, b, new_text)

@@ -120,7 +120,7 @@ class OpenDocument:
     document: Document
     view: TokenView | None = None
     state: TokenState | None = None
-    pending: list[tuple[int, int, str]] = field(default_factory=list)
+    pending: list[tuple] = field(default_factory=list)  # (start, end, text, rope after) per edit
     needs_full: bool = True
     skipped: str | None = None  # why this document is not tokenized (binary, too large)
     task: asyncio.Task | None = None
@@ -288,7 +288,9 @@ class Session:
                 doc.pending.clear()
                 doc.needs_full = True
             else:
-                doc.pending.append(doc.document.apply_change(start, end, text, version))
+                edit = doc.document.apply_change(start, end, text, version)
+                # with the new text's rope, which the token state takes over as its own
+                doc.pending.append((*edit, doc.document.snapshot.content))
         # the version belongs to the state after all changes of this notification
         snap = doc.document.snapshot
         if snap.version != version:
@@ -440,7 +442,7 @@ class Session:
             try:
                 if fresh:
                     state = await loop.run_in_executor(  # the text is joined in the worker too
-                        self._encode_pool, lambda: TokenState(tokenizer, target.text, special)
+                        self._encode_pool, lambda: TokenState(tokenizer, target.content, special)
                     )
                 else:
                     applied = state.apply_edits(edits, max_window=INLINE_WINDOW_CHARS)

@@ -146,10 +146,13 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
 class TokenState(_BlockQueries):
     """Per-document token state: the text plus its tokens in compact blocks."""
 
-    def __init__(self, tokenizer: Tokenizer, text: str, special: SpecialTokens = SpecialTokens.SPECIAL):
+    def __init__(self, tokenizer: Tokenizer, text: str | Rope, special: SpecialTokens = SpecialTokens.SPECIAL):
         self.tokenizer = tokenizer
         self.special = special
-        self._rope = Rope(text)
+        # ropes are persistent (an edit makes a new one), so the state can share the
+        # document's own: the language server's snapshots and this state hold one text
+        self._rope = text if isinstance(text, Rope) else Rope(text)
+        text = str(self._rope)
         self.version = 0  # bumped by every edit; lets a background check detect staleness
         self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
         self._lock = threading.RLock()
@@ -210,31 +213,39 @@ class TokenState(_BlockQueries):
 
     # -- edits --------------------------------------------------------------------------------
 
-    def apply_edit(self, start: int, end: int, new_text: str, max_window: int | None = None) -> None:
+    def apply_edit(
+        self, start: int, end: int, new_text: str, max_window: int | None = None, text_after: Rope | None = None
+    ) -> None:
         """Replace characters ``[start, end)`` of the text with ``new_text``. With
         ``max_window``, an edit that needs a bigger re-encode raises WindowTooLarge instead
-        (and changes nothing): a caller on a latency-sensitive thread hands it elsewhere."""
+        (and changes nothing): a caller on a latency-sensitive thread hands it elsewhere.
+        ``text_after``, the caller's rope of the edited text if it has one, is taken over
+        instead of editing this state's rope a second time."""
         with self._lock:
-            n = len(self._rope)
+            before = self._rope
+            n = len(before)
             if not (0 <= start <= end <= n):
                 raise IndexError(f"edit [{start}, {end}) outside a text of {n} characters")
-            removed = self._rope.slice(start, end)
-            self._rope.replace(start, end, new_text)
+            if text_after is not None and len(text_after) == n - (end - start) + len(new_text):
+                self._rope = text_after
+            else:
+                self._rope = before.replaced(start, end, new_text)
             try:
                 self._retokenize(start, start + len(new_text), len(new_text) - (end - start), max_window)
             except BaseException:  # e.g. text the tokenizer refuses: leave the state as it was
-                self._rope.replace(start, start + len(new_text), removed)
+                self._rope = before
                 raise
             self.version += 1
             self.stats["edits"] += 1
 
-    def apply_edits(self, edits: list[tuple[int, int, str]], max_window: int | None = None) -> int:
-        """Apply edits in order (each in the coordinates left by the previous one). Returns
-        how many were applied: all of them, or with ``max_window`` those before the first
-        that would re-encode more characters than that."""
-        for applied, (start, end, new_text) in enumerate(edits):
+    def apply_edits(self, edits: list[tuple], max_window: int | None = None) -> int:
+        """Apply edits ``(start, end, new_text[, text_after])`` in order (each in the
+        coordinates left by the previous one). Returns how many were applied: all of them,
+        or with ``max_window`` those before the first that would re-encode more characters
+        than that."""
+        for applied, edit in enumerate(edits):
             try:
-                self.apply_edit(start, end, new_text, max_window)
+                self.apply_edit(*edit[:3], max_window, *edit[3:])
             except WindowTooLarge:
                 return applied
         return len(edits)
