@@ -164,7 +164,9 @@ class BlockStore:
         lo, hi = first - offset, last - offset
         old_count = int(self.counts[b])
         count = old_count - (hi - lo) + len(new)
-        if not (BLOCK_TOKENS // 4 <= count <= 2 * BLOCK_TOKENS) or hi > old_count:
+        # (a lone block, a short document's, may be smaller, but not empty)
+        smallest = 1 if len(self.ids) == 1 else BLOCK_TOKENS // 4
+        if not (smallest <= count <= 2 * BLOCK_TOKENS) or hi > old_count:
             return False
         base = int(self.bases[b])
         ids, ends, flags = self.ids[b], self.ends[b], self.flags[b]
