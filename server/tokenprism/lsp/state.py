@@ -274,8 +274,6 @@ class Session:
             _stop(old)
         self.documents[uri] = doc
         self.schedule(doc)
-        # the line index is not needed for the first count: scan for it beside the encode
-        asyncio.get_running_loop().run_in_executor(self._encode_pool, lambda: doc.document.snapshot.lines)
         return doc
 
     def change(self, uri: str, version: int, changes: list[tuple]) -> OpenDocument:
@@ -467,6 +465,10 @@ class Session:
                 "encoded" if fresh else f"{len(edits)} edits", (loop.time() - started) * 1000,
             )
             self._publish(doc, state, target, encoding, tokenizer, special)
+            if target.line_index is None:
+                # the first count did not need the line index; positions will: scan for it
+                # now, not beside the encode, which has both cores busy
+                loop.run_in_executor(self._encode_pool, lambda: target.lines)
             wanted = self.tokenizers.get(self.spec_for(doc))
             if (
                 doc.document.snapshot is target
