@@ -96,6 +96,16 @@ def test_block_store_matches_flat_arrays(initial, steps):
             for offset in (0, start, new_end, new_end + 1, int(flat.ends[-1]) if len(flat) else 0):
                 for side in ("left", "right"):
                     assert store.rank(offset, side) == int(np.searchsorted(flat.ends, offset, side=side))
+            # an edit's run found inside one block is the run the whole-document ranks give
+            for lo, hi in ((start, new_end), (start, new_end + 2), (max(0, start - 1), None)):
+                run = store.run_in_block(lo, hi)
+                if run is not None:
+                    b, a, z = run
+                    offset = int(store.first_index[b])
+                    assert a + offset == store.rank(lo)
+                    assert z + offset == (store.rank(hi) if hi is not None else len(store))
+                    local = store.block_piece(b, a, z)
+                    assert np.array_equal(local.ends + int(store.bases[b]), flat.ends[a + offset : z + offset])
         frozen = store.frozen()
         before = store.slice(0, len(store))
         if len(store):

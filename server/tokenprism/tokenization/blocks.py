@@ -156,27 +156,53 @@ class BlockStore:
 
     # -- the edit -----------------------------------------------------------------------------
 
-    def _splice_within(self, b: int, first: int, last: int, new: Piece, delta: int) -> bool:
-        """The usual edit: tokens ``[first, last)`` all in block ``b``, and the block stays
-        within its size bounds. Builds the one new block and copies the small per-block
-        arrays (snapshots share the old ones), instead of re-cutting a run of blocks."""
-        offset = int(self.first_index[b])
-        lo, hi = first - offset, last - offset
-        old_count = int(self.counts[b])
-        count = old_count - (hi - lo) + len(new)
+    def run_in_block(self, lo: int, hi: int | None) -> tuple[int, int, int] | None:
+        """``(b, first, last)``: the tokens ending in ``(lo, hi]`` (``hi`` None: to the end of
+        the text) are tokens ``[first, last)`` of block ``b`` (local indices), when one block
+        holds them all; else None. What an edit's window replaces, found without building
+        whole-document indices."""
+        nblocks = len(self.ids)
+        if not nblocks:
+            return None
+        b = min(int(self.last_end.searchsorted(lo, "right")), nblocks - 1)
+        base = int(self.bases[b])
+        first = int(self.ends[b].searchsorted(lo - base, "right"))
+        if hi is None:
+            if b != nblocks - 1:
+                return None
+            return b, first, len(self.ids[b])
+        last_end = int(self.last_end[b])
+        if hi > last_end:
+            return None
+        # a zero-width token opening the next block at ``hi`` would belong to the run too
+        if hi == last_end and b + 1 < nblocks and int(self.bases[b + 1]) + int(self.ends[b + 1][0]) <= hi:
+            return None
+        return b, first, int(self.ends[b].searchsorted(hi - base, "right"))
+
+    def block_piece(self, b: int, first: int, last: int) -> Piece:
+        """Tokens ``[first, last)`` of block ``b`` as views, ends relative to ``self.bases[b]``."""
+        return Piece(self.ids[b][first:last], self.ends[b][first:last], self.flags[b][first:last])
+
+    def splice_in_block(self, b: int, first: int, last: int, new: Piece, delta: int) -> bool:
+        """Replace tokens ``[first, last)`` of block ``b`` (local indices) with ``new``, whose
+        ends are relative to the block's base, and shift every later token by ``delta``.
+        The usual edit: builds the one new block and copies the small per-block arrays
+        (snapshots share the old ones) instead of re-cutting a run of blocks. False (and
+        nothing changed) when the block would leave its size bounds."""
+        old_count = len(self.ids[b])
+        count = old_count - (last - first) + len(new)
         # (a lone block, a short document's, may be smaller, but not empty)
         smallest = 1 if len(self.ids) == 1 else BLOCK_TOKENS // 4
-        if not (smallest <= count <= 2 * BLOCK_TOKENS) or hi > old_count:
+        if not (smallest <= count <= 2 * BLOCK_TOKENS) or not 0 <= first <= last <= old_count:
             return False
-        base = int(self.bases[b])
         ids, ends, flags = self.ids[b], self.ends[b], self.flags[b]
         block = (
-            np.concatenate((ids[:lo], new.ids.astype(ID_DTYPE, copy=False), ids[hi:])),
-            np.concatenate((ends[:lo], (new.ends - base).astype(OFFSET_DTYPE), ends[hi:] + delta)),
-            np.concatenate((flags[:lo], new.flags.astype(FLAG_DTYPE, copy=False), flags[hi:])),
+            np.concatenate((ids[:first], new.ids, ids[last:])).astype(ID_DTYPE, copy=False),
+            np.concatenate((ends[:first], new.ends, ends[last:] + delta)).astype(OFFSET_DTYPE, copy=False),
+            np.concatenate((flags[:first], new.flags, flags[last:])).astype(FLAG_DTYPE, copy=False),
         )
         for array in block:  # never changed in place: snapshots share them
-            array.flags.writeable = False
+            array.setflags(write=False)
         self.ids[b], self.ends[b], self.flags[b] = block
         bases, counts, last_local, first_index = (
             self.bases.copy(), self.counts.copy(), self.last_local.copy(), self.first_index.copy()
@@ -202,8 +228,11 @@ class BlockStore:
             return
         b0 = min(self.block_of(first), nblocks - 1)
         b1 = min(self.block_of(max(last - 1, first)), nblocks - 1)
-        if b0 == b1 and self._splice_within(b0, first, last, new, delta):
-            return
+        if b0 == b1:
+            offset, base = int(self.first_index[b0]), int(self.bases[b0])
+            local = Piece(new.ids, (new.ends - base).astype(OFFSET_DTYPE), new.flags)
+            if self.splice_in_block(b0, first - offset, last - offset, local, delta):
+                return
         # take in the next block too when the rebuilt run would be tiny
         rebuilt = int(self.first_index[b1 + 1]) - int(self.first_index[b0]) - (last - first) + len(new)
         if rebuilt < BLOCK_TOKENS // 4 and b1 + 1 < nblocks:

@@ -25,7 +25,7 @@ import numpy as np
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
 from .chunking import RIGHT_MARGIN, SMALL_WINDOW, Piece, SyncRule, concat, encode_pieces, sync_rule_for
-from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token, count_in_range
+from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -284,9 +284,23 @@ class TokenState(_BlockQueries):
             window = encode_pieces(self.tokenizer, local, [(lo, hi)], self.special, rule)[0]
             window = Piece(window.ids, window.ends + base, window.flags)
             lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
-            first = store.rank(lo) if lo > 0 else 0
-            last = store.rank(hi - delta) if hi < n else len(store)
-            if _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta, hi < n):
+            run = store.run_in_block(lo, hi - delta if hi < n else None) if lo > 0 else None
+            if run is not None:
+                # the usual edit: one block holds the old tokens; compare and splice in the
+                # block's own coordinates (no whole-document indices, no int64 copies)
+                b, first, last = run
+                block_base = int(store.bases[b])
+                local = Piece(window.ids, (window.ends - block_base).astype(OFFSET_DTYPE), window.flags)
+                matches = _context_matches(local, store.block_piece(b, first, last),
+                                           inner_lo - block_base, inner_hi - block_base, delta, hi < n)
+                if matches and store.splice_in_block(b, first, last, local, delta):
+                    return
+                first, last = first + int(store.first_index[b]), last + int(store.first_index[b])
+            else:
+                first = store.rank(lo) if lo > 0 else 0
+                last = store.rank(hi - delta) if hi < n else len(store)
+                matches = _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta, hi < n)
+            if matches:  # (a block that would leave its size bounds is re-cut here)
                 store.splice(first, last, window, delta)
                 return
             self.stats["widened"] += 1
