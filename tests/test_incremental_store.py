@@ -30,6 +30,8 @@ def test_rope_matches_string_edits(text, changes):
             s = s[:start] + inserted + s[end:]
             assert len(r) == len(s)
             assert r.slice(start // 2, end + 5) == s[start // 2 : end + 5]
+            # every chunk boundary still in its place (an edit moves the later ones)
+            assert all(r.slice(k, k + 7) == s[k : k + 7] for k in range(0, len(s), 5))
         assert str(r) == s
 
 

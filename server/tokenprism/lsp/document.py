@@ -111,8 +111,8 @@ class LineIndex:
             fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
         else:
             fresh = _NO_LINES  # typing: no line break anywhere near
-        if keep_before and keep_after == keep_before and not len(fresh):
-            # no line start added or removed: the later ones shift
+        if keep_after == max(keep_before, 1) and not len(fresh):
+            # no line start added or removed (line 0's start always stays): the later ones shift
             base, shift_from, shift = self._parts
             if not delta:
                 return self

@@ -29,8 +29,7 @@ class Rope:
         self._reindex()
 
     def _reindex(self) -> None:
-        chunks = self._chunks
-        self._starts = list(itertools.accumulate(map(len, chunks[:-1]), initial=0)) if chunks else []
+        self._starts = _starts_of(self._chunks, 0)
 
     def __len__(self) -> int:
         return self._length
@@ -91,16 +90,25 @@ class Rope:
             return
         i = self._chunk_at(start)
         j = self._chunk_at(end)
+        starts = self._starts
         # keep chunk sizes in bounds: take in a neighbour when the result would be tiny
-        middle = (self._chunks[i][: start - self._starts[i]] + new_text
-                  + self._chunks[j][end - self._starts[j] :])
+        middle = self._chunks[i][: start - starts[i]] + new_text + self._chunks[j][end - starts[j] :]
         if len(middle) < CHUNK_CHARS // 4 and j + 1 < len(self._chunks):
             j += 1
             middle += self._chunks[j]
-        self._chunks[i : j + 1] = _split(middle)
-        self._length += len(new_text) - (end - start)
+        pieces = _split(middle)
+        self._chunks[i : j + 1] = pieces
+        delta = len(new_text) - (end - start)
+        self._length += delta
         self._joined = None
-        self._reindex()
+        # only the rebuilt chunks' starts are summed; the later ones move by delta (a new
+        # list: copies share the old one)
+        tail = starts[j + 1 :]
+        self._starts = starts[:i] + _starts_of(pieces, starts[i]) + ([s + delta for s in tail] if delta else tail)
+
+
+def _starts_of(chunks: list[str], base: int) -> list[int]:
+    return list(itertools.accumulate(map(len, chunks[:-1]), initial=base)) if chunks else []
 
 
 def _split(text: str) -> list[str]:
