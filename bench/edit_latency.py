@@ -140,7 +140,8 @@ class LspClient:
         self._send({"jsonrpc": "2.0", "id": request["id"], "result": result})
 
     def _send(self, message: dict) -> float:
-        body = json.dumps(message).encode("utf-8")
+        # UTF-8 as editors send it (JSON.stringify leaves non-ASCII as it is), not \u escapes
+        body = json.dumps(message, ensure_ascii=False).encode("utf-8")
         sent = time.perf_counter()
         self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.proc.stdin.flush()
