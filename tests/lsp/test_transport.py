@@ -89,6 +89,24 @@ async def test_other_tasks_run_between_messages_but_not_inside_a_burst():
     assert 2 not in seen and 3 not in seen  # none while the buffered burst was read
 
 
+async def test_the_protocol_hears_when_everything_read_is_handled():
+    """``messages_handled`` (where the server runs the edits' pass) comes once per batch of
+    read messages, after the last of them, not once per message."""
+    recorder = Recorder()
+    calls = []
+    recorder.messages_handled = lambda: calls.append(len(recorder.handled))
+    reader = MessageReader(recorder, threading.Event(), lambda exc, kind: recorder.errors.append(exc),
+                           recorder.BURST_METHODS)
+    reader.feed(b"".join(frame({"jsonrpc": "2.0", "method": "burst", "params": k}) for k in range(3)))
+    assert calls == [3]
+    reader.feed(frame({"jsonrpc": "2.0", "method": "burst", "params": 3})[:10])  # half a message
+    assert calls == [3, 3]
+    reader.feed(frame({"jsonrpc": "2.0", "method": "burst", "params": 3})[10:] + frame({"jsonrpc": "2.0", "method": "x"}))
+    assert calls == [3, 3, 5]
+    reader.feed_eof()
+    await asyncio.wait_for(reader.done, 10)
+
+
 @pytest.mark.parametrize("params", [
     None, {}, {"textDocument": {"uri": "file:///x"}, "contentChanges": []},
     {"textDocument": {"uri": "file:///x", "version": "1"}, "contentChanges": []},

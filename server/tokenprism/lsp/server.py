@@ -106,6 +106,10 @@ class TokenPrismProtocol(LanguageServerProtocol):
             log.exception("%s failed", message.method)
             self._server._report_server_error(error, FeatureNotificationError)
 
+    def messages_handled(self) -> None:
+        """The transport has handled every message it read: edits get their pass now."""
+        self._server.session.run_due_passes()
+
     def _user_handler(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None

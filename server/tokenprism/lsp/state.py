@@ -230,6 +230,7 @@ class Session:
         self.generation = 0  # bumped by every settings change that affects tokenizing
         self.encoding = encoding
         self.documents: dict[str, OpenDocument] = {}
+        self._due: list[OpenDocument] = []  # documents whose pass is scheduled (see schedule)
         self._encode_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokenprism-encode")
         self._load_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenprism-load")
         self.tokenizers = Tokenizers(self._load_pool)
@@ -318,9 +319,24 @@ class Session:
             doc.cancel_verify = None
         if (doc.task is None or doc.task.done()) and not doc.pass_due:
             doc.pass_due = True
+            self._due.append(doc)
             asyncio.get_running_loop().call_soon(self._pass_or_task, doc)
 
+    def run_due_passes(self) -> None:
+        """Run the passes scheduled so far, now. The transport calls this once the messages
+        it has read are handled (what the scheduled callback waits for anyway), which saves
+        the loop a turn per keystroke; the callbacks then find nothing left to do."""
+        due, self._due = self._due, []
+        for doc in due:
+            if doc.pass_due:
+                try:
+                    self._pass_or_task(doc)
+                except Exception:  # as a failing loop callback would be: logged, not raised
+                    log.exception("a pass over %s failed", doc.uri)
+
     def _pass_or_task(self, doc: OpenDocument) -> None:
+        if not doc.pass_due:
+            return  # run already by run_due_passes
         doc.pass_due = False
         if self.documents.get(doc.uri) is not doc or (doc.task is not None and not doc.task.done()):
             return  # closed meanwhile, or a running task picks the edits up

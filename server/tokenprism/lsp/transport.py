@@ -37,8 +37,9 @@ class MessageReader(asyncio.Protocol):
     ``structure_message`` runs once, on that. After each message other tasks get a turn
     (a request's handler starts before the next message is handled), except after
     ``burst_methods``: already-buffered edits are all handled before the work they cause
-    runs, so a burst is applied in one pass. ``done`` resolves at the end of the input
-    or once ``stop`` is set."""
+    runs, so a burst is applied in one pass. Once every complete message read so far is
+    handled, the protocol's ``messages_handled`` (if it has one) is called. ``done``
+    resolves at the end of the input or once ``stop`` is set."""
 
     def __init__(self, protocol, stop: threading.Event, error_handler, burst_methods: frozenset = frozenset()):
         self._protocol = protocol
@@ -48,6 +49,7 @@ class MessageReader(asyncio.Protocol):
         self._buffer = bytearray()
         self._eof = False
         self._turn_pending = False  # other tasks' turn is scheduled; the rest waits for it
+        self._messages_handled = getattr(protocol, "messages_handled", None)
         self._loop = asyncio.get_running_loop()
         self.done: asyncio.Future = self._loop.create_future()
 
@@ -85,6 +87,8 @@ class MessageReader(asyncio.Protocol):
                 return
             body = self._next_body()
             if body is None:
+                if self._messages_handled is not None:
+                    self._messages_handled()
                 if self._eof:
                     self.done.set_result(None)
                 return
