@@ -90,9 +90,16 @@ class TiktokenTokenizer(Tokenizer):
         for token, rank in self._special.items():
             self._bytes[rank] = token.encode("utf-8")
         # per-id lookups on every edit: small dtypes keep the tables (and cache misses) small
-        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int32, n)
+        longest = max(map(len, self._bytes), default=0)
+        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.uint8 if longest < 256 else np.int32, n)
         self._is_special = np.zeros(n, bool)
         self._is_special[list(self._special.values())] = True
+        # the official encodings number special tokens after every mergeable rank: then
+        # "special" is a comparison, not a lookup in a vocabulary-sized table
+        ranks = definition["mergeable_ranks"].values()
+        self._special_from = (
+            min(self._special.values()) if self._special and max(ranks, default=-1) < min(self._special.values()) else None
+        )
         self.info = TokenizerInfo(
             spec=spec,
             name=name,
@@ -122,7 +129,8 @@ class TiktokenTokenizer(Tokenizer):
         ids = self._ids(text, special)
         if len(ids) == 0:
             return Encoding.empty(len(text))
-        enc = tile_from_byte_lengths(ids, self._byte_lengths[ids], self._is_special[ids], text)
+        special_mask = ids >= self._special_from if self._special_from is not None else self._is_special[ids]
+        enc = tile_from_byte_lengths(ids, self._byte_lengths[ids], special_mask, text)
         if enc is None:  # lone surrogates are replaced by tiktoken: fall back to the safe text
             raise ValueError("text is not valid Unicode (lone surrogate)")
         return enc
