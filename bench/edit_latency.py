@@ -201,7 +201,7 @@ def utf16_position(text: str, offset: int) -> dict:
     return {"line": line, "character": column}
 
 
-def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int) -> dict:
+def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int, pause: float = 0.0) -> dict:
     env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
                TRANSFORMERS_VERBOSITY="error")
     settings = {"model": model}
@@ -252,6 +252,8 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
             current = current[: e.start] + e.text + current[e.end :]
         latencies = []
         for version, change in enumerate(changes, start=1):
+            if pause:
+                time.sleep(pause)  # typing pace: the server idles between keystrokes
             sent = client.notify("textDocument/didChange", {
                 "textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
             received, stats = client.stats_for(uri, version)
@@ -325,6 +327,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="timed runs of the full encode and the open")
     parser.add_argument("--in-process", action="store_true", help="only TokenState, no server")
     parser.add_argument("--no-in-process", action="store_true", help="only the server")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="MS",
+                        help="milliseconds between edits (default 0: each edit is sent as soon as the "
+                             "previous one's documentStats arrives)")
     args = parser.parse_args()
     os.environ.setdefault("TOKENPRISM_GGUF_PATH", str(MODELS_DIR))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -338,8 +343,9 @@ def main() -> int:
         tokenizer = load_tokenizer(model)
         if not args.in_process:
             raw = raw_full_encode(tokenizer, text, args.repeat)
-            result = run_server(model, text, edits, tokenizer, raw, args.repeat)
-            for line in report(model, "server over stdio", result):
+            result = run_server(model, text, edits, tokenizer, raw, args.repeat, args.pause / 1000)
+            where = "server over stdio" + (f", {args.pause:g} ms between edits" if args.pause else "")
+            for line in report(model, where, result):
                 print(line, flush=True)
         if not args.no_in_process:
             raw = raw_full_encode(tokenizer, text, args.repeat)
