@@ -167,3 +167,23 @@ def test_stdin_from_a_regular_file_falls_back_to_the_threaded_reader(tmp_path):
     answers = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in done.stdout.split(b"Content-Length: ")[1:]]
     assert [a.get("id") for a in answers if "id" in a] == [1, 2]
     assert answers[0]["result"]["serverInfo"]["name"] == "tokenprism"
+
+
+def test_stdin_pipe_is_widened_so_a_large_document_arrives_in_one_go():
+    import os
+
+    from tokenprism.lsp import transport
+
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are a Linux feature")
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(read_end, "rb", buffering=0, closefd=False) as stdin:
+            before = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+            transport._widen_pipe(stdin)
+            after = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+        assert before < transport.PIPE_BYTES <= after
+    finally:
+        os.close(read_end)
+        os.close(write_end)

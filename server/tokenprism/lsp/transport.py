@@ -19,6 +19,11 @@ import sys
 import threading
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter
 
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Largest header block we wait for; message bodies are read by length, not by this limit.
 HEADER_LIMIT = 1 << 16
+# Pipe buffer asked for on stdin (the Linux default is 64 KiB; 1 MiB is the default limit).
+PIPE_BYTES = 1 << 20
 _HEADER_END = b"\r\n\r\n"
 
 
@@ -155,6 +162,7 @@ async def start_reading(reader: MessageReader, stdin: BinaryIO, stdout: BinaryIO
         # the loop makes stdin non-blocking; shared with stdout, writes could then fail
         log.info("stdin and stdout are one file; reading it in a thread")
     else:
+        _widen_pipe(stdin)
         try:
             transport, _ = await loop.connect_read_pipe(lambda: reader, stdin)
             return transport
@@ -162,6 +170,18 @@ async def start_reading(reader: MessageReader, stdin: BinaryIO, stdout: BinaryIO
             log.info("stdin cannot be read on the event loop (%s); reading it in a thread", exc)
     threading.Thread(target=_pump, args=(loop, reader, stdin), name="tokenprism-stdin", daemon=True).start()
     return None
+
+
+def _widen_pipe(stdin: BinaryIO) -> None:
+    """Let a 1 MB didOpen sit in the pipe whole (Linux): with the default 64 KiB the editor
+    waits for the server to drain every 64 KiB, a wake-up each, before it can write on."""
+    size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if size is None:
+        return
+    try:
+        fcntl.fcntl(stdin.fileno(), size, PIPE_BYTES)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a pipe, or above the system's limit (/proc/sys/fs/pipe-max-size)
 
 
 def _pump(loop: asyncio.AbstractEventLoop, reader: MessageReader, stdin: BinaryIO) -> None:
