@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import inspect
 import itertools
-import json
 import logging
 import os
 import sys
@@ -26,6 +25,7 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
+from . import wire
 from .convert import RequestFailed
 from .document import ENCODINGS, UTF16
 from .settings import SECTION, Settings
@@ -71,9 +71,9 @@ class TokenPrismProtocol(LanguageServerProtocol):
         if type(data) is not dict or self.writer is None:
             super()._send_data(data)
             return
-        # plain JSON (documentStats on every edit): json's shared encoder, no attrs hook
+        # plain JSON (documentStats on every edit): no attrs hook, no cattrs
         try:
-            body = json.dumps(data).encode(self.CHARSET)
+            body = wire.dumps(data)
         except TypeError:  # an lsprotocol object inside after all: pygls's serializer
             super()._send_data(data)
             return

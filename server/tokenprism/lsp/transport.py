@@ -12,20 +12,21 @@ same framing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
 import threading
 from typing import BinaryIO
 
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
+
+from . import wire
+
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None
-
-from pygls.exceptions import JsonRpcException
-from pygls.io_ import StdoutWriter
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class MessageReader(asyncio.Protocol):
     def _handle(self, body: bytes) -> str | None:
         method = None
         try:
-            data = json.loads(body)
+            data = wire.loads(body)
             if isinstance(data, dict):
                 method = data.get("method")
                 data = self._protocol.structure_message(data)
