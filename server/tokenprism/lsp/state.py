@@ -509,9 +509,9 @@ class Session:
                 listener(doc, doc.view, previous)
             except Exception:
                 log.exception("a tokenized-listener failed")
-        self._materialize_soon(doc, doc.view)
+        self._materialize_soon(doc)
 
-    def _materialize_soon(self, doc: OpenDocument, view: TokenView) -> None:
+    def _materialize_soon(self, doc: OpenDocument) -> None:
         """Build the view's whole-document arrays (what requests read) in a worker once the
         document has paused: not on the edit's critical path, and not at all for a version
         that a quick next edit replaces. A request that comes first builds them itself."""

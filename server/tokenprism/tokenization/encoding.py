@@ -16,6 +16,7 @@ import numpy as np
 
 SPECIAL = 1  # flag bit: a special/control token (``<|endoftext|>``, ``<s>``)
 CONTINUES = 2  # flag bit: this token continues the display segment of the previous one
+_SPECIAL_BIT, _CONTINUES_BIT = SPECIAL.bit_length() - 1, CONTINUES.bit_length() - 1
 
 ID_DTYPE = np.int32
 OFFSET_DTYPE = np.int32
@@ -230,8 +231,8 @@ def tile_from_byte_lengths(
         return None
     if len(data) == len(text):
         # all ASCII (the usual edit window): byte offsets are character offsets and no
-        # token starts inside a character; SPECIAL is bit 0, so the flags are the mask
-        flags = np.asarray(special, dtype=bool).astype(FLAG_DTYPE)
+        # token starts inside a character
+        flags = np.left_shift(np.asarray(special, dtype=bool).view(FLAG_DTYPE), _SPECIAL_BIT)
         return Encoding(np.asarray(ids, ID_DTYPE), byte_ends.astype(OFFSET_DTYPE), flags, len(text))
     raw = np.frombuffer(data, dtype=np.uint8)
     is_char_start = (raw & 0xC0) != 0x80
@@ -247,7 +248,8 @@ def tile_from_byte_lengths(
         inside = byte_starts < len(raw)
         mid_char[inside] = ~is_char_start[byte_starts[inside]]
     mid_char[0] = False
-    # CONTINUES is bit 1 and SPECIAL bit 0: the flags are two shifted masks (fewer calls
-    # than masked updates, on every edit's window)
-    flags = np.left_shift(mid_char.view(FLAG_DTYPE), 1) | np.asarray(special, dtype=bool).view(FLAG_DTYPE)
+    # the flags as two shifted masks (fewer calls than masked updates, on every edit's window)
+    flags = np.left_shift(mid_char.view(FLAG_DTYPE), _CONTINUES_BIT) | np.left_shift(
+        np.asarray(special, dtype=bool).view(FLAG_DTYPE), _SPECIAL_BIT
+    )
     return Encoding(np.asarray(ids, ID_DTYPE), ends.astype(OFFSET_DTYPE), flags, len(text))
