@@ -520,13 +520,14 @@ async function main() {
       // Edit the user message in the source: the rendered document and its count follow.
       const source = page.locator(".editor-group-container", { has: page.locator(".tab.active", { hasText: "chat.json" }) })
         .filter({ hasNot: page.locator(".tab.active", { hasText: "(rendered)" }) }).first();
-      // Monaco renders only the lines in view: bring the top of the source into view first
-      // (a slow machine may still be laying out the split when this runs)
-      await source.locator(".editor-instance .view-lines").first().click();
-      await page.keyboard.press("Control+Home");
-      const line = source.locator(".view-line", { hasText: "How many tokens" }).first();
-      await line.waitFor({ timeout: 30000 });
-      await line.click();
+      // Put the cursor there with Go to Line, as a keyboard user would: clicking the line needs
+      // Monaco to have rendered it, which a slow machine laying out the split may not have done
+      await source.locator(".tab.active", { hasText: "chat.json" }).first().click();
+      const lineNumber = fs.readFileSync(file("chat.json"), "utf8").split("\n").findIndex((l) => l.includes("How many tokens")) + 1;
+      await runCommand("Go to Line/Column");
+      await page.keyboard.type(String(lineNumber));
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(".quick-input-widget", { state: "hidden", timeout: 15000 });
       await page.keyboard.press("End");
       await page.keyboard.press("ArrowLeft");
       await page.keyboard.press("ArrowLeft");
