@@ -158,8 +158,18 @@ def select(encoding, text_len: int, window_start: int, lo: int, hi: int) -> Piec
     return whole.between(lo, hi, include_start=lo == 0)
 
 
-# Windows up to this many characters are encoded with a plain ``encode`` (see encode_pieces).
+# Texts up to this many characters are encoded with a plain ``encode`` (see encode_one).
 SMALL_WINDOW = 8192
+
+
+def encode_one(tokenizer: Tokenizer, text: str, special: SpecialTokens):
+    """One text's encoding: a plain encode for a short one (an edit's window, a small
+    document; a batch of one would cross to the Rust thread pool and back, which costs more
+    than encoding a few lines), else a batch of one, because the Rust tokenizers release
+    the GIL only in encode_batch."""
+    if len(text) <= SMALL_WINDOW:
+        return tokenizer.encode(text, special)
+    return tokenizer.encode_batch([text], special)[0]
 
 
 def encode_pieces(
@@ -172,12 +182,9 @@ def encode_pieces(
     """Encode several pieces ``(lo, hi]`` of ``text`` in one batch (both cores)."""
     windows = [window_bounds(text, lo, hi, rule) for lo, hi in bounds]
     texts = [text[a:b] for a, b in windows]
-    if len(texts) == 1 and len(texts[0]) <= SMALL_WINDOW:
-        # an edit's window: a plain encode (a batch of one would cross to the Rust thread
-        # pool and back, which costs more than encoding a few lines)
-        encodings = [tokenizer.encode(texts[0], special)]
-    else:
-        # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
+    if len(texts) == 1:
+        encodings = [encode_one(tokenizer, texts[0], special)]
+    else:  # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
         encodings = tokenizer.encode_batch(texts, special)
     return [
         select(enc, len(text), a, lo, hi) for enc, (a, _), (lo, hi) in zip(encodings, windows, bounds)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
-from .chunking import RIGHT_MARGIN, SMALL_WINDOW, Piece, SyncRule, concat, encode_pieces, sync_rule_for
+from .chunking import RIGHT_MARGIN, Piece, SyncRule, concat, encode_one, encode_pieces, sync_rule_for
 from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range
 from .rope import Rope
 
@@ -175,10 +175,7 @@ class TokenState(_BlockQueries):
         return self.rule
 
     def _encode_whole(self, text: str) -> Piece:
-        if len(text) <= SMALL_WINDOW:  # a short document: no trip to a thread pool and back
-            return _as_piece(self.tokenizer.encode(text, self.special))
-        # encode_batch, not encode: the Rust tokenizers release the GIL only for batches
-        return _as_piece(self.tokenizer.encode_batch([text], self.special)[0])
+        return _as_piece(encode_one(self.tokenizer, text, self.special))
 
     def _encode_document(self, text: str) -> Piece:
         rule = self.rule

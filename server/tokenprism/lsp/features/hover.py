@@ -109,7 +109,7 @@ def register(server) -> None:
         if build is not None:  # tiktoken's is instant: show it on this hover already
             try:
                 await asyncio.wait_for(asyncio.shield(build), FIRST_BUILD_WAIT)
-            except (asyncio.TimeoutError, Exception):
+            except Exception:  # TimeoutError included
                 pass  # still building (or failed): this hover goes without the rank
         vocabulary = vocabulary_lines(view, segment.token_indices, tables)
         if vocabulary:
