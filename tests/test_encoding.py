@@ -11,7 +11,13 @@ import pytest
 
 from conftest import CORPUS, TOKENIZER_NAMES
 from tokenprism.tokenization import CONTINUES, SPECIAL, AddedTokens, SpecialTokens
-from tokenprism.tokenization.encoding import Encoding, tile_from_byte_lengths, tile_from_char_spans
+from tokenprism.tokenization.encoding import (
+    Encoding,
+    tile_from_byte_lengths,
+    tile_from_char_counts,
+    tile_from_char_spans,
+    utf8_char_tables,
+)
 
 # SentencePiece vocabularies whose normalizer puts "▁" (a space) in front of every run of
 # text — at the start and after each special token — so the first token of such a run
@@ -219,6 +225,25 @@ def test_tile_from_byte_lengths_marks_split_characters():
     assert enc.flags.tolist() == [0, 0, CONTINUES, 0]
     assert [(s.start, s.end) for s in enc.segments()] == [(0, 1), (1, 2), (2, 3)]
     assert tile_from_byte_lengths(np.array([1]), np.array([5]), np.zeros(1, bool), text) is None
+
+
+def test_tile_from_char_counts_agrees_with_byte_lengths():
+    # a vocabulary of byte strings: whole characters, halves of an emoji, a 3-byte character
+    vocab = [b"a", b"\xf0\x9f", b"\x99\x82", b"b", b"\xe4\xb8\x80x", b"", b"\x82"]
+    counts, inside = utf8_char_tables(vocab)
+    assert counts.tolist() == [1, 1, 0, 1, 2, 0, 0]
+    assert inside.tolist() == [False, False, True, False, False, False, True]
+    text = "a🙂b一x"
+    ids = np.array([0, 1, 2, 3, 4])
+    special = np.array([False, False, False, True, False])
+    enc = tile_from_char_counts(ids, counts[ids], inside[ids], special, len(text))
+    lengths = np.array([len(vocab[i]) for i in ids])
+    assert enc.equals(tile_from_byte_lengths(ids, lengths, special, text))
+    assert enc.flags.tolist() == [0, 0, CONTINUES, SPECIAL, 0]
+    # tokens that do not add up to the text, and a text starting with a tail byte
+    assert tile_from_char_counts(ids[:2], counts[ids[:2]], inside[ids[:2]], special[:2], len(text)) is None
+    tail = tile_from_char_counts(np.array([6]), counts[[6]], inside[[6]], np.zeros(1, bool), 0)
+    assert tail.flags.tolist() == [0] and tail.ends.tolist() == [0]
 
 
 def test_tile_from_char_spans_handles_overlaps_and_gaps():

@@ -216,6 +216,44 @@ def tile_from_char_spans(
     return Encoding(np.asarray(ids, ID_DTYPE), ends.astype(OFFSET_DTYPE), flags, text_length)
 
 
+def utf8_char_tables(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Per token id, from its bytes: how many characters start in it (its bytes that are not
+    UTF-8 continuation bytes), and whether it starts inside a character."""
+    lengths = np.fromiter(map(len, token_bytes), np.int64, len(token_bytes))
+    data = np.frombuffer(b"".join(token_bytes), np.uint8)
+    starts_char = (data & 0xC0) != 0x80
+    before = np.zeros(len(data) + 1, np.int64)  # characters starting before each byte
+    np.cumsum(starts_char, out=before[1:])
+    bounds = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    counts = before[bounds[1:]] - before[bounds[:-1]]
+    inside = np.zeros(len(lengths), bool)
+    nonempty = lengths > 0
+    inside[nonempty] = ~starts_char[bounds[:-1][nonempty]]
+    return counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32), inside
+
+
+def tile_from_char_counts(
+    ids: np.ndarray, char_counts: np.ndarray, starts_inside: np.ndarray, special: np.ndarray, text_length: int
+) -> Encoding | None:
+    """Build a tiling ``Encoding`` from per-token facts (see :func:`utf8_char_tables`, gathered
+    for ``ids``), when the tokens' bytes concatenate to exactly the text's UTF-8: a token
+    ends after the characters that start in it or before it. Works on the tokens alone,
+    never on the text's bytes. None if the counts do not add up to the text's length."""
+    n = len(ids)
+    if n == 0:
+        return Encoding.empty(text_length) if text_length == 0 else None
+    ends = np.cumsum(char_counts, dtype=OFFSET_DTYPE)
+    if int(ends[-1]) != text_length:
+        return None
+    flags = np.left_shift(np.asarray(starts_inside, dtype=bool).view(FLAG_DTYPE), _CONTINUES_BIT) | np.left_shift(
+        np.asarray(special, dtype=bool).view(FLAG_DTYPE), _SPECIAL_BIT
+    )
+    if flags[0] & CONTINUES:  # the first token has nothing before it to continue
+        flags[0] ^= CONTINUES
+    return Encoding(np.asarray(ids, ID_DTYPE), ends, flags, text_length)
+
+
 def tile_from_byte_lengths(
     ids: np.ndarray, byte_lengths: np.ndarray, special: np.ndarray, text: str, utf8: bytes | None = None
 ) -> Encoding | None:

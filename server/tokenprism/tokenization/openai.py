@@ -18,7 +18,7 @@ import numpy as np
 
 from .base import SpecialTokens, Tokenizer, TokenizerInfo
 from .cache import cache_dir
-from .encoding import Encoding, tile_from_byte_lengths
+from .encoding import Encoding, tile_from_char_counts, utf8_char_tables
 from .errors import Reason, TokenizerLoadError
 
 BUILTIN_ENCODINGS = ("o200k_base", "cl100k_base")
@@ -89,9 +89,9 @@ class TiktokenTokenizer(Tokenizer):
             self._bytes[rank] = token
         for token, rank in self._special.items():
             self._bytes[rank] = token.encode("utf-8")
-        # per-id lookups on every edit: small dtypes keep the tables (and cache misses) small
-        longest = max(map(len, self._bytes), default=0)
-        self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.uint8 if longest < 256 else np.int32, n)
+        # per-id facts that place a token in the text without reading the text's bytes
+        # (small dtypes keep the tables, and cache misses on every edit, small)
+        self._char_counts, self._starts_inside = utf8_char_tables(self._bytes)
         self._is_special = np.zeros(n, bool)
         self._is_special[list(self._special.values())] = True
         # the official encodings number special tokens after every mergeable rank: then
@@ -130,9 +130,9 @@ class TiktokenTokenizer(Tokenizer):
         if len(ids) == 0:
             return Encoding.empty(len(text))
         special_mask = ids >= self._special_from if self._special_from is not None else self._is_special[ids]
-        enc = tile_from_byte_lengths(ids, self._byte_lengths[ids], special_mask, text)
-        if enc is None:  # lone surrogates are replaced by tiktoken: fall back to the safe text
-            raise ValueError("text is not valid Unicode (lone surrogate)")
+        enc = tile_from_char_counts(ids, self._char_counts[ids], self._starts_inside[ids], special_mask, len(text))
+        if enc is None:  # tiktoken is lossless: its tokens always add up to the text
+            raise ValueError(f"{self.info.name} tokens do not add up to the text")
         return enc
 
     def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
