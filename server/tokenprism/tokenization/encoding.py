@@ -243,11 +243,12 @@ def tile_from_char_counts(
     n = len(ids)
     if n == 0:
         return Encoding.empty(text_length) if text_length == 0 else None
-    ends = np.cumsum(char_counts, dtype=OFFSET_DTYPE)
+    # on every edit's window: ufunc methods and operators, no numpy function wrappers
+    ends = np.add.accumulate(char_counts, dtype=OFFSET_DTYPE)
     if int(ends[-1]) != text_length:
         return None
-    flags = np.left_shift(np.asarray(starts_inside, dtype=bool).view(FLAG_DTYPE), _CONTINUES_BIT) | np.left_shift(
-        np.asarray(special, dtype=bool).view(FLAG_DTYPE), _SPECIAL_BIT
+    flags = (np.asarray(starts_inside, bool).view(FLAG_DTYPE) << _CONTINUES_BIT) | (
+        np.asarray(special, bool).view(FLAG_DTYPE) << _SPECIAL_BIT
     )
     if flags[0] & CONTINUES:  # the first token has nothing before it to continue
         flags[0] ^= CONTINUES

@@ -18,7 +18,7 @@ import numpy as np
 
 from .base import SpecialTokens, Tokenizer, TokenizerInfo
 from .cache import cache_dir
-from .encoding import Encoding, tile_from_char_counts, utf8_char_tables
+from .encoding import ID_DTYPE, Encoding, tile_from_char_counts, utf8_char_tables
 from .errors import Reason, TokenizerLoadError
 
 BUILTIN_ENCODINGS = ("o200k_base", "cl100k_base")
@@ -120,17 +120,20 @@ class TiktokenTokenizer(Tokenizer):
         else:
             options = {"allowed_special": set(), "disallowed_special": ()}
         try:
-            return self._enc.encode_to_numpy(text, **options)
+            ids = self._enc.encode_to_numpy(text, **options)
         except UnicodeEncodeError:  # lone surrogates read as U+FFFD, as tiktoken's encode does
             text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-            return self._enc.encode_to_numpy(text, **options)
+            ids = self._enc.encode_to_numpy(text, **options)
+        # uint32 as our int32 without a copy: ids are below the vocabulary size
+        return ids.view(ID_DTYPE) if ids.dtype == np.uint32 else ids.astype(ID_DTYPE)
 
     def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
         ids = self._ids(text, special)
         if len(ids) == 0:
             return Encoding.empty(len(text))
-        special_mask = ids >= self._special_from if self._special_from is not None else self._is_special[ids]
-        enc = tile_from_char_counts(ids, self._char_counts[ids], self._starts_inside[ids], special_mask, len(text))
+        special_mask = ids >= self._special_from if self._special_from is not None else self._is_special.take(ids)
+        counts, inside = self._char_counts.take(ids), self._starts_inside.take(ids)  # take: cheaper than ids-indexing
+        enc = tile_from_char_counts(ids, counts, inside, special_mask, len(text))
         if enc is None:  # tiktoken is lossless: its tokens always add up to the text
             raise ValueError(f"{self.info.name} tokens do not add up to the text")
         return enc
