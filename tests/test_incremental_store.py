@@ -56,6 +56,29 @@ def test_replaced_ropes_are_new_versions_and_leave_the_old_ones(text, changes):
             versions[0][0][len(text)]
 
 
+@settings(max_examples=200, deadline=None)
+@given(text=st.text("xyz\n가🙂", max_size=200), changes=edits, head=st.integers(1, 40))
+def test_identical_leading_chunks_mean_the_same_head(text, changes, head):
+    """What the chat sniff relies on: ropes whose leading chunks are the same objects start
+    with the same ``head`` characters, and an edit past them leaves them so."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rope, "CHUNK_CHARS", 8)
+        versions = [Rope(text)]
+        for where, removed, inserted in changes:
+            r = versions[-1]
+            start = min(int(where * (len(r) + 1)), len(r))
+            versions.append(r.replaced(start, min(len(r), start + removed), inserted))
+            covered = sum(map(len, r.leading_chunks(head)))
+            if start > covered:  # the edit begins past the chunks that hold the head
+                assert all(a is b for a, b in zip(r.leading_chunks(head), versions[-1].leading_chunks(head)))
+        for a in versions:
+            assert sum(map(len, a.leading_chunks(head))) >= min(head, len(a))
+            for b in versions:
+                ka, kb = a.leading_chunks(head), b.leading_chunks(head)
+                if len(ka) == len(kb) and all(x is y for x, y in zip(ka, kb)):
+                    assert a[:head] == b[:head]
+
+
 def piece_of(ends: list[int]) -> Piece:
     n = len(ends)
     return Piece(np.arange(n, dtype=np.int32) + 100, np.asarray(ends, np.int64), (np.arange(n) % 3).astype(np.uint8))

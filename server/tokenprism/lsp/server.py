@@ -79,7 +79,7 @@ class TokenPrismProtocol(LanguageServerProtocol):
             return
         try:
             written = self.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
-            if inspect.isawaitable(written):  # a websocket writer
+            if written is not None and inspect.isawaitable(written):  # a websocket writer; stdio: None
                 asyncio.ensure_future(written)
         except BrokenPipeError:
             log.error("the client's end of the connection is closed")

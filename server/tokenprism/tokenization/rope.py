@@ -52,6 +52,14 @@ class Rope:
             raise IndexError("rope index out of range")
         return self.slice(key, key + 1)
 
+    def leading_chunks(self, count: int) -> tuple[str, ...]:
+        """The chunks holding the first ``count`` characters. An edit leaves the chunks before
+        it the same objects, so two ropes whose leading chunks are identical (``is``) begin
+        with the same text: a cheaper test than slicing and comparing that text."""
+        if not self._chunks or count <= 0:
+            return ()
+        return tuple(self._chunks[: self._chunk_at(min(count, self._length) - 1) + 1])
+
     def isascii(self) -> bool:
         return all(chunk.isascii() for chunk in self._chunks)  # O(chunks): str caches it
 

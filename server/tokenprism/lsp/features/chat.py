@@ -230,9 +230,9 @@ class ChatFeature:
         self.analyses: dict[str, ChatAnalysis] = {}
         self._running: dict[str, asyncio.Task] = {}
         self._latest: dict[str, tuple[TokenView, str]] = {}  # the next view to analyze, per document
-        # per document: (language id, the head might_be_chat read, its answer); typing below
-        # the head leaves it unchanged, and comparing it costs less than the regex search
-        self._sniffed: dict[str, tuple[str, str, bool]] = {}
+        # per document: (language id, the rope chunks holding the head might_be_chat read,
+        # its answer); typing below the head leaves those chunks the same objects
+        self._sniffed: dict[str, tuple[str, tuple[str, ...], bool]] = {}
 
     def template_setting(self, view: TokenView) -> str | None:
         """``chatTemplate`` names the template of the document's model; a request for
@@ -303,12 +303,17 @@ class ChatFeature:
         self.server.publish_diagnostics(uri, DIAGNOSTIC_SOURCE, diagnostics, version)
 
     def _might_be_chat(self, uri: str, view: TokenView, language_id: str) -> bool:
-        head = view.snapshot.slice(0, SNIFF_CHARACTERS)  # all might_be_chat reads
+        chunks = view.snapshot.content.leading_chunks(SNIFF_CHARACTERS)  # all might_be_chat reads
         sniffed = self._sniffed.get(uri)
-        if sniffed is not None and sniffed[0] == language_id and sniffed[1] == head:
+        if (
+            sniffed is not None
+            and sniffed[0] == language_id
+            and len(sniffed[1]) == len(chunks)
+            and all(a is b for a, b in zip(sniffed[1], chunks))
+        ):
             return sniffed[2]
-        answer = might_be_chat(head, language_id, document_path(uri))
-        self._sniffed[uri] = (language_id, head, answer)
+        answer = might_be_chat(view.snapshot.slice(0, SNIFF_CHARACTERS), language_id, document_path(uri))
+        self._sniffed[uri] = (language_id, chunks, answer)
         return answer
 
     def on_closed(self, uri: str) -> None:
