@@ -13,6 +13,7 @@ from conftest import CORPUS, TOKENIZER_NAMES
 from tokenprism.tokenization import CONTINUES, SPECIAL, AddedTokens, SpecialTokens
 from tokenprism.tokenization.encoding import (
     Encoding,
+    search,
     tile_from_byte_lengths,
     tile_from_char_counts,
     tile_from_char_spans,
@@ -225,6 +226,14 @@ def test_tile_from_byte_lengths_marks_split_characters():
     assert enc.flags.tolist() == [0, 0, CONTINUES, 0]
     assert [(s.start, s.end) for s in enc.segments()] == [(0, 1), (1, 2), (2, 3)]
     assert tile_from_byte_lengths(np.array([1]), np.array([5]), np.zeros(1, bool), text) is None
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_search_equals_searchsorted_for_any_int(dtype):
+    ends = np.array([0, 2, 2, 7, 40], dtype)
+    for value in (-(2**40), -1, 0, 1, 2, 3, 7, 39, 40, 41, 2**31 - 1, 2**31, 2**40):
+        for side in ("left", "right"):
+            assert search(ends, value, side) == int(np.searchsorted(ends.astype(object), value, side)), (value, side)
 
 
 def test_tile_from_char_counts_agrees_with_byte_lengths():

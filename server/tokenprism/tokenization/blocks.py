@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .chunking import Piece
-from .encoding import CONTINUES, FLAG_DTYPE, ID_DTYPE, OFFSET_DTYPE, Encoding
+from .encoding import CONTINUES, FLAG_DTYPE, ID_DTYPE, OFFSET_DTYPE, Encoding, search
 
 BLOCK_TOKENS = 2048  # target block size; blocks stay between a quarter and twice this
 
@@ -99,7 +99,7 @@ class BlockStore:
         b = int(self.last_end.searchsorted(offset, side))
         if b >= len(self.ids):
             return len(self)
-        local = int(self.ends[b].searchsorted(offset - int(self.bases[b]), side))
+        local = search(self.ends[b], offset - int(self.bases[b]), side)
         return int(self.first_index[b]) + local
 
     def end(self, i: int) -> int:
@@ -170,7 +170,7 @@ class BlockStore:
             return None
         b = min(int(self.last_end.searchsorted(lo, "right")), nblocks - 1)
         base = int(self.bases[b])
-        first = int(self.ends[b].searchsorted(lo - base, "right"))
+        first = search(self.ends[b], lo - base, "right")
         if hi is None:
             if b != nblocks - 1:
                 return None
@@ -181,7 +181,7 @@ class BlockStore:
         # a zero-width token opening the next block at ``hi`` would belong to the run too
         if hi == last_end and b + 1 < nblocks and int(self.bases[b + 1]) + int(self.ends[b + 1][0]) <= hi:
             return None
-        return b, first, int(self.ends[b].searchsorted(hi - base, "right"))
+        return b, first, search(self.ends[b], hi - base, "right")
 
     def block_piece(self, b: int, first: int, last: int) -> Piece:
         """Tokens ``[first, last)`` of block ``b`` as views, ends relative to ``self.bases[b]``."""

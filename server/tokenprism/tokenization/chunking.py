@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import SpecialTokens, Tokenizer
+from .encoding import search
 
 log = logging.getLogger("tokenprism.incremental")
 
@@ -110,9 +111,8 @@ class Piece:
 
     def between(self, lo: int, hi: int, include_start: bool = False) -> Piece:
         """Tokens whose end lies in ``(lo, hi]`` (``[lo, hi]`` with include_start)."""
-        # the method, not np.searchsorted: on every edit, numpy's dispatch costs more than the search
-        a = int(self.ends.searchsorted(lo, "left" if include_start else "right"))
-        b = int(self.ends.searchsorted(hi, "right"))
+        a = search(self.ends, lo, "left" if include_start else "right")
+        b = search(self.ends, hi, "right")
         return Piece(self.ids[a:b], self.ends[a:b], self.flags[a:b])
 
     def head(self, k: int) -> Piece:

@@ -23,6 +23,15 @@ OFFSET_DTYPE = np.int32
 FLAG_DTYPE = np.uint8
 
 
+def search(sorted_array: np.ndarray, value: int, side: str = "right") -> int:
+    """``sorted_array.searchsorted(value, side)`` as an int. A Python int is made an int32
+    first when the array is one: numpy would otherwise copy the whole array to int64 to
+    compare it with the int, which made every lookup O(tokens)."""
+    if sorted_array.dtype == OFFSET_DTYPE and -(1 << 31) <= value < 1 << 31:
+        value = OFFSET_DTYPE(value)
+    return int(sorted_array.searchsorted(value, side))
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """One token, materialized on demand (hover, JSON output) — never stored in bulk."""
@@ -102,7 +111,7 @@ class Encoding:
         """Index of the token covering character ``offset`` (the last token for the end)."""
         if not len(self):
             return -1
-        i = int(np.searchsorted(self.ends, offset, side="right"))
+        i = search(self.ends, offset, "right")
         return min(i, len(self) - 1)
 
     def tokens_in(self, start: int, end: int) -> range:
@@ -110,11 +119,11 @@ class Encoding:
         edges are included so that a range never loses a token."""
         if not len(self):
             return range(0)
-        first = int(np.searchsorted(self.ends, start, side="right"))
+        first = search(self.ends, start, "right")
         if end <= start:
             last = first
         else:
-            last = int(np.searchsorted(self.ends, end, side="left"))
+            last = search(self.ends, end, "left")
         return range(first, min(last + 1, len(self)))
 
     def segment_at(self, offset: int) -> Segment | None:
@@ -148,7 +157,7 @@ class Encoding:
         ends, flags = self.ends, self.flags
         return count_in_range(
             start, end, len(self), self.text_length,
-            lambda x: int(np.searchsorted(ends, x, side="left")),
+            lambda x: search(ends, x, "left"),
             lambda i: bool(flags[i] & CONTINUES),
         )
 

@@ -24,8 +24,18 @@ import numpy as np
 
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
-from .chunking import RIGHT_MARGIN, Piece, SyncRule, concat, encode_one, encode_pieces, sync_rule_for
-from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range
+from .chunking import (
+    RIGHT_MARGIN,
+    Piece,
+    SyncRule,
+    concat,
+    encode_one,
+    encode_pieces,
+    select,
+    sync_rule_for,
+    window_bounds,
+)
+from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token, count_in_range, search
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -132,13 +142,13 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
     ``inner_lo``, and (``check_right``) those ending after ``inner_hi`` (``inner_hi - delta``
     before the edit), shifted by ``delta``. ``window`` holds the new tokens of the window and
     ``old`` the old tokens it replaces; both begin at the window's left cut."""
-    new_left = int(window.ends.searchsorted(inner_lo, "right"))
-    old_left = int(old.ends.searchsorted(inner_lo, "right"))
+    new_left = search(window.ends, inner_lo, "right")
+    old_left = search(old.ends, inner_lo, "right")
     if (new_left or old_left) and not window.head(new_left).equals(old.head(old_left)):
         return False
     if check_right:
-        right = int(window.ends.searchsorted(inner_hi, "right"))
-        old_right = int(old.ends.searchsorted(inner_hi - delta, "right"))
+        right = search(window.ends, inner_hi, "right")
+        old_right = search(old.ends, inner_hi - delta, "right")
         return window.tail(right).equals(old.tail(old_right), delta)
     return True
 
@@ -278,22 +288,27 @@ class TokenState(_BlockQueries):
             if max_window is not None and hi - lo > max_window:
                 raise WindowTooLarge(hi - lo)
             self.stats["window_chars"] += hi - lo
-            window = encode_pieces(self.tokenizer, local, [(lo, hi)], self.special, rule)[0]
-            window = Piece(window.ids, window.ends + base, window.flags)
+            start_at, stop_at = window_bounds(local, lo, hi, rule)
+            encoded = encode_one(self.tokenizer, local[start_at:stop_at], self.special)
+            origin = base + start_at  # where the encoded text starts in the document
             lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
             run = store.run_in_block(lo, hi - delta if hi < n else None) if lo > 0 else None
             if run is not None:
-                # the usual edit: one block holds the old tokens; compare and splice in the
-                # block's own coordinates (no whole-document indices, no int64 copies)
+                # the usual edit: one block holds the old tokens; the window's tokens go
+                # straight into the block's own coordinates, where they are compared and
+                # spliced (no whole-document indices, no int64 copies)
                 b, first, last = run
                 block_base = int(store.bases[b])
-                local = Piece(window.ids, (window.ends - block_base).astype(OFFSET_DTYPE), window.flags)
-                matches = _context_matches(local, store.block_piece(b, first, last),
+                window = Piece(encoded.ids, encoded.ends + (origin - block_base), encoded.flags)
+                window = window.between(lo - block_base, hi - block_base)
+                matches = _context_matches(window, store.block_piece(b, first, last),
                                            inner_lo - block_base, inner_hi - block_base, delta, hi < n)
-                if matches and store.splice_in_block(b, first, last, local, delta):
+                if matches and store.splice_in_block(b, first, last, window, delta):
                     return
                 first, last = first + int(store.first_index[b]), last + int(store.first_index[b])
+                window = Piece(window.ids, window.ends.astype(np.int64) + block_base, window.flags)
             else:
+                window = select(encoded, n, origin, lo, hi)
                 first = store.rank(lo) if lo > 0 else 0
                 last = store.rank(hi - delta) if hi < n else len(store)
                 matches = _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta, hi < n)
