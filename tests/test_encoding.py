@@ -237,21 +237,21 @@ def test_search_equals_searchsorted_for_any_int(dtype):
 
 
 def test_tile_from_char_counts_agrees_with_byte_lengths():
-    # a vocabulary of byte strings: whole characters, halves of an emoji, a 3-byte character
+    # a vocabulary of byte strings: whole characters, halves of an emoji, a 3-byte character;
+    # id 3 is special
     vocab = [b"a", b"\xf0\x9f", b"\x99\x82", b"b", b"\xe4\xb8\x80x", b"", b"\x82"]
-    counts, inside = utf8_char_tables(vocab)
+    counts, flags = utf8_char_tables(vocab, [3])
     assert counts.tolist() == [1, 1, 0, 1, 2, 0, 0]
-    assert inside.tolist() == [False, False, True, False, False, False, True]
+    assert flags.tolist() == [0, 0, CONTINUES, SPECIAL, 0, 0, CONTINUES]
     text = "a🙂b一x"
     ids = np.array([0, 1, 2, 3, 4])
-    special = np.array([False, False, False, True, False])
-    enc = tile_from_char_counts(ids, counts[ids], inside[ids], special, len(text))
+    enc = tile_from_char_counts(ids, counts[ids], flags[ids], len(text))
     lengths = np.array([len(vocab[i]) for i in ids])
-    assert enc.equals(tile_from_byte_lengths(ids, lengths, special, text))
+    assert enc.equals(tile_from_byte_lengths(ids, lengths, flags[ids] == SPECIAL, text))
     assert enc.flags.tolist() == [0, 0, CONTINUES, SPECIAL, 0]
     # tokens that do not add up to the text, and a text starting with a tail byte
-    assert tile_from_char_counts(ids[:2], counts[ids[:2]], inside[ids[:2]], special[:2], len(text)) is None
-    tail = tile_from_char_counts(np.array([6]), counts[[6]], inside[[6]], np.zeros(1, bool), 0)
+    assert tile_from_char_counts(ids[:2], counts[ids[:2]], flags[ids[:2]], len(text)) is None
+    tail = tile_from_char_counts(np.array([6]), counts[[6]], flags[[6]], 0)
     assert tail.flags.tolist() == [0] and tail.ends.tolist() == [0]
 
 

@@ -225,9 +225,10 @@ def tile_from_char_spans(
     return Encoding(np.asarray(ids, ID_DTYPE), ends.astype(OFFSET_DTYPE), flags, text_length)
 
 
-def utf8_char_tables(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def utf8_char_tables(token_bytes: list[bytes], special_ids=()) -> tuple[np.ndarray, np.ndarray]:
     """Per token id, from its bytes: how many characters start in it (its bytes that are not
-    UTF-8 continuation bytes), and whether it starts inside a character."""
+    UTF-8 continuation bytes), and the flags it carries wherever it appears: ``CONTINUES``
+    when it starts inside a character, ``SPECIAL`` for the ids in ``special_ids``."""
     lengths = np.fromiter(map(len, token_bytes), np.int64, len(token_bytes))
     data = np.frombuffer(b"".join(token_bytes), np.uint8)
     starts_char = (data & 0xC0) != 0x80
@@ -236,29 +237,26 @@ def utf8_char_tables(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     bounds = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=bounds[1:])
     counts = before[bounds[1:]] - before[bounds[:-1]]
-    inside = np.zeros(len(lengths), bool)
+    flags = np.zeros(len(lengths), FLAG_DTYPE)
     nonempty = lengths > 0
-    inside[nonempty] = ~starts_char[bounds[:-1][nonempty]]
-    return counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32), inside
+    flags[nonempty] = (~starts_char[bounds[:-1][nonempty]]).view(FLAG_DTYPE) << _CONTINUES_BIT
+    flags[list(special_ids)] |= SPECIAL
+    return counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32), flags
 
 
 def tile_from_char_counts(
-    ids: np.ndarray, char_counts: np.ndarray, starts_inside: np.ndarray, special: np.ndarray, text_length: int
+    ids: np.ndarray, char_counts: np.ndarray, flags: np.ndarray, text_length: int
 ) -> Encoding | None:
-    """Build a tiling ``Encoding`` from per-token facts (see :func:`utf8_char_tables`, gathered
-    for ``ids``), when the tokens' bytes concatenate to exactly the text's UTF-8: a token
-    ends after the characters that start in it or before it. Works on the tokens alone,
-    never on the text's bytes. None if the counts do not add up to the text's length."""
-    n = len(ids)
-    if n == 0:
+    """Build a tiling ``Encoding`` from per-token facts (the tables of :func:`utf8_char_tables`
+    gathered for ``ids``; ``flags`` is a fresh array, changed in place), when the tokens'
+    bytes concatenate to exactly the text's UTF-8: a token ends after the characters that
+    start in it or before it. Works on the tokens alone, never on the text's bytes, in three
+    numpy calls per window. None if the counts do not add up to the text's length."""
+    if not len(ids):
         return Encoding.empty(text_length) if text_length == 0 else None
-    # on every edit's window: ufunc methods and operators, no numpy function wrappers
     ends = np.add.accumulate(char_counts, dtype=OFFSET_DTYPE)
     if int(ends[-1]) != text_length:
         return None
-    flags = (np.asarray(starts_inside, bool).view(FLAG_DTYPE) << _CONTINUES_BIT) | (
-        np.asarray(special, bool).view(FLAG_DTYPE) << _SPECIAL_BIT
-    )
     if flags[0] & CONTINUES:  # the first token has nothing before it to continue
         flags[0] ^= CONTINUES
     return Encoding(np.asarray(ids, ID_DTYPE), ends, flags, text_length)

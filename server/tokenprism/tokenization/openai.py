@@ -89,17 +89,11 @@ class TiktokenTokenizer(Tokenizer):
             self._bytes[rank] = token
         for token, rank in self._special.items():
             self._bytes[rank] = token.encode("utf-8")
-        # per-id facts that place a token in the text without reading the text's bytes
-        # (small dtypes keep the tables, and cache misses on every edit, small)
-        self._char_counts, self._starts_inside = utf8_char_tables(self._bytes)
         self._is_special = np.zeros(n, bool)
         self._is_special[list(self._special.values())] = True
-        # the official encodings number special tokens after every mergeable rank: then
-        # "special" is a comparison, not a lookup in a vocabulary-sized table
-        ranks = definition["mergeable_ranks"].values()
-        self._special_from = (
-            min(self._special.values()) if self._special and max(ranks, default=-1) < min(self._special.values()) else None
-        )
+        # per-id facts that place a token in the text and flag it without reading the text's
+        # bytes (small dtypes keep the tables, and cache misses on every edit, small)
+        self._char_counts, self._flags = utf8_char_tables(self._bytes, self._special.values())
         self.info = TokenizerInfo(
             spec=spec,
             name=name,
@@ -131,9 +125,8 @@ class TiktokenTokenizer(Tokenizer):
         ids = self._ids(text, special)
         if len(ids) == 0:
             return Encoding.empty(len(text))
-        special_mask = ids >= self._special_from if self._special_from is not None else self._is_special.take(ids)
-        counts, inside = self._char_counts.take(ids), self._starts_inside.take(ids)  # take: cheaper than ids-indexing
-        enc = tile_from_char_counts(ids, counts, inside, special_mask, len(text))
+        # take: cheaper than indexing with ids
+        enc = tile_from_char_counts(ids, self._char_counts.take(ids), self._flags.take(ids), len(text))
         if enc is None:  # tiktoken is lossless: its tokens always add up to the text
             raise ValueError(f"{self.info.name} tokens do not add up to the text")
         return enc
