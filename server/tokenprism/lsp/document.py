@@ -27,6 +27,7 @@ UTF32 = "utf-32"
 ENCODINGS = (UTF8, UTF16, UTF32)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
 _SCAN_CHUNK = 1 << 20
 _NO_LINES = np.zeros(0, np.int64)
 
@@ -245,7 +246,7 @@ class Snapshot:
         if line in self._units:
             return self._units[line]
         text = self.slice(self.line_start(line), self.next_line_start(line))
-        if text.isascii() or (self.encoding == UTF16 and max(text) <= "\uffff"):
+        if text.isascii() or (self.encoding == UTF16 and _ASTRAL.search(text) is None):
             units = None  # one code unit per character (Korean, accents: no astral characters)
         else:
             units = cumulative_units(text, self.encoding)
@@ -286,13 +287,14 @@ class Snapshot:
         if line >= len(self.lines):
             return self.length
         start = self.line_start(line)
-        end = self.line_end(line)
         column = max(column, 0)
         units = self._cumulative_units(line)
-        if units is None:
-            return min(start + column, end)
-        k = int(np.searchsorted(units, column, side="right")) - 1
-        return min(start + k, end)
+        k = column if units is None else int(units.searchsorted(column, "right")) - 1
+        # the line's content ends at most two characters (a CRLF) before the next line: a
+        # column short of that needs no look at the line break (typing, on every keystroke)
+        if line + 1 < len(self.lines) and start + k <= self.lines.start(line + 1) - 2:
+            return start + k
+        return min(start + k, self.line_end(line))
 
     def line_length(self, line: int) -> int:
         """Length of the line's content in code units of the encoding."""
