@@ -201,22 +201,29 @@ class BlockStore:
             return False
         ids, ends, flags = self.ids[b], self.ends[b], self.flags[b]
         block = (
-            np.concatenate((ids[:first], new.ids, ids[last:])).astype(ID_DTYPE, copy=False),
-            np.concatenate((ends[:first], new.ends, ends[last:] + delta)).astype(OFFSET_DTYPE, copy=False),
-            np.concatenate((flags[:first], new.flags, flags[last:])).astype(FLAG_DTYPE, copy=False),
+            np.concatenate((ids[:first], new.ids, ids[last:]), dtype=ID_DTYPE),
+            np.concatenate((ends[:first], new.ends, ends[last:] + delta), dtype=OFFSET_DTYPE),
+            np.concatenate((flags[:first], new.flags, flags[last:]), dtype=FLAG_DTYPE),
         )
         for array in block:  # never changed in place: snapshots share them
             array.setflags(write=False)
         self.ids[b], self.ends[b], self.flags[b] = block
-        bases, counts, last_local, first_index = (
-            self.bases.copy(), self.counts.copy(), self.last_local.copy(), self.first_index.copy()
-        )
-        bases[b + 1 :] += delta
-        counts[b] = count
-        last_local[b] = block[1][-1]
-        first_index[b + 1 :] += count - old_count
-        self.bases, self.counts, self.last_local, self.first_index = bases, counts, last_local, first_index
-        self.last_end = bases + last_local
+        # the small per-block arrays are copied, not changed, for the same reason; those an
+        # edit leaves as they were (a count, when typing keeps the number of tokens) are shared
+        if count != old_count:
+            counts, first_index = self.counts.copy(), self.first_index.copy()
+            counts[b] = count
+            first_index[b + 1 :] += count - old_count
+            self.counts, self.first_index = counts, first_index
+        last = int(block[1][-1])
+        if delta or last != self.last_local[b]:
+            bases, last_local = self.bases, self.last_local.copy()
+            last_local[b] = last
+            if delta:
+                bases = bases.copy()
+                bases[b + 1 :] += delta
+            self.bases, self.last_local = bases, last_local
+            self.last_end = bases + last_local
         return True
 
     def splice(self, first: int, last: int, new: Piece, delta: int) -> None:
