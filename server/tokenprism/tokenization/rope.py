@@ -19,7 +19,7 @@ CHUNK_CHARS = 4096  # edited chunks stay between a quarter and twice this
 
 
 class Rope:
-    __slots__ = ("_chunks", "_starts", "_length", "_joined")
+    __slots__ = ("_chunks", "_starts", "_shift_from", "_shift", "_length", "_joined")
 
     def __init__(self, text: str = ""):
         # one chunk until the first edit splits it: opening a document copies nothing
@@ -30,6 +30,13 @@ class Rope:
 
     def _reindex(self) -> None:
         self._starts = _starts_of(self._chunks, 0)
+        # chunk k starts at _starts[k], plus _shift from chunk _shift_from on: typing keeps
+        # moving the same later chunks, so their shift waits instead of being added to each
+        # start on every keystroke (lists are never changed in place: copies share them)
+        self._shift_from, self._shift = len(self._starts), 0
+
+    def _start(self, k: int) -> int:
+        return self._starts[k] + (self._shift if k >= self._shift_from else 0)
 
     def __len__(self) -> int:
         return self._length
@@ -65,7 +72,11 @@ class Rope:
 
     def _chunk_at(self, offset: int) -> int:
         """Index of the chunk holding ``offset`` (the last chunk for the end)."""
-        return max(0, bisect.bisect_right(self._starts, offset) - 1)
+        starts, shift_from = self._starts, self._shift_from
+        k = bisect.bisect_right(starts, offset, 0, shift_from)
+        if k == shift_from:  # at or past the shifted chunks' first start, if any
+            k = bisect.bisect_right(starts, offset - self._shift, shift_from)
+        return max(0, k - 1)
 
     def slice(self, start: int, end: int) -> str:
         start, end = max(0, start), min(end, self._length)
@@ -75,11 +86,11 @@ class Rope:
             return self._joined[start:end]
         i, j = self._chunk_at(start), self._chunk_at(end - 1)
         if i == j:
-            base = self._starts[i]
+            base = self._start(i)
             return self._chunks[i][start - base : end - base]
-        parts = [self._chunks[i][start - self._starts[i] :]]
+        parts = [self._chunks[i][start - self._start(i) :]]
         parts.extend(self._chunks[i + 1 : j])
-        parts.append(self._chunks[j][: end - self._starts[j]])
+        parts.append(self._chunks[j][: end - self._start(j)])
         return "".join(parts)
 
     def replaced(self, start: int, end: int, new_text: str) -> Rope:
@@ -87,6 +98,7 @@ class Rope:
         the touched chunks."""
         copy = Rope.__new__(Rope)
         copy._chunks, copy._starts = list(self._chunks), self._starts
+        copy._shift_from, copy._shift = self._shift_from, self._shift
         copy._length, copy._joined = self._length, self._joined
         copy.replace(start, end, new_text)
         return copy
@@ -98,9 +110,9 @@ class Rope:
             return
         i = self._chunk_at(start)
         j = self._chunk_at(end)
-        starts = self._starts
+        first_start = self._start(i)
         # keep chunk sizes in bounds: take in a neighbour when the result would be tiny
-        middle = self._chunks[i][: start - starts[i]] + new_text + self._chunks[j][end - starts[j] :]
+        middle = self._chunks[i][: start - first_start] + new_text + self._chunks[j][end - self._start(j) :]
         if len(middle) < CHUNK_CHARS // 4 and j + 1 < len(self._chunks):
             j += 1
             middle += self._chunks[j]
@@ -109,10 +121,16 @@ class Rope:
         delta = len(new_text) - (end - start)
         self._length += delta
         self._joined = None
-        # only the rebuilt chunks' starts are summed; the later ones move by delta (a new
-        # list: copies share the old one)
-        tail = starts[j + 1 :]
-        self._starts = starts[:i] + _starts_of(pieces, starts[i]) + ([s + delta for s in tail] if delta else tail)
+        # only the rebuilt chunks' starts are summed (exact); the later ones move by delta,
+        # added to the pending shift when that covers exactly the chunks after the edit (typing
+        # in one place), else the pending shift is settled first (an edit elsewhere)
+        starts, shift = self._starts, self._shift
+        if shift and not i <= self._shift_from <= j + 1:
+            starts = starts[: self._shift_from] + [s + shift for s in starts[self._shift_from :]]
+            shift = 0
+        shift += delta
+        self._starts = starts[:i] + _starts_of(pieces, first_start) + starts[j + 1 :]
+        self._shift_from, self._shift = (i + len(pieces), shift) if shift else (len(self._starts), 0)
 
 
 def _starts_of(chunks: list[str], base: int) -> list[int]:
