@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import document  # noqa: E402
-
-MODELS_DIR = Path.home() / ".cache/tokenprism-testdata/llama.cpp-0.3.36/models"
+from edit_latency import MODELS_DIR  # noqa: E402  (where the test data keeps the GGUF vocabularies)
 
 
 class _Sink:
