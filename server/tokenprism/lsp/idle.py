@@ -23,10 +23,6 @@ class IdleTimer:
         self._deadline: float | None = None
         self._handle: asyncio.TimerHandle | None = None
 
-    @property
-    def pending(self) -> bool:
-        return self._deadline is not None
-
     def touch(self) -> None:
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + self._delay
