@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 import threading
 from typing import BinaryIO
@@ -35,6 +36,8 @@ HEADER_LIMIT = 1 << 16
 # Pipe buffer asked for on stdin (the Linux default is 64 KiB; 1 MiB is the default limit).
 PIPE_BYTES = 1 << 20
 _HEADER_END = b"\r\n\r\n"
+# the header block nearly every client sends: parsed in one match, not line by line
+_USUAL_HEADER = re.compile(rb"Content-Length: (\d+)\r\n\r\n")
 
 
 class MessageReader(asyncio.Protocol):
@@ -110,6 +113,14 @@ class MessageReader(asyncio.Protocol):
     def _next_body(self) -> bytes | None:
         """The next complete message body, taken off the buffer; None until one is complete."""
         buffer = self._buffer
+        usual = _USUAL_HEADER.match(buffer)
+        if usual is not None:
+            start, length = usual.end(), int(usual[1])
+            if len(buffer) < start + length:
+                return None
+            body = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            return body
         while True:
             end = buffer.find(_HEADER_END)
             if end < 0:
