@@ -184,3 +184,38 @@ def test_old_snapshots_keep_their_text_while_the_document_moves_on():
     for snapshot, expected in versions:
         assert snapshot.length == len(expected) and snapshot.text == expected
         assert snapshot.slice(1000, 1100) == expected[1000:1100]
+
+
+@pytest.mark.parametrize("encoding", [UTF8, UTF16])
+@pytest.mark.parametrize("seed", range(4))
+def test_typing_keeps_positions_right_on_every_kind_of_line(encoding, seed):
+    """Typing carries a line's "one code unit per character" from snapshot to snapshot
+    (so the next keystroke need not re-read the line) only while it stays true: typed
+    emoji, accents and Korean must turn it off, in UTF-8 and in UTF-16."""
+    rng = random.Random(seed)
+    text = "plain ascii line\n한국어 줄입니다\nemoji 😀 line\r\nmixed é\n" * 8
+    doc = Document("file:///x", "plaintext", 0, text, encoding)
+    cursor = 3
+    for step in range(150):
+        if rng.random() < 0.25:
+            cursor = rng.choice([s + rng.randint(0, e - s) for s, e in reference_lines(text)])
+        line, start = reference_position(text, cursor)
+        line_start = reference_lines(text)[line][0]
+        removed = rng.choice([0, 0, 1]) if cursor < reference_lines(text)[line][1] else 0
+        new = rng.choice(["a", "z", " ", "é", "한", "😀", "👍🏽", ""])
+        at = (line, units(text[line_start:cursor], encoding))
+        to = (line, units(text[line_start : cursor + removed], encoding))
+        if rng.random() < 0.1 and line + 1 < len(reference_lines(text)):  # join the next line on
+            next_start, next_end = reference_lines(text)[line + 1]
+            removed = rng.randint(next_start, next_end) - cursor
+            to = (line + 1, units(text[next_start : cursor + removed], encoding))
+        doc.snapshot.position_at(cursor)  # a lookup on the line, as hover or a hint would do
+        doc.apply_change(at, to, new, step + 1)
+        text = text[:cursor] + new + text[cursor + removed :]
+        cursor += len(new)
+        snap = doc.snapshot
+        start, end = reference_lines(text)[line]
+        for offset in range(start, end + 1):
+            expected = (line, units(text[start:offset], encoding))
+            assert snap.position_at(offset) == expected, (step, repr(text[start:end]), offset)
+            assert snap.offset_at(*expected) == offset, (step, repr(text[start:end]), offset)

@@ -15,8 +15,6 @@ and the whole string is joined only when someone asks for ``text``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..tokenization.rope import Rope
@@ -151,29 +149,68 @@ def cumulative_units(text: str, encoding: str) -> np.ndarray:
     return units
 
 
-@dataclass(frozen=True, eq=False)
-class Snapshot:
-    """One version of a document's text with its line index."""
+class _EditedLines:
+    """A line index not worked out yet: ``previous`` after an edit (see LineIndex.edited).
+    Typing answers first and updates the index after (see Snapshot.settle_lines)."""
 
-    version: int
-    content: Rope
-    line_index: LineIndex | None  # None: scanned from the text on first use (see ``lines``)
-    encoding: str = UTF16
-    _units: dict = field(default_factory=dict, repr=False)  # line -> cumulative units, non-ASCII lines
-    _ascii: list = field(default_factory=list, repr=False)  # [whether all ASCII] once known
-    # whether the text holds a NUL character (a binary file); kept up to date by the edits,
-    # which look only at the inserted text, so no edit scans the whole document for it
-    has_nul: bool | None = field(default=None, repr=False)
+    __slots__ = ("previous", "content", "start", "end", "inserted_length")
+
+    def __init__(self, previous: Snapshot, content: Rope, start: int, end: int, inserted_length: int):
+        self.previous, self.content = previous, content
+        self.start, self.end, self.inserted_length = start, end, inserted_length
+
+    def resolve(self) -> LineIndex:
+        return self.previous.lines.edited(self.content, self.start, self.end, self.inserted_length)
+
+
+class Snapshot:
+    """One version of a document's text with its line index. Immutable: edits make a new
+    one; the attributes set after construction are caches of facts about this text."""
+
+    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_units", "_ascii")
+
+    def __init__(
+        self,
+        version: int,
+        content: Rope,
+        line_index: LineIndex | _EditedLines | None,  # None: scanned from the text on first use
+        encoding: str = UTF16,
+        _units: dict | None = None,  # line -> cumulative units (None: one per character)
+        _ascii: list | None = None,  # [whether all ASCII] once known
+        # whether the text holds a NUL character (a binary file); kept up to date by the
+        # edits, which look only at the inserted text, so no edit scans the document for it
+        has_nul: bool | None = None,
+    ):
+        self.version, self.content, self.encoding, self.has_nul = version, content, encoding, has_nul
+        self._lines = line_index
+        self._units = {} if _units is None else _units
+        self._ascii = [] if _ascii is None else _ascii
+
+    def __repr__(self) -> str:
+        return f"Snapshot(version={self.version}, length={self.length})"
+
+    @property
+    def line_index(self) -> LineIndex | None:
+        """The line index if it is known already, else None."""
+        lines = self._lines
+        return lines if isinstance(lines, LineIndex) else None
 
     @property
     def lines(self) -> LineIndex:
         """The line index; a document just opened scans its text on first use (a worker
-        does that while the first encode runs, so opening need not wait for it)."""
-        index = self.line_index
-        if index is None:
-            index = LineIndex.of(self.text)
-            object.__setattr__(self, "line_index", index)  # a cache, not a change
+        does that while the first encode runs, so opening need not wait for it), an edited
+        one updates its predecessor's."""
+        lines = self._lines
+        if isinstance(lines, LineIndex):
+            return lines
+        index = LineIndex.of(self.text) if lines is None else lines.resolve()
+        self._lines = index  # a cache, not a change
         return index
+
+    def settle_lines(self) -> None:
+        """Work out an edit's line index now (after the edit is answered, before the next)."""
+        if isinstance(self._lines, _EditedLines):
+            self.lines
 
     @property
     def text(self) -> str:
@@ -189,11 +226,11 @@ class Snapshot:
 
     def with_version(self, version: int) -> Snapshot:
         # the same text: its caches hold for the new version too
-        return Snapshot(version, self.content, self.line_index, self.encoding, self._units, self._ascii, self.has_nul)
+        return Snapshot(version, self.content, self._lines, self.encoding, self._units, self._ascii, self.has_nul)
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
-            object.__setattr__(self, "has_nul", "\x00" in self.text)  # a cache, not a change
+            self.has_nul = "\x00" in self.text  # a cache, not a change
         return self.has_nul
 
     # -- lines ---------------------------------------------------------------------------------
@@ -339,7 +376,6 @@ class Document:
         if b < a:
             a, b = b, a
         content = old.content.replaced(a, b, new_text)
-        lines = old.lines.edited(content, a, b, len(new_text))
         if old.has_nul is False:
             has_nul = "\x00" in new_text  # only the inserted text can bring one in
         else:
@@ -347,7 +383,19 @@ class Document:
         # "all ASCII" carries over while only ASCII is typed; "maybe not" is safe to keep
         # (lines are then checked one by one), so no edit rescans the document for it
         ascii_ = [old._ascii[0] and new_text.isascii()] if old._ascii else []
-        self.snapshot = Snapshot(version, content, lines, self.encoding, _ascii=ascii_, has_nul=has_nul)
+        # a line with one code unit per character keeps that while typing on it adds none
+        # wider: the next keystroke need not re-read the line to find its column
+        line, units = start[0], None
+        if (
+            old._units.get(line, False) is None
+            and end[0] == line
+            and "\n" not in new_text
+            and "\r" not in new_text
+            and (new_text.isascii() or (self.encoding == UTF16 and _ASTRAL.search(new_text) is None))
+        ):
+            units = {line: None}
+        lines = _EditedLines(old, content, a, b, len(new_text))
+        self.snapshot = Snapshot(version, content, lines, self.encoding, units, ascii_, has_nul)
         return a, b, new_text
 
 

@@ -372,6 +372,7 @@ class Session:
             doc.needs_full = True
             return False
         self._publish(doc, state, target, encoding, tokenizer, state.special)
+        target.settle_lines()  # answered: now the line index, which the next edit needs
         self._verify_later(doc)
         return True
 
@@ -481,6 +482,7 @@ class Session:
                 "encoded" if fresh else f"{len(edits)} edits", (loop.time() - started) * 1000,
             )
             self._publish(doc, state, target, encoding, tokenizer, special)
+            target.settle_lines()
             if target.line_index is None:
                 # the first count did not need the line index; positions will: scan for it
                 # now, not beside the encode, which has both cores busy
