@@ -136,3 +136,26 @@ def test_block_store_matches_flat_arrays(initial, steps):
         if len(store):
             store.splice(0, 1, piece_of([]), 0)
         assert frozen.slice(0, len(frozen)).equals(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text("xyz\n가🙂", min_size=1, max_size=200), runs=st.lists(
+    st.tuples(st.floats(0, 1), st.lists(st.tuples(st.integers(0, 2), st.text("ab한🙂", max_size=3)), max_size=12)),
+    max_size=6))
+def test_typing_runs_keep_every_version_right(text, runs):
+    """Typing in one place (each edit where the last one ended) leaves later chunks'
+    shift pending and the chunk starts list shared; every version must still read right."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rope, "CHUNK_CHARS", 8)
+        versions = [(Rope(text), text)]
+        for where, keys in runs:
+            r, s = versions[-1]
+            cursor = min(int(where * (len(s) + 1)), len(s))
+            for removed, typed in keys:
+                end = min(len(s), cursor + removed)
+                r, s = r.replaced(cursor, end, typed), s[:cursor] + typed + s[end:]
+                versions.append((r, s))
+                cursor += len(typed)
+        for r, s in versions:
+            assert len(r) == len(s) and str(r) == s
+            assert all(r.slice(k, k + 7) == s[k : k + 7] for k in range(0, len(s), 3))

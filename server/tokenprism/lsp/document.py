@@ -319,17 +319,18 @@ class Snapshot:
     def offset_at(self, line: int, column: int) -> int:
         """The offset of a position; out-of-range lines and columns clamp to the nearest
         valid place (as LSP asks), a column inside a character snaps to its start."""
+        lines = self.lines
         if line < 0:
             return 0
-        if line >= len(self.lines):
+        if line >= len(lines):
             return self.length
-        start = self.line_start(line)
+        start = lines.start(line)
         column = max(column, 0)
         units = self._cumulative_units(line)
         k = column if units is None else int(units.searchsorted(column, "right")) - 1
         # the line's content ends at most two characters (a CRLF) before the next line: a
         # column short of that needs no look at the line break (typing, on every keystroke)
-        if line + 1 < len(self.lines) and start + k <= self.lines.start(line + 1) - 2:
+        if line + 1 < len(lines) and start + k <= lines.start(line + 1) - 2:
             return start + k
         return min(start + k, self.line_end(line))
 

@@ -109,10 +109,10 @@ class Rope:
             self.__init__(new_text)
             return
         i = self._chunk_at(start)
-        j = self._chunk_at(end)
+        j = i if end == start else self._chunk_at(end)
         first_start = self._start(i)
         # keep chunk sizes in bounds: take in a neighbour when the result would be tiny
-        middle = self._chunks[i][: start - first_start] + new_text + self._chunks[j][end - self._start(j) :]
+        middle = "".join((self._chunks[i][: start - first_start], new_text, self._chunks[j][end - self._start(j) :]))
         if len(middle) < CHUNK_CHARS // 4 and j + 1 < len(self._chunks):
             j += 1
             middle += self._chunks[j]
@@ -129,8 +129,11 @@ class Rope:
             starts = starts[: self._shift_from] + [s + shift for s in starts[self._shift_from :]]
             shift = 0
         shift += delta
-        self._starts = starts[:i] + _starts_of(pieces, first_start) + starts[j + 1 :]
-        self._shift_from, self._shift = (i + len(pieces), shift) if shift else (len(self._starts), 0)
+        # one chunk rebuilt as one (typing) whose start stands as listed: the list holds as it is
+        if not (j == i and len(pieces) == 1 and starts[i] == first_start):
+            starts = starts[:i] + _starts_of(pieces, first_start) + starts[j + 1 :]
+        self._starts = starts
+        self._shift_from, self._shift = (i + len(pieces), shift) if shift else (len(starts), 0)
 
 
 def _starts_of(chunks: list[str], base: int) -> list[int]:
