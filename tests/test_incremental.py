@@ -313,6 +313,25 @@ def test_a_wrong_cut_is_caught_by_the_context_check(tokenizer, monkeypatch, capl
         assert state.stats["widened"] > 0
 
 
+def test_the_right_context_alone_catches_a_wrong_cut(tokenizer, monkeypatch):
+    """With the wrong rule forced on o200k, typing "." before the newline of a line that
+    is followed by "//" glues ".\n//" across the window's inner right cut, and nothing on
+    the left changes: the right context check alone must see it and widen the window.
+    (The left check guards the window's left cut; with the witness rule an edit cannot
+    reach across it this way, see the test above for a left cut that is wrong.)"""
+    tok = tokenizer("o200k_base")
+    from tokenprism.tokenization.chunking import SyncRule
+
+    monkeypatch.setattr(incremental, "sync_rule_for", lambda *_: SyncRule("line"))
+    lines = ["x = 1\n"] * 40
+    lines[21] = "// y\n"
+    state = TokenState(tok, "".join(lines))
+    at = sum(map(len, lines[:21])) - 1  # before the newline of line 20
+    state.apply_edit(at, at, ".")
+    assert_same(state, tok)
+    assert state.stats["widened"] > 0
+
+
 def test_an_edit_the_tokenizer_refuses_leaves_the_state_unchanged(tokenizer):
     tok = tokenizer("o200k_base")
 

@@ -123,12 +123,14 @@ def test_block_store_matches_flat_arrays(initial, steps):
                     assert store.rank(offset, side) == int(np.searchsorted(flat.ends, offset, side=side))
             # an edit's run found inside one block is the run the whole-document ranks give
             for lo, hi in ((start, new_end), (start, new_end + 2), (max(0, start - 1), None)):
-                run = store.run_in_block(lo, hi)
+                inner = (lo, (lo + (hi if hi is not None else lo + 3)) // 2)
+                run = store.run_in_block(lo, hi, inner)
                 if run is not None:
-                    b, a, z = run
+                    b, (a, *ranks, z) = run
                     offset = int(store.first_index[b])
                     assert a + offset == store.rank(lo)
                     assert z + offset == (store.rank(hi) if hi is not None else len(store))
+                    assert [r + offset for r in ranks] == [min(store.rank(x), z + offset) for x in inner]
                     local = store.block_piece(b, a, z)
                     assert np.array_equal(local.ends + int(store.bases[b]), flat.ends[a + offset : z + offset])
         frozen = store.frozen()

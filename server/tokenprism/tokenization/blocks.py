@@ -160,28 +160,34 @@ class BlockStore:
 
     # -- the edit -----------------------------------------------------------------------------
 
-    def run_in_block(self, lo: int, hi: int | None) -> tuple[int, int, int] | None:
-        """``(b, first, last)``: the tokens ending in ``(lo, hi]`` (``hi`` None: to the end of
-        the text) are tokens ``[first, last)`` of block ``b`` (local indices), when one block
-        holds them all; else None. What an edit's window replaces, found without building
-        whole-document indices."""
+    def run_in_block(self, lo: int, hi: int | None, inner: tuple[int, ...] = ()) -> tuple[int, list[int]] | None:
+        """``(b, [first, *ranks, last])``: the tokens ending in ``(lo, hi]`` (``hi`` None: to
+        the end of the text) are tokens ``[first, last)`` of block ``b`` (local indices), when
+        one block holds them all; else None. ``ranks`` are, for each offset in ``inner`` (which
+        lie in ``[lo, hi]``), the local index of the first token ending after it. What an
+        edit's window replaces, found without whole-document indices and in one search."""
         nblocks = len(self.ids)
         if not nblocks:
             return None
         b = min(int(self.last_end.searchsorted(lo, "right")), nblocks - 1)
-        base = int(self.bases[b])
-        first = search(self.ends[b], lo - base, "right")
         if hi is None:
             if b != nblocks - 1:
                 return None
-            return b, first, len(self.ids[b])
-        last_end = int(self.last_end[b])
-        if hi > last_end:
-            return None
-        # a zero-width token opening the next block at ``hi`` would belong to the run too
-        if hi == last_end and b + 1 < nblocks and int(self.bases[b + 1]) + int(self.ends[b + 1][0]) <= hi:
-            return None
-        return b, first, search(self.ends[b], hi - base, "right")
+        else:
+            last_end = int(self.last_end[b])
+            if hi > last_end:
+                return None
+            # a zero-width token opening the next block at ``hi`` would belong to the run too
+            if hi == last_end and b + 1 < nblocks and int(self.bases[b + 1]) + int(self.ends[b + 1][0]) <= hi:
+                return None
+        base = int(self.bases[b])
+        offsets = (lo, *inner) if hi is None else (lo, *inner, hi)
+        # one searchsorted for all of them (a call costs more than the search); int32 needles,
+        # or numpy would compare in int64 by copying the block
+        ranks = self.ends[b].searchsorted(np.array([x - base for x in offsets], OFFSET_DTYPE), "right").tolist()
+        if hi is None:
+            ranks.append(len(self.ids[b]))
+        return b, ranks
 
     def block_piece(self, b: int, first: int, last: int) -> Piece:
         """Tokens ``[first, last)`` of block ``b`` as views, ends relative to ``self.bases[b]``."""

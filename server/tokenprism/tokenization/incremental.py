@@ -35,7 +35,7 @@ from .chunking import (
     sync_rule_for,
     window_bounds,
 )
-from .encoding import CONTINUES, SPECIAL, Encoding, Segment, Token, count_in_range, search
+from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range, search
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -151,6 +151,18 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
         old_right = search(old.ends, inner_hi - delta, "right")
         return window.tail(right).equals(old.tail(old_right), delta)
     return True
+
+
+def _window_in_block(
+    encoded: Encoding, origin: int, block_base: int, lo: int, inner_lo: int, inner_hi: int, hi: int
+) -> tuple[Piece, int, int]:
+    """The tokens of an encoded window (its text starting at ``origin``) that end in
+    ``(lo, hi]``, with ends made relative to ``block_base``, and the number of them that
+    end by ``inner_lo`` and by ``inner_hi`` (one search for all four offsets)."""
+    needles = np.array([lo - origin, inner_lo - origin, inner_hi - origin, hi - origin], OFFSET_DTYPE)
+    a, left, right, z = encoded.ends.searchsorted(needles, "right").tolist()
+    ends = encoded.ends[a:z] + (origin - block_base)
+    return Piece(encoded.ids[a:z], ends, encoded.flags[a:z]), left - a, right - a
 
 
 class TokenState(_BlockQueries):
@@ -292,17 +304,17 @@ class TokenState(_BlockQueries):
             encoded = encode_one(self.tokenizer, local[start_at:stop_at], self.special)
             origin = base + start_at  # where the encoded text starts in the document
             lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
-            run = store.run_in_block(lo, hi - delta if hi < n else None) if lo > 0 else None
+            run = store.run_in_block(lo, hi - delta if hi < n else None, (inner_lo, inner_hi - delta)) if lo > 0 else None
             if run is not None:
                 # the usual edit: one block holds the old tokens; the window's tokens go
                 # straight into the block's own coordinates, where they are compared and
                 # spliced (no whole-document indices, no int64 copies)
-                b, first, last = run
+                b, (first, old_left, old_right, last) = run
                 block_base = int(store.bases[b])
-                window = Piece(encoded.ids, encoded.ends + (origin - block_base), encoded.flags)
-                window = window.between(lo - block_base, hi - block_base)
-                matches = _context_matches(window, store.block_piece(b, first, last),
-                                           inner_lo - block_base, inner_hi - block_base, delta, hi < n)
+                window, new_left, new_right = _window_in_block(encoded, origin, block_base, lo, inner_lo, inner_hi, hi)
+                matches = window.head(new_left).equals(store.block_piece(b, first, old_left)) and (
+                    hi >= n or window.tail(new_right).equals(store.block_piece(b, old_right, last), delta)
+                )
                 if matches and store.splice_in_block(b, first, last, window, delta):
                     return
                 first, last = first + int(store.first_index[b]), last + int(store.first_index[b])
