@@ -206,8 +206,26 @@ def test_large_document_opens_in_pieces_and_edits_locally(tokenizer, name):
 def test_rules_found_for_every_test_tokenizer(tokenizer):
     """Each test tokenizer gets a sync rule, so none falls back to whole-document encodes."""
     for name in TOKENIZER_NAMES:
-        assert sync_rule_for(tokenizer(name)) in RULES, name
-    assert sync_rule_for(wordpiece_tokenizer()) in RULES
+        assert sync_rule_for(tokenizer(name)).name in {r.name for r in RULES}, name
+    assert sync_rule_for(wordpiece_tokenizer()).name in {r.name for r in RULES}
+
+
+def test_the_look_ahead_margin_is_cut_only_where_the_probes_allow_it(tokenizer):
+    """A rule drops the look-ahead past its witness only if pieces cut that tightly still
+    encode every probe text exactly; GPT-2-style whitespace look-ahead after a bare
+    newline cut needs it, so both kinds must occur among the test tokenizers."""
+    from tokenprism.tokenization.chunking import SyncRule, probe_texts_for, rule_holds
+
+    margins = {}
+    for name in TOKENIZER_NAMES:
+        tok = tokenizer(name)
+        rule = sync_rule_for(tok)
+        texts = probe_texts_for(tok)
+        assert rule_holds(tok, rule, texts, SpecialTokens.SPECIAL), name
+        tight = SyncRule(rule.name, 0)
+        assert (rule.margin == 0) == rule_holds(tok, tight, texts, SpecialTokens.SPECIAL), name
+        margins[name] = rule.margin
+    assert 0 in margins.values() and any(margins.values()), margins
 
 
 def test_verify_and_repair_finds_and_fixes_a_wrong_state(tokenizer):

@@ -25,7 +25,6 @@ import numpy as np
 from .base import SpecialTokens, Tokenizer
 from .blocks import BlockStore
 from .chunking import (
-    RIGHT_MARGIN,
     Piece,
     SyncRule,
     concat,
@@ -287,7 +286,7 @@ class TokenState(_BlockQueries):
             # inner cuts nearest the edit; outer cuts ``context`` sync points further out
             lefts = rule.before(local, start - base, context + 1)
             rights = [p for p, w in rule.after(local, new_end - base, context + 1)
-                      if at_end or w + RIGHT_MARGIN < len(local)]
+                      if at_end or w + rule.margin < len(local)]
             if (len(lefts) <= context and not at_start) or (len(rights) <= context and not at_end):
                 reach *= 2  # too few sync points in reach: look further
                 continue
