@@ -313,6 +313,23 @@ def test_snapshot_is_frozen_and_answers_like_an_encoding(tokenizer):
         assert state.snapshot().encoding().equals(tok.encode(state.text))
 
 
+def test_snapshots_taken_between_keystrokes_keep_their_tokens(tokenizer):
+    """Typing inside one block (the spliced-in-place path) must never reach an earlier
+    snapshot: each one keeps the tokens of its version."""
+    tok = tokenizer("o200k_base")
+    state = TokenState(tok, big_document(400))
+    cursor = len(state.text) // 2
+    taken = []
+    for k in range(12):
+        taken.append((state.snapshot(), tok.encode(state.text)))
+        state.apply_edit(cursor, cursor, "xy"[k % 2])
+        cursor += 1
+    assert_same(state, tok)
+    assert state.stats["whole"] == 0 and state.stats["widened"] == 0
+    for snap, expected in taken:
+        assert snap.encoding().equals(expected)
+
+
 def test_a_wrong_cut_is_caught_by_the_context_check(tokenizer, monkeypatch, caplog):
     """o200k glues "//" to the newline after punctuation (".\n//"). Force the rule that
     wrongly cuts after every newline: the context lines must disagree, the window widen,
