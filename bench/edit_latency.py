@@ -224,6 +224,10 @@ def utf16_position(text: str, offset: int) -> dict:
     return {"line": line, "character": column}
 
 
+def rounds_uri(k: int) -> str:
+    return f"file:///bench/document-{k}.md"
+
+
 def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int, pause: float = 0.0) -> dict:
     env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
                TRANSFORMERS_VERBOSITY="error")
@@ -271,9 +275,9 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
         rounds = []
         for k in range(repeat):
             raw = min(raw, best_of(1, lambda: tokenizer.encode(text), "raw"))
-            uri = f"file:///bench/document-{k}.md"
+            uri = rounds_uri(k)
             if k:
-                client.notify("textDocument/didClose", {"textDocument": {"uri": f"file:///bench/document-{k - 1}.md"}})
+                client.notify("textDocument/didClose", {"textDocument": {"uri": rounds_uri(k - 1)}})
             sent = client.notify("textDocument/didOpen", {"textDocument": {
                 "uri": uri, "languageId": "markdown", "version": 0, "text": text}})
             received, opened_stats = client.stats_for(uri, 0)
@@ -298,8 +302,9 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
         mismatches += sum(abs(r["final_tokens"] - len(fresh)) for r in rounds)
         best = min(rounds, key=lambda r: statistics.median(r["latencies"]))
         return {
-            "open": min(r["open"] for r in rounds), "latencies": best["latencies"], "kinds": [e.kind for e in edits],
-            "raw": raw, "tokens": best["tokens"], "final_tokens": best["final_tokens"], "mismatches": mismatches,
+            "open": min(r["open"] for r in rounds), "latencies": best["latencies"],
+            "kinds": [e.kind for e in edits], "raw": raw, "tokens": best["tokens"],
+            "final_tokens": best["final_tokens"], "mismatches": mismatches,
             "rss_before": rss_before, "rss_open": rss_open, "rss_edits": rss_edits,
             "floor": statistics.median(floor),
             "round_medians": [statistics.median(r["latencies"]) for r in rounds],

@@ -15,6 +15,7 @@ and the whole string is joined only when someone asks for ``text``.
 from __future__ import annotations
 
 import re
+
 import numpy as np
 
 from ..tokenization.rope import Rope
@@ -209,8 +210,9 @@ class Snapshot:
 
     def settle_lines(self) -> None:
         """Work out an edit's line index now (after the edit is answered, before the next)."""
-        if isinstance(self._lines, _EditedLines):
-            self.lines
+        lines = self._lines
+        if isinstance(lines, _EditedLines):
+            self._lines = lines.resolve()
 
     @property
     def text(self) -> str:

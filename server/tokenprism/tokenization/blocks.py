@@ -160,7 +160,9 @@ class BlockStore:
 
     # -- the edit -----------------------------------------------------------------------------
 
-    def run_in_block(self, lo: int, hi: int | None, inner: tuple[int, ...] = ()) -> tuple[int, list[int]] | None:
+    def run_in_block(
+        self, lo: int, hi: int | None, inner: tuple[int, ...] = ()
+    ) -> tuple[int, list[int]] | None:
         """``(b, [first, *ranks, last])``: the tokens ending in ``(lo, hi]`` (``hi`` None: to
         the end of the text) are tokens ``[first, last)`` of block ``b`` (local indices), when
         one block holds them all; else None. ``ranks`` are, for each offset in ``inner`` (which
@@ -184,7 +186,8 @@ class BlockStore:
         offsets = (lo, *inner) if hi is None else (lo, *inner, hi)
         # one searchsorted for all of them (a call costs more than the search); int32 needles,
         # or numpy would compare in int64 by copying the block
-        ranks = self.ends[b].searchsorted(np.array([x - base for x in offsets], OFFSET_DTYPE), "right").tolist()
+        needles = np.array([x - base for x in offsets], OFFSET_DTYPE)
+        ranks = self.ends[b].searchsorted(needles, "right").tolist()
         if hi is None:
             ranks.append(len(self.ids[b]))
         return b, ranks

@@ -303,14 +303,18 @@ class TokenState(_BlockQueries):
             encoded = encode_one(self.tokenizer, local[start_at:stop_at], self.special)
             origin = base + start_at  # where the encoded text starts in the document
             lo, inner_lo, inner_hi, hi = lo + base, inner_lo + base, inner_hi + base, hi + base
-            run = store.run_in_block(lo, hi - delta if hi < n else None, (inner_lo, inner_hi - delta)) if lo > 0 else None
+            run = None
+            if lo > 0:
+                run = store.run_in_block(lo, hi - delta if hi < n else None, (inner_lo, inner_hi - delta))
             if run is not None:
                 # the usual edit: one block holds the old tokens; the window's tokens go
                 # straight into the block's own coordinates, where they are compared and
                 # spliced (no whole-document indices, no int64 copies)
                 b, (first, old_left, old_right, last) = run
                 block_base = int(store.bases[b])
-                window, new_left, new_right = _window_in_block(encoded, origin, block_base, lo, inner_lo, inner_hi, hi)
+                window, new_left, new_right = _window_in_block(
+                    encoded, origin, block_base, lo, inner_lo, inner_hi, hi
+                )
                 matches = window.head(new_left).equals(store.block_piece(b, first, old_left)) and (
                     hi >= n or window.tail(new_right).equals(store.block_piece(b, old_right, last), delta)
                 )

@@ -112,7 +112,8 @@ class Rope:
         j = i if end == start else self._chunk_at(end)
         first_start = self._start(i)
         # keep chunk sizes in bounds: take in a neighbour when the result would be tiny
-        middle = "".join((self._chunks[i][: start - first_start], new_text, self._chunks[j][end - self._start(j) :]))
+        head, tail = self._chunks[i][: start - first_start], self._chunks[j][end - self._start(j) :]
+        middle = "".join((head, new_text, tail))
         if len(middle) < CHUNK_CHARS // 4 and j + 1 < len(self._chunks):
             j += 1
             middle += self._chunks[j]
