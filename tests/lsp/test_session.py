@@ -116,3 +116,37 @@ async def test_the_idle_check_waits_for_a_pause_then_repairs_a_wrong_state(monke
     assert doc.view.text == text
     assert doc.view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
     session.shutdown()
+
+
+async def test_a_loaded_tokenizer_is_first_used_on_the_event_loop(monkeypatch):
+    """The loop encodes every keystroke's window, so it must be the first thread to use a
+    freshly loaded tokenizer (tiktoken's regex keeps its lock-free cache for that thread),
+    not the worker that probes sync rules or encodes the first document."""
+    import threading
+
+    from tokenprism.lsp import state as state_module
+
+    first_use = []
+
+    class Recording:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def encode(self, text, special=SpecialTokens.SPECIAL):
+            first_use.append(threading.get_ident())
+            return self._inner.encode(text, special)
+
+        def warm_up(self):
+            type(self._inner).warm_up(self)  # the real method, through the recording encode
+
+    loaded = load_tokenizer("o200k_base")
+    monkeypatch.setattr(state_module, "load_tokenizer", lambda spec, options=None: Recording(loaded))
+    session = Session()
+    doc = session.open("file:///first.md", "markdown", 1, CORPUS["mixed"] * 50)
+    await session.view(doc.uri, wait=60)
+    assert first_use and first_use[0] == threading.get_ident()
+    assert doc.view.encoding.ids.tolist() == loaded.encode(doc.document.text).ids.tolist()
+    session.shutdown()

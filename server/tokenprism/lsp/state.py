@@ -206,6 +206,10 @@ class Tokenizers:
                 future.exception()  # marked as retrieved: nobody has to await a failed load
                 self.on_load_failed(spec, str(exc))
             else:
+                try:  # the event loop encodes every keystroke's window: it uses it first
+                    tokenizer.warm_up()
+                except Exception:
+                    log.debug("warming up %s failed", spec, exc_info=True)
                 self._loaded[key] = tokenizer
                 self.last_good = tokenizer
                 future.set_result(tokenizer)
