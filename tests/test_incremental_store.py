@@ -90,14 +90,31 @@ def token_ends(draw, max_tokens=60):
     return np.cumsum(widths).tolist()
 
 
+def blocks_of_parts(piece: Piece, splits: list[float], leads: list[int]) -> BlockStore:
+    """The tokens of ``piece`` as an opened document gets them: parts whose ends count from
+    a base at or before their first token's start (an encoded window's own start)."""
+    n = len(piece)
+    at = sorted({int(f * n) for f in splits} | {0, n})
+    parts = []
+    for k, (a, b) in enumerate(zip(at, at[1:])):
+        start = int(piece.ends[a - 1]) if a else 0
+        base = max(0, start - leads[k % len(leads)])
+        ends = (piece.ends[a:b] - base).astype(np.int32)
+        parts.append((base, piece.ids[a:b].copy(), ends, piece.flags[a:b].copy()))
+    return BlockStore.of_parts(parts)
+
+
 @settings(max_examples=200, deadline=None)
 @given(initial=token_ends(), steps=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 9), token_ends(12),
-                                                      st.integers(-5, 5)), max_size=12))
-def test_block_store_matches_flat_arrays(initial, steps):
-    """Splices and lookups on blocks equal the same operations on one flat array."""
+                                                      st.integers(-5, 5)), max_size=12),
+       parts=st.one_of(st.none(), st.tuples(st.lists(st.floats(0, 1), max_size=4),
+                                            st.lists(st.integers(0, 3), min_size=1, max_size=4))))
+def test_block_store_matches_flat_arrays(initial, steps, parts):
+    """Splices and lookups on blocks equal the same operations on one flat array, whether
+    the blocks were cut from one array or made of parts (as a large document is opened)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(blocks, "BLOCK_TOKENS", 4)
-        store = BlockStore(piece_of(initial))
+        store = BlockStore(piece_of(initial)) if parts is None else blocks_of_parts(piece_of(initial), *parts)
         flat = piece_of(initial)
         for where, removed, new_widths, delta in steps:
             n = len(flat)

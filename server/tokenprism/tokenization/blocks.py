@@ -1,9 +1,10 @@
 """Token arrays of a long document in blocks, so an edit copies one block, not the document.
 
 Each block holds ids (int32), ends relative to the block's base (int32) and flags (uint8):
-9 bytes per token. Per block we keep its base (the absolute start of its first token),
-token count and last local end in small numpy arrays; an edit shifts the bases after it
-with one vectorized add, and lookups bisect the blocks first, then one block.
+9 bytes per token. Per block we keep its base (an absolute offset its ends count from: where
+its first token starts, or before), token count and last local end in small numpy arrays;
+an edit shifts the bases after it with one vectorized add, and lookups bisect the blocks
+first, then one block.
 """
 
 from __future__ import annotations
@@ -31,14 +32,40 @@ class BlockStore:
 
     # -- building -----------------------------------------------------------------------------
 
+    @classmethod
+    def of_parts(cls, parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> BlockStore:
+        """Blocks made of the given arrays, without copying them: each part is ``(base, ids,
+        ends, flags)``, its ends relative to ``base`` (an encoded window's own), consecutive
+        parts tiling the text. Each part is cut into blocks (views) and made read-only; the
+        caller hands the arrays over. How a large document is opened: its pieces' encodings
+        become its blocks as they are."""
+        store = cls.__new__(cls)
+        store.ids, store.ends, store.flags = [], [], []
+        bases, counts, last = [], [], []
+        for base, ids, ends, flags in parts:
+            ids, ends = np.asarray(ids, ID_DTYPE), np.asarray(ends, OFFSET_DTYPE)
+            flags = np.asarray(flags, FLAG_DTYPE)
+            cuts = _block_cuts(len(ids))
+            for array in (ids, ends, flags):  # never changed in place: snapshots share them
+                array.setflags(write=False)
+            for a, b in zip(cuts, cuts[1:]):
+                store.ids.append(ids[a:b])
+                store.ends.append(ends[a:b])
+                store.flags.append(flags[a:b])
+            bases += [base] * (len(cuts) - 1)
+            counts += [b - a for a, b in zip(cuts, cuts[1:])]
+            last += ends[np.asarray(cuts[1:], np.int64) - 1].tolist() if len(cuts) > 1 else []
+        store.bases = np.asarray(bases, np.int64)
+        store.counts = np.asarray(counts, np.int64)
+        store.last_local = np.asarray(last, np.int64)
+        store._reindex()
+        return store
+
     def _split(self, piece: Piece, base: int, at: int | None = None):
         """Cut ``piece`` (absolute ends, first token starting at ``base``) into blocks,
         inserted into the block lists at ``at`` (appended if None)."""
         n = len(piece)
-        size = BLOCK_TOKENS
-        cuts = list(range(0, n, size)) + [n]
-        if len(cuts) > 2 and cuts[-1] - cuts[-2] < size // 4:  # no tiny tail block
-            cuts.pop(-2)
+        cuts = _block_cuts(n)
         if n == 0:
             return [], [], []
         # one copy of each array, then a view per block (opening a 1 MB document makes
@@ -275,3 +302,13 @@ class BlockStore:
             [self.last_local[:b0], np.asarray(last_local, np.int64), self.last_local[b1 + 1 :]]
         )
         self._reindex()
+
+
+def _block_cuts(n: int) -> list[int]:
+    """Where ``n`` tokens are cut into blocks: every BLOCK_TOKENS, without a tiny tail block
+    (it joins the one before); ``[0]`` for no tokens."""
+    size = BLOCK_TOKENS
+    cuts = list(range(0, n, size)) + [n]
+    if len(cuts) > 2 and cuts[-1] - cuts[-2] < size // 4:
+        cuts.pop(-2)
+    return cuts if n else [0]

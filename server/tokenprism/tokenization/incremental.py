@@ -27,9 +27,7 @@ from .blocks import BlockStore
 from .chunking import (
     Piece,
     SyncRule,
-    concat,
     encode_one,
-    encode_pieces,
     select,
     sync_rule_for,
     window_bounds,
@@ -152,6 +150,10 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
     return True
 
 
+def _tokens_between(encoding: Encoding, first: int, last: int) -> Piece:
+    return Piece(encoding.ids[first:last], encoding.ends[first:last], encoding.flags[first:last])
+
+
 def _window_in_block(
     encoded: Encoding, origin: int, block_base: int, lo: int, inner_lo: int, inner_hi: int, hi: int
 ) -> tuple[Piece, int, int]:
@@ -178,7 +180,7 @@ class TokenState(_BlockQueries):
         self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
         self._lock = threading.RLock()
         self.rule: SyncRule | None = sync_rule_for(tokenizer, special) if len(text) else None
-        self._store = BlockStore(self._encode_document(text))
+        self._store = self._encode_document(text)
 
     def _text_length(self) -> int:
         return len(self._rope)
@@ -198,10 +200,14 @@ class TokenState(_BlockQueries):
     def _encode_whole(self, text: str) -> Piece:
         return _as_piece(encode_one(self.tokenizer, text, self.special))
 
-    def _encode_document(self, text: str) -> Piece:
+    def _store_of_whole(self, text: str) -> BlockStore:
+        enc = encode_one(self.tokenizer, text, self.special)
+        return BlockStore.of_parts([(0, enc.ids, enc.ends, enc.flags)])
+
+    def _encode_document(self, text: str) -> BlockStore:
         rule = self.rule
         if len(text) < SMALL_DOCUMENT or rule is None:
-            return self._encode_whole(text)
+            return self._store_of_whole(text)
         cuts = [0]
         while True:
             found = rule.after(text, cuts[-1] + PIECE_CHARS, 1)
@@ -210,26 +216,34 @@ class TokenState(_BlockQueries):
             cuts.append(found[0][0])
         cuts.append(len(text))
         if len(cuts) == 2:
-            return self._encode_whole(text)
+            return self._store_of_whole(text)
         # each piece reaches one sync point into the next, so neighbours can be compared
         reach = []
         for hi in cuts[1:-1]:
             nxt = rule.after(text, hi, 1)
             reach.append(nxt[0][0] if nxt else len(text))
         reach.append(len(text))
-        bounds = list(zip(cuts[:-1], reach))
-        pieces = encode_pieces(self.tokenizer, text, bounds, self.special, rule)
-        kept = []
-        for k, piece in enumerate(pieces):
+        windows = [window_bounds(text, lo, hi, rule) for lo, hi in zip(cuts[:-1], reach)]
+        # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
+        encodings = self.tokenizer.encode_batch([text[a:b] for a, b in windows], self.special)
+        # The tokens piece k keeps end in (cut k, cut k+1] (its window starts one character
+        # early, at the newline before its cut); those ending past its cut up to its reach
+        # must equal the next piece's own. Kept tokens become blocks as they are, their ends
+        # still counted from the window's start (no whole-document arrays are built).
+        parts = []
+        for k, (enc, (origin, _)) in enumerate(zip(encodings, windows)):
             lo, hi = cuts[k], cuts[k + 1]
-            if k + 1 < len(pieces):
-                own_seam = piece.between(hi, reach[k])
-                next_seam = pieces[k + 1].between(hi, reach[k])
-                if not own_seam.equals(next_seam):
+            first = search(enc.ends, lo - origin, "right") if lo else 0
+            last = search(enc.ends, hi - origin, "right")
+            if k + 1 < len(encodings):
+                nxt, nxt_origin = encodings[k + 1], windows[k + 1][0]
+                own = _tokens_between(enc, last, search(enc.ends, reach[k] - origin, "right"))
+                a, b = (search(nxt.ends, x - nxt_origin, "right") for x in (hi, reach[k]))
+                if not own.equals(_tokens_between(nxt, a, b), nxt_origin - origin):
                     log.warning("seam at offset %d does not match; encoding the document whole", hi)
-                    return self._encode_whole(text)
-            kept.append(piece.between(lo, hi, include_start=lo == 0))
-        return concat(kept)
+                    return self._store_of_whole(text)
+            parts.append((origin, enc.ids[first:last], enc.ends[first:last], enc.flags[first:last]))
+        return BlockStore.of_parts(parts)
 
     # -- edits --------------------------------------------------------------------------------
 
