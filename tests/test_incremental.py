@@ -349,21 +349,32 @@ def test_a_wrong_cut_is_caught_by_the_context_check(tokenizer, monkeypatch, capl
         assert state.stats["widened"] > 0
 
 
-def test_the_right_context_alone_catches_a_wrong_cut(tokenizer, monkeypatch):
-    """With the wrong rule forced on o200k, typing "." before the newline of a line that
-    is followed by "//" glues ".\n//" across the window's inner right cut, and nothing on
-    the left changes: the right context check alone must see it and widen the window.
-    (The left check guards the window's left cut; with the witness rule an edit cannot
-    reach across it this way, see the test above for a left cut that is wrong.)"""
+@pytest.mark.parametrize("tiny_blocks", [False, True], ids=["in-one-block", "across-blocks"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_each_context_side_alone_catches_a_wrong_cut(tokenizer, monkeypatch, side, tiny_blocks):
+    """With the wrong rule forced on o200k (a cut after every newline), ".\n//" is one token
+    that a cut after its newline splits. Left: the window's outer left cut falls inside such
+    a token and the right side is clean, so only the left context check can see it. Right:
+    typing "." before the newline of a line followed by "//" glues ".\n//" across the inner
+    right cut, and nothing on the left changes. Each side's check alone must widen the window,
+    on the usual path (old tokens in one block) and the general one (4-token blocks)."""
     tok = tokenizer("o200k_base")
     from tokenprism.tokenization.chunking import SyncRule
 
     monkeypatch.setattr(incremental, "sync_rule_for", lambda *_: SyncRule("line"))
+    if tiny_blocks:
+        monkeypatch.setattr(blocks, "BLOCK_TOKENS", 4)
     lines = ["x = 1\n"] * 40
-    lines[21] = "// y\n"
+    if side == "left":
+        lines[19], lines[20] = "x = 1.\n", "// a\n"  # the window's left cut is the start of line 20
+        at = sum(map(len, lines[:21])) + 1  # typing at column 1 of line 21
+        typed = "z"
+    else:
+        lines[21] = "// y\n"
+        at = sum(map(len, lines[:21])) - 1  # before the newline of line 20
+        typed = "."
     state = TokenState(tok, "".join(lines))
-    at = sum(map(len, lines[:21])) - 1  # before the newline of line 20
-    state.apply_edit(at, at, ".")
+    state.apply_edit(at, at, typed)
     assert_same(state, tok)
     assert state.stats["widened"] > 0
 
