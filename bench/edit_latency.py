@@ -380,6 +380,7 @@ def main() -> int:
                         help="milliseconds between edits (default 0: each edit is sent as soon as the "
                              "previous one's documentStats arrives)")
     args = parser.parse_args()
+    args.repeat = max(1, args.repeat)  # at least one round of each
     os.environ.setdefault("TOKENPRISM_GGUF_PATH", str(MODELS_DIR))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from tokenprism.tokenization import load_tokenizer
