@@ -98,13 +98,17 @@ async function closeWidgets() {
   await page.keyboard.press("Escape");
 }
 
-async function quickOpen(name) {
-  await page.keyboard.press("Control+P");
+/** Opens the quick input with `key` (Quick Open, the command palette), types `text` and
+ * takes the first row that shows it. */
+async function quickPick(key, text) {
+  await page.keyboard.press(key);
   await page.waitForSelector(".quick-input-widget input", { timeout: 15000 });
-  await page.keyboard.type(name);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 15000 });
+  await page.keyboard.type(text);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: text }).first().waitFor({ timeout: 15000 });
   await page.keyboard.press("Enter");
 }
+
+const quickOpen = (name) => quickPick("Control+P", name);
 
 async function openFile(name) {
   await closeWidgets();
@@ -129,13 +133,7 @@ async function openFile(name) {
   }
 }
 
-async function runCommand(title) {
-  await page.keyboard.press("F1");
-  await page.waitForSelector(".quick-input-widget input", { timeout: 15000 });
-  await page.keyboard.type(title);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 15000 });
-  await page.keyboard.press("Enter");
-}
+const runCommand = (title) => quickPick("F1", title);
 
 /** Waits until the TokenPrism status bar item reads `text` (exactly, icons aside). */
 async function waitStatus(text, timeout = 60000) {
