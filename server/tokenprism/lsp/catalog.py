@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from ..tokenization import ALIASES, OPENAI_MODELS, LoadOptions, TokenizerLoadError, resolve
+from ..tokenization.files import is_gguf
 from ..tokenization.registry import is_loaded
 
 MAX_FILES = 2_000  # per search folder: never walk a whole disk
-GGUF_MAGIC = b"GGUF"
 
 
 def _how(spec: str, options: LoadOptions) -> dict:
@@ -73,14 +73,6 @@ def hf_cached_models(options: LoadOptions) -> list[dict]:
     return out
 
 
-def _is_gguf(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(4) == GGUF_MAGIC
-    except OSError:
-        return False
-
-
 def _ollama_models(root: Path) -> list[tuple[str, Path]]:
     """(name:tag, model blob) pairs from an Ollama models folder."""
     manifests = root / "manifests"
@@ -123,7 +115,7 @@ def gguf_models(search_paths: tuple[str, ...], options: LoadOptions) -> list[dic
                 if count > MAX_FILES:
                     break
                 path = Path(directory) / file
-                if file.lower().endswith(".gguf") and str(path) not in seen and _is_gguf(path):
+                if file.lower().endswith(".gguf") and str(path) not in seen and is_gguf(path):
                     seen.add(str(path))
                     entry = {"spec": str(path), "group": "gguf", "description": file}
                     entry.update(_how(str(path), options))

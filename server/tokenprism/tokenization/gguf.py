@@ -27,14 +27,23 @@ import numpy as np
 from .base import TokenizerInfo
 from .cache import cache_dir
 from .errors import Reason, TokenizerLoadError
+from .files import GGUF_MAGIC, MAX_TEMPLATE, load_error, open_regular
 from .huggingface import HuggingFaceTokenizer
 
 # Bump when the conversion below changes, so that old cache entries are rebuilt.
 CONVERSION_VERSION = 2
 
-_MAGIC = b"GGUF"
 _CHUNK = 1 << 20
-_MAX_KV = 1 << 20  # no real file has more metadata keys; more means garbage
+_MAX_KV = 1 << 16  # metadata keys: real files have a few dozen; more means garbage
+_MAX_DEPTH = 4  # arrays of arrays: the tokenizer uses none
+
+# What one tokenizer can need (a real vocabulary has at most ~262k tokens and ~1M merges, tokens
+# are short, chat templates are under 100 KB). Beyond these a wanted value is refused, naming its
+# key, before anything is allocated: the file's size alone is no bound (a sparse file costs nothing).
+MAX_ELEMENTS = 1 << 21  # elements of one array (tokens, scores, merges…)
+MAX_STRING = 1 << 16  # one string: a token, a merge, a name (and a key: the GGUF limit)
+# tokenizer.chat_template: at most MAX_TEMPLATE (files.py), as a chat_template.jinja file
+MAX_STRINGS_BYTES = 64 << 20  # the text of one string array
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -46,7 +55,10 @@ _DTYPES = {
     4: np.dtype("<u4"), 5: np.dtype("<i4"), 6: np.dtype("<f4"), 7: np.dtype("?"),
     10: np.dtype("<u8"), 11: np.dtype("<i8"), 12: np.dtype("<f8"),
 }
-
+_KNOWN_VERSIONS = (2, 3)
+_WANTED_KEYS = ("tokenizer.chat_template", "general.architecture", "general.name")  # and tokenizer.ggml.*
+# Arrays indexed by token id: each must have one entry per token.
+_PER_TOKEN = ("tokenizer.ggml.scores", "tokenizer.ggml.token_type")
 # tokenizer.ggml.model values transformers' converter builds (byte-level BPE, SentencePiece, Unigram).
 _TOKENIZER_MODELS = ("gemma4", "gpt2", "llama", "t5")
 # Byte-level pre-tokenizers that llama.cpp splits exactly like GPT-2 (its PRE_TYPE_GPT2 group).
@@ -71,16 +83,22 @@ class _Malformed(Exception):
     """The header does not parse; becomes Reason.CORRUPT."""
 
 
+class _TooLarge(_Malformed):
+    """A value beyond what any tokenizer needs; becomes Reason.UNSUPPORTED."""
+
+
 @dataclass(frozen=True)
 class GgufHeader:
     version: int
     metadata: dict
     length: int  # bytes from the start of the file to the end of the key/value section
-    sha256: str  # of those bytes
+    sha256: str  # of those bytes, except the skipped spans
+    skipped: tuple[tuple[int, int], ...] = ()  # (start, end) of large values passed over unread
 
 
 class _HeaderStream:
-    """Buffered forward-only reads of the header that hash every byte they consume."""
+    """Buffered forward-only reads of the header that hash every byte they consume; a large
+    value nobody needs is passed over with a seek (and left out of the hash)."""
 
     def __init__(self, file, size: int):
         self._file = file
@@ -89,6 +107,7 @@ class _HeaderStream:
         self._pos = 0
         self._consumed_before_buf = 0
         self._digest = hashlib.sha256()
+        self.skipped: list[tuple[int, int]] = []
 
     @property
     def offset(self) -> int:
@@ -105,15 +124,31 @@ class _HeaderStream:
         return self._buf[start : self._pos]
 
     def _refill(self, n: int) -> None:
+        if n > self.remaining():
+            raise _Malformed(f"the file ends inside the header (at byte {self._size})")
         self._digest.update(self._buf[: self._pos])
         rest = self._buf[self._pos :]
         self._consumed_before_buf += self._pos
         need = n - len(rest)
         more = self._file.read(max(need, _CHUNK))
+        while more and len(more) < need:  # a raw read may return less than asked
+            more += self._file.read(need - len(more)) or b""
         if len(more) < need:
             raise _Malformed(f"the file ends inside the header (at byte {self._size})")
         self._buf = rest + more
         self._pos = 0
+
+    def skip(self, n: int) -> None:
+        if n > self.remaining():
+            raise _Malformed(f"a value of {n:,} bytes at byte {self.offset:,} runs past the end of the file")
+        if self._pos + n <= len(self._buf) or n < _CHUNK:
+            self.take(n)
+            return
+        start = self.offset
+        self._digest.update(self._buf[: self._pos])
+        self._file.seek(start + n)
+        self._buf, self._pos, self._consumed_before_buf = b"", 0, start + n
+        self.skipped.append((start, start + n))
 
     def u32(self) -> int:
         return _U32.unpack(self.take(4))[0]
@@ -121,10 +156,16 @@ class _HeaderStream:
     def u64(self) -> int:
         return _U64.unpack(self.take(8))[0]
 
-    def string(self) -> str:
+    def string(self, limit: int | None) -> str | None:
+        """A string of at most ``limit`` bytes; with ``limit=None`` it is skipped, whatever its length."""
         n = self.u64()
         if n > self.remaining():
-            raise _Malformed(f"a string of {n} bytes at byte {self.offset} runs past the end of the file")
+            raise _Malformed(f"a string of {n:,} bytes at byte {self.offset:,} runs past the end of the file")
+        if limit is None:
+            self.skip(n)
+            return None
+        if n > limit:
+            raise _TooLarge(f"a string of {n:,} bytes is longer than any tokenizer needs (at most {limit:,})")
         return self.take(n).decode("utf-8", "replace")
 
     def strings(self, count: int, keep: bool) -> list[str] | None:
@@ -134,6 +175,7 @@ class _HeaderStream:
         append = out.append
         unpack = _U64.unpack_from
         buf, pos = self._buf, self._pos
+        total = 0
         for _ in range(count):
             if pos + 8 > len(buf):
                 self._pos = pos
@@ -141,10 +183,21 @@ class _HeaderStream:
                 buf, pos = self._buf, self._pos
             n = unpack(buf, pos)[0]
             end = pos + 8 + n
+            if keep:
+                total += n
+                if n > MAX_STRING:
+                    raise _TooLarge(f"a string of {n:,} bytes, over {MAX_STRING:,}: no token is that long")
+                if total > MAX_STRINGS_BYTES:
+                    raise _TooLarge(f"its strings exceed {MAX_STRINGS_BYTES:,} bytes: no vocabulary is that large")
             if end > len(buf):  # runs past what is buffered: check against the file, then read on
+                self._pos = pos + 8
+                if n > self.remaining():
+                    raise _Malformed(f"a string of {n:,} bytes at byte {self.offset:,} runs past the end")
+                if not keep:
+                    self.skip(n)
+                    buf, pos = self._buf, self._pos
+                    continue
                 self._pos = pos
-                if n > self.remaining() - 8:
-                    raise _Malformed(f"a string of {n} bytes at byte {self.offset + 8} runs past the end of the file")
                 self._refill(8 + n)
                 buf, pos = self._buf, self._pos
                 end = pos + 8 + n
@@ -161,82 +214,131 @@ class _HeaderStream:
         return self._digest.hexdigest()
 
 
-def _read_value(stream: _HeaderStream, value_type: int, keep: bool):
+def _read_value(stream: _HeaderStream, value_type: int, keep: bool, string_limit: int, depth: int = 0):
     if value_type == _TYPE_STRING:
-        return stream.string()
+        return stream.string(string_limit if keep else None)
     if value_type in _DTYPES:
         dtype = _DTYPES[value_type]
         return np.frombuffer(stream.take(dtype.itemsize), dtype)[0].item()
     if value_type != _TYPE_ARRAY:
-        raise _Malformed(f"unknown value type {value_type} at byte {stream.offset}")
+        raise _Malformed(f"unknown value type {value_type} at byte {stream.offset:,}")
     element_type = stream.u32()
     count = stream.u64()
     if count > stream.remaining():  # every element takes at least one byte
-        raise _Malformed(f"an array of {count} elements runs past the end of the file")
+        raise _Malformed(f"an array of {count:,} elements runs past the end of the file")
+    dtype = _DTYPES.get(element_type)
+    if dtype is not None and not keep:  # its size is known: passed over unread, however long
+        stream.skip(count * dtype.itemsize)
+        return None
+    if count > MAX_ELEMENTS:
+        raise _TooLarge(f"an array of {count:,} elements is more than a tokenizer needs ({MAX_ELEMENTS:,})")
     if element_type == _TYPE_STRING:
         return stream.strings(count, keep)
-    if element_type in _DTYPES:
-        dtype = _DTYPES[element_type]
+    if dtype is not None:
         if count * dtype.itemsize > stream.remaining():
-            raise _Malformed(f"an array of {count} elements runs past the end of the file")
-        data = stream.take(count * dtype.itemsize)
-        return np.frombuffer(data, dtype).tolist() if keep else None
-    values = [_read_value(stream, element_type, keep) for _ in range(count)]  # nested arrays
+            raise _Malformed(f"an array of {count:,} elements runs past the end of the file")
+        return np.frombuffer(stream.take(count * dtype.itemsize), dtype).tolist()
+    if depth >= _MAX_DEPTH:
+        raise _Malformed(f"arrays nested more than {_MAX_DEPTH} deep")
+    values = [_read_value(stream, element_type, keep, string_limit, depth + 1) for _ in range(count)]
     return values if keep else None
 
 
 def _wanted(key: str) -> bool:
-    return key.startswith("tokenizer.") or key in ("general.architecture", "general.name")
+    """The keys the conversion reads; every other value is passed over unread."""
+    return key.startswith("tokenizer.ggml.") or key in _WANTED_KEYS
+
+
+def _check_version(version: int, path: Path, spec: str) -> None:
+    if version in _KNOWN_VERSIONS:
+        return
+    if version == 1:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: GGUF version 1 is too old (need 2 or 3)")
+    swapped = int.from_bytes(version.to_bytes(4, "little"), "big")
+    if swapped in _KNOWN_VERSIONS:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: big-endian GGUF files are not supported")
+    if 3 < version < 256:
+        raise TokenizerLoadError(
+            spec, Reason.UNSUPPORTED, f"{path}: GGUF version {version} is newer than this reader's 2 and 3"
+        )
+    raise _Malformed(f"not a GGUF header: the version field reads {version:#x} (a GGUF file has 2 or 3)")
+
+
+def _check_per_token_arrays(metadata: dict) -> None:
+    """Scores and token types are indexed by token id: a length that differs from the vocabulary's
+    would shift or drop tokens silently."""
+    tokens = metadata.get("tokenizer.ggml.tokens")
+    if tokens is None:
+        return
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens[:1]):
+        raise _Malformed("tokenizer.ggml.tokens is not an array of strings")
+    for key in _PER_TOKEN:
+        values = metadata.get(key)
+        if values is not None and (not isinstance(values, list) or len(values) != len(tokens)):
+            size = len(values) if isinstance(values, list) else "no array"
+            raise _Malformed(f"{key} has {size} entries but tokenizer.ggml.tokens has {len(tokens)}")
 
 
 def read_header(path: Path, spec: str) -> GgufHeader:
-    """The tokenizer-related metadata of a GGUF file; never reads the tensor section."""
+    """The tokenizer-related metadata of a GGUF file; never reads the tensor section, nor any
+    large value the tokenizer does not use, and refuses values beyond what a tokenizer needs."""
     try:
-        size = path.stat().st_size
-        with open(path, "rb", buffering=0) as file:
+        with open_regular(path, buffering=0) as file:
+            size = os.fstat(file.fileno()).st_size
             stream = _HeaderStream(file, size)
-            if stream.take(4) != _MAGIC:
+            if size < 4 or stream.take(4) != GGUF_MAGIC:
                 raise _Malformed("not a GGUF file (no GGUF magic at the start)")
             version = stream.u32()
-            if version > 0xFFFF:  # a byte-swapped small number
-                raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: big-endian GGUF files are not supported")
-            if version < 2:
-                raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: GGUF version {version} is too old (need 2 or later)")
-            stream.u64()  # tensor count: not needed
+            _check_version(version, path, spec)
+            tensor_count = stream.u64()
             kv_count = stream.u64()
-            if kv_count > _MAX_KV:
-                raise _Malformed(f"implausible metadata count {kv_count}")
+            if kv_count > _MAX_KV or tensor_count > size:
+                raise _Malformed(
+                    f"not a GGUF header: implausible counts ({tensor_count:,} tensors, {kv_count:,} keys)"
+                )
             metadata = {}
-            for _ in range(kv_count):
-                key = stream.string()
-                value_type = stream.u32()
-                keep = _wanted(key)
-                value = _read_value(stream, value_type, keep)
+            for index in range(kv_count):
+                try:
+                    key = stream.string(MAX_STRING)
+                except _Malformed as exc:  # a key longer than GGUF allows is no real file
+                    raise _Malformed(f"metadata key #{index + 1}: {exc}") from exc
+                try:
+                    value_type = stream.u32()
+                    keep = _wanted(key)
+                    limit = MAX_TEMPLATE if key == "tokenizer.chat_template" else MAX_STRING
+                    value = _read_value(stream, value_type, keep, limit)
+                except _Malformed as exc:
+                    raise type(exc)(f"{key}: {exc}") from exc
                 if keep:
                     metadata[key] = value
+            _check_per_token_arrays(metadata)
             sha256 = stream.digest()
-            return GgufHeader(version, metadata, stream.offset, sha256)
-    except FileNotFoundError as exc:
-        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"no such file: {path}") from exc
-    except IsADirectoryError as exc:
-        raise TokenizerLoadError(spec, Reason.INVALID, f"{path} is a directory, not a .gguf file") from exc
+            return GgufHeader(version=version, metadata=metadata, length=stream.offset, sha256=sha256,
+                              skipped=tuple(stream.skipped))
     except OSError as exc:
-        raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"{path}: {exc.strerror or exc}") from exc
+        raise load_error(spec, path, exc) from exc
+    except _TooLarge as exc:
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: {exc}") from exc
     except (_Malformed, struct.error, ValueError) as exc:
         raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: {exc}") from exc
 
 
-def _header_sha256(path: Path, length: int) -> str | None:
-    """SHA-256 of the first ``length`` bytes, or None when the file is shorter."""
+def _header_sha256(path: Path, length: int, skipped=()) -> str | None:
+    """SHA-256 of the first ``length`` bytes but the skipped spans, or None when the file is shorter."""
     digest = hashlib.sha256()
-    left = length
-    with open(path, "rb") as file:
-        while left:
-            chunk = file.read(min(left, _CHUNK))
-            if not chunk:
-                return None
-            digest.update(chunk)
-            left -= len(chunk)
+    spans = [(start, end) for start, end in skipped] + [(length, length)]
+    with open_regular(path, buffering=0) as file:
+        position = 0
+        for start, end in spans:
+            left = start - position
+            while left > 0:
+                chunk = file.read(min(left, _CHUNK))
+                if not chunk:
+                    return None
+                digest.update(chunk)
+                left -= len(chunk)
+            position = end
+            file.seek(end)
     return digest.hexdigest()
 
 
@@ -385,10 +487,11 @@ def _read_cached(entry: Path, path: Path):
             return None
         if not tokenizer_json.is_file() or not isinstance(stored.get("config"), dict):
             return None
-        if _header_sha256(path, int(stored["header_length"])) != stored["header_sha256"]:
+        skipped = [(int(a), int(b)) for a, b in stored.get("header_skipped", ())]
+        if _header_sha256(path, int(stored["header_length"]), skipped) != stored["header_sha256"]:
             return None
         return tokenizer_json, stored
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):  # NotAFileError too: then read_header says why
         return None
 
 
@@ -437,6 +540,7 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             "source": str(resolved),
             "header_length": header.length,
             "header_sha256": header.sha256,
+            "header_skipped": [list(span) for span in header.skipped],
             "architecture": meta.get("general.architecture"),
             "model_name": meta.get("general.name"),
             "tokenizer_model": meta.get("tokenizer.ggml.model"),

@@ -20,6 +20,7 @@ import numpy as np
 from .base import AddedTokens, SpecialTokens, Tokenizer, TokenizerInfo
 from .encoding import Encoding, tile_from_byte_lengths, tile_from_char_spans
 from .errors import Reason, TokenizerLoadError
+from .files import MAX_CONFIG_JSON, MAX_TEMPLATE, MAX_TOKENIZER_JSON, load_error, read_bytes
 
 _BYTE_TOKEN = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -57,6 +58,26 @@ def _without_lone_surrogates(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
+# Per-id tables (texts, bytes, flags) are as long as the largest id. A real vocabulary's ids are
+# dense up to a few added tokens, so an id beyond this slack is refused rather than costing
+# gigabytes for a 500-byte file.
+ID_SLACK = 1 << 16
+
+
+def _table_size(vocab: dict[str, int], info: TokenizerInfo) -> int:
+    if not vocab:
+        return 0
+    largest = max(vocab.values())
+    if largest >= 2 * len(vocab) + ID_SLACK or min(vocab.values()) < 0:
+        token = max(vocab, key=vocab.get) if largest >= 0 else min(vocab, key=vocab.get)
+        raise TokenizerLoadError(
+            info.spec, Reason.CORRUPT,
+            f"{info.source}: token {token!r} has id {vocab[token]:,}, far outside a vocabulary of"
+            f" {len(vocab):,} entries (ids must run from 0 to at most {2 * len(vocab) + ID_SLACK - 1:,})",
+        )
+    return largest + 1
+
+
 class HuggingFaceTokenizer(Tokenizer):
     """Wraps a ``tokenizers.Tokenizer``; ``config`` carries tokenizer_config-style
     fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…).
@@ -88,7 +109,7 @@ class HuggingFaceTokenizer(Tokenizer):
         self._encoder = encoder
         self._text_encoder = None  # built on first use with special tokens read as text
         self._vocab = encoder.get_vocab(with_added_tokens=True)
-        size = max(self._vocab.values()) + 1 if self._vocab else 0
+        size = _table_size(self._vocab, info)
         self._strings = [""] * size
         for text, i in self._vocab.items():
             self._strings[i] = text
@@ -272,10 +293,17 @@ class HuggingFaceTokenizer(Tokenizer):
 def load_tokenizer_json(path: Path, spec: str, config: dict | None = None) -> HuggingFaceTokenizer:
     from tokenizers import Tokenizer as RustTokenizer
 
+    try:  # read here, not by the Rust side: only a regular file, never blocking, size-capped
+        text = read_bytes(path, MAX_TOKENIZER_JSON).decode("utf-8")
+    except OSError as exc:
+        raise load_error(spec, path, exc) from exc
+    except UnicodeDecodeError as exc:
+        raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: not UTF-8 text ({exc.reason})") from exc
     try:
-        backend = RustTokenizer.from_file(str(path))
+        backend = RustTokenizer.from_str(text)
     except Exception as exc:  # the Rust side raises plain Exceptions for bad JSON
         raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: {exc}") from exc
+    del text
     if config is None:
         config = _read_config(path.parent)
     info = TokenizerInfo(
@@ -290,8 +318,10 @@ def _read_config(directory: Path) -> dict:
     cfg = directory / "tokenizer_config.json"
     if cfg.is_file():
         try:
-            raw = json.loads(cfg.read_text(encoding="utf-8"))
+            raw = json.loads(read_bytes(cfg, MAX_CONFIG_JSON))
         except (OSError, ValueError):
+            raw = {}
+        if not isinstance(raw, dict):
             raw = {}
         for key, value in raw.items():
             if isinstance(value, dict) and "content" in value:  # AddedToken as a dict
@@ -299,7 +329,10 @@ def _read_config(directory: Path) -> dict:
             config[key] = value
     jinja = directory / "chat_template.jinja"
     if "chat_template" not in config and jinja.is_file():
-        config["chat_template"] = jinja.read_text(encoding="utf-8")
+        try:
+            config["chat_template"] = read_bytes(jinja, MAX_TEMPLATE).decode("utf-8")
+        except (OSError, ValueError):  # unreadable, too large or not UTF-8: no template
+            pass
     return config
 
 

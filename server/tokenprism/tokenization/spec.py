@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Reason, TokenizerLoadError
+from .files import is_gguf, special_file_problem
 
 DEFAULT_MODEL = "o200k_base"
 
@@ -106,7 +107,8 @@ def find_alias_gguf(alias: Alias, options: LoadOptions) -> Path | None:
             continue
         for pattern in alias.gguf_patterns:
             for name in names:
-                if fnmatch.fnmatch(name.lower(), pattern.lower()):
+                # a FIFO or device named like a model is skipped unopened (is_file only stats)
+                if fnmatch.fnmatch(name.lower(), pattern.lower()) and (directory / name).is_file():
                     return directory / name
     return None
 
@@ -132,7 +134,10 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         return _hub(text, text[3:])
     path = Path(os.path.expandvars(text)).expanduser()
     looks_like_path = text.startswith((".", "/", "~")) or os.sep in text and path.exists()
-    if lowered.endswith(".gguf") or _has_gguf_magic(path):  # Ollama blobs have no suffix
+    problem = special_file_problem(path)  # a FIFO would block the first read, a device never ends
+    if problem:
+        raise TokenizerLoadError(spec, Reason.INVALID, problem)
+    if lowered.endswith(".gguf") or is_gguf(path):  # Ollama blobs have no suffix
         return ResolvedSpec(text, "gguf", str(path))
     if path.is_dir():
         return ResolvedSpec(text, "directory", str(path))
@@ -149,14 +154,6 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         f"unknown model; use one of {known}, a Hugging Face id like org/name[@revision],"
         " or a path to a tokenizer.json, a tokenizer directory or a .gguf file",
     )
-
-
-def _has_gguf_magic(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"GGUF"
-    except OSError:
-        return False
 
 
 def _hub(spec: str, ident: str) -> ResolvedSpec:
