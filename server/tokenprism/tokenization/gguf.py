@@ -188,7 +188,7 @@ class _HeaderStream:
                 if n > MAX_STRING:
                     raise _TooLarge(f"a string of {n:,} bytes, over {MAX_STRING:,}: no token is that long")
                 if total > MAX_STRINGS_BYTES:
-                    raise _TooLarge(f"its text exceeds {MAX_STRINGS_BYTES:,} bytes: no vocabulary is so large")
+                    raise _TooLarge(f"its text is over {MAX_STRINGS_BYTES:,} bytes: no vocabulary is so big")
             if end > len(buf):  # runs past what is buffered: check against the file, then read on
                 self._pos = pos + 8
                 if n > self.remaining():
