@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -151,7 +152,8 @@ class Tokenizers:
     def __init__(self, executor: ThreadPoolExecutor):
         self._executor = executor
         self.options = LoadOptions()
-        self._loaded: dict[tuple, Tokenizer] = {}
+        # weak: the tokenizer layer's cache decides how long an unused tokenizer stays loaded
+        self._loaded: weakref.WeakValueDictionary[tuple, Tokenizer] = weakref.WeakValueDictionary()
         self._failed: dict[tuple, TokenizerLoadError] = {}
         self._loading: dict[tuple, asyncio.Future] = {}
         self.last_good: Tokenizer | None = None
@@ -184,8 +186,9 @@ class Tokenizers:
             return self._loading[key]
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if key in self._loaded:
-            future.set_result(self._loaded[key])
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            future.set_result(loaded)
             return future
         if key in self._failed:
             future.set_exception(self._failed[key])

@@ -1,9 +1,19 @@
-"""Load a tokenizer from a model spec, once per process."""
+"""Load a tokenizer from a model spec, once per process, and keep the recently used ones.
+
+Loaded tokenizers are kept in a least-recently-used cache bounded by their estimated memory
+(``TOKENPRISM_TOKENIZER_CACHE_MB``, 256 MB by default): a user trying twenty models does not keep
+twenty vocabularies. The built-in OpenAI encodings are cheap to keep and always kept. Eviction only
+drops the cache's reference: a tokenizer still used somewhere (a document, a comparison) stays
+alive, and asking for it again returns that same object instead of loading a second copy.
+"""
 
 from __future__ import annotations
 
 import copy
+import os
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +21,107 @@ from .base import Tokenizer
 from .errors import Reason, TokenizerLoadError
 from .spec import LoadOptions, ResolvedSpec, resolve
 
-_loaded: dict[tuple, Tokenizer] = {}
-_named: dict[tuple, Tokenizer] = {}  # the same tokenizer under an alias's name
-_locks: dict[tuple, threading.Lock] = {}
+# Memory a loaded Rust tokenizer with our per-id tables keeps per vocabulary entry: the RSS it adds
+# once loaded and the allocator trimmed, 440-580 bytes for the test GGUFs (Llama 3, Phi-3, Qwen2,
+# StarCoder2). So the default bound keeps about three large vocabularies besides the built-in ones.
+BYTES_PER_ENTRY = 600
+DEFAULT_CACHE_MB = 256
+_KEPT_KINDS = ("tiktoken",)  # the built-in encodings: never evicted, not counted
+
+
+def cache_budget() -> int:
+    """The cache's bound in bytes of estimated footprint (the newest tokenizer is kept even beyond it)."""
+    try:
+        megabytes = float(os.environ.get("TOKENPRISM_TOKENIZER_CACHE_MB", DEFAULT_CACHE_MB))
+    except ValueError:
+        megabytes = DEFAULT_CACHE_MB
+    return int(max(megabytes, 0) * (1 << 20))
+
+
+def footprint(tokenizer: Tokenizer) -> int:
+    """Estimated bytes a loaded tokenizer holds: its vocabulary, plus its chat template's text."""
+    if tokenizer.info.kind in _KEPT_KINDS:
+        return 0
+    try:
+        template = tokenizer.chat_template or ""
+    except Exception:  # a tokenizer that cannot tell costs its vocabulary only
+        template = ""
+    return tokenizer.info.vocab_size * BYTES_PER_ENTRY + len(template)
+
+
+class _LoadedTokenizers:
+    """The LRU of loaded tokenizers (strong references, bounded), plus a weak map of every
+    tokenizer handed out that is still alive. Callers hold ``_guard``."""
+
+    def __init__(self):
+        self._recent: OrderedDict[tuple, tuple[Tokenizer, int]] = OrderedDict()
+        self._alive: weakref.WeakValueDictionary[tuple, Tokenizer] = weakref.WeakValueDictionary()
+        self.total = 0
+
+    def get(self, key: tuple) -> Tokenizer | None:
+        entry = self._recent.get(key)
+        if entry is not None:
+            self._recent.move_to_end(key)
+            return entry[0]
+        tokenizer = self._alive.get(key)
+        if tokenizer is not None:  # evicted but still in use: adopted again, not loaded again
+            self.put(key, tokenizer)
+        return tokenizer
+
+    def put(self, key: tuple, tokenizer: Tokenizer) -> None:
+        cost = footprint(tokenizer)
+        self._recent[key] = (tokenizer, cost)
+        self._alive[key] = tokenizer
+        self.total += cost
+        budget = cache_budget()
+        for old in list(self._recent):
+            if self.total <= budget:
+                break
+            if old != key and self._recent[old][1]:
+                evicted, cost = self._recent.pop(old)
+                self.total -= cost
+                weakref.finalize(evicted, _release_freed_memory_soon)
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._recent or key in self._alive
+
+    def keys(self) -> list[tuple]:
+        """The keys the cache holds, least recently used first."""
+        return list(self._recent)
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self.total = 0
+
+
+_trim_pending = threading.Event()
+
+
+def _release_freed_memory_soon() -> None:
+    """glibc keeps freed memory for reuse, so a vocabulary freed in small pieces would leave the
+    process as large as before; ask it to return free pages shortly after (once the object is gone:
+    this runs as its finalizer, before its attributes are freed)."""
+    if _trim_pending.is_set():
+        return
+    _trim_pending.set()
+    timer = threading.Timer(0.2, _malloc_trim)
+    timer.daemon = True
+    timer.start()
+
+
+def _malloc_trim() -> None:
+    _trim_pending.clear()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: its allocator decides
+        pass
+
+
+_loaded = _LoadedTokenizers()
+_named: weakref.WeakValueDictionary[tuple, Tokenizer] = weakref.WeakValueDictionary()  # alias-named copies
+_locks: weakref.WeakValueDictionary[tuple, threading.Lock] = weakref.WeakValueDictionary()
 _guard = threading.Lock()
 
 
@@ -26,14 +134,17 @@ def load_tokenizer(spec: str, options: LoadOptions = LoadOptions()) -> Tokenizer
     key = (resolved.kind, resolved.target, resolved.revision)
     with _guard:
         tokenizer = _loaded.get(key)
-        lock = _locks.setdefault(key, threading.Lock())
+        lock = _locks.get(key)
+        if lock is None:
+            lock = _locks[key] = threading.Lock()
     if tokenizer is None:
         with lock:
-            tokenizer = _loaded.get(key)
+            with _guard:
+                tokenizer = _loaded.get(key)
             if tokenizer is None:
                 tokenizer = _load(resolved)
                 with _guard:
-                    _loaded[key] = tokenizer
+                    _loaded.put(key, tokenizer)
     return _as_alias(tokenizer, key, resolved.alias)
 
 
@@ -47,6 +158,7 @@ def _as_alias(tokenizer: Tokenizer, key: tuple, alias: str | None) -> Tokenizer:
         if named is None:
             named = copy.copy(tokenizer)  # shares the vocabulary and the Rust encoder
             named.info = replace(tokenizer.info, name=alias)
+            named._registry_original = tokenizer  # keeps it findable while the copy is in use
             _named[(key, alias)] = named
         return named
 
@@ -56,7 +168,8 @@ def is_loaded(spec: str, options: LoadOptions = LoadOptions()) -> bool:
         resolved = resolve(spec, options)
     except TokenizerLoadError:
         return False
-    return (resolved.kind, resolved.target, resolved.revision) in _loaded
+    with _guard:
+        return (resolved.kind, resolved.target, resolved.revision) in _loaded
 
 
 def _load(resolved: ResolvedSpec) -> Tokenizer:
