@@ -2,7 +2,10 @@
 
 A GGUF model file carries its tokenizer as key/value metadata in front of the tensors
 (vocabulary, merges, token types, BOS/EOS, chat template). Model files are many GB, so
-the header is streamed with buffered reads and the tensor section is never touched.
+the header is streamed with buffered reads and the tensor section is never touched. A header
+is no more trusted than its size: each kept value is capped by what a tokenizer needs (see
+``MAX_ELEMENTS`` and below) and refused, naming its key, before it is read; a large value the
+tokenizer does not use is passed over with a seek.
 
 The first load converts the metadata into a Rust ``tokenizers.Tokenizer`` with
 transformers' GGUF converter (no torch; it also makes control tokens special), plus the

@@ -7,7 +7,7 @@ Forms (first match wins):
 - a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
   GGUF when one is configured or found, else its Hugging Face id;
 - a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
-  ``~`` is expanded;
+  ``~`` is expanded; a FIFO, device or socket is refused (``files.py``);
 - a Hugging Face hub id with an optional revision: ``Qwen/Qwen2.5-7B-Instruct@main``
   (``hf:`` prefix optional).
 """
