@@ -85,14 +85,6 @@ class _LoadedTokenizers:
     def __contains__(self, key: tuple) -> bool:
         return key in self._recent or key in self._alive
 
-    def keys(self) -> list[tuple]:
-        """The keys the cache holds, least recently used first."""
-        return list(self._recent)
-
-    def clear(self) -> None:
-        self._recent.clear()
-        self.total = 0
-
 
 _trim_pending = threading.Event()
 
