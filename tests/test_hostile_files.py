@@ -27,7 +27,7 @@ ADDRESS_SPACE = 3 << 30  # the interpreter with numpy and tokenizers maps ~1.2 G
 PEAK_MB = 300  # a refused or tiny file costs the interpreter's own memory, nothing more
 
 _LOAD = """
-import json, resource, sys, time
+import json, sys, time
 from tokenprism.tokenization import TokenizerLoadError, load_tokenizer
 start = time.perf_counter()
 try:
@@ -36,7 +36,8 @@ try:
 except TokenizerLoadError as error:
     out = {"loaded": False, "reason": error.reason.value, "message": str(error)}
 out["seconds"] = time.perf_counter() - start
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with open("/proc/self/status") as status:  # VmHWM: ru_maxrss would include the forking parent's
+    out["peak_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
 if sys.argv[1].endswith(".gguf"):  # what reading the header alone costs, apart from imports
     from pathlib import Path
     from tokenprism.tokenization.gguf import read_header
