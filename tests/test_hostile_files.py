@@ -18,7 +18,8 @@ import pytest
 
 from test_gguf import ARRAY, STRING, gguf_bytes, tiny_tokenizer_kvs
 from tokenprism.tokenization import LoadOptions, Reason, TokenizerLoadError, load_tokenizer, resolve
-from tokenprism.tokenization.gguf import load_gguf
+from tokenprism.tokenization import gguf
+from tokenprism.tokenization.gguf import load_gguf, read_header
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 
@@ -211,6 +212,24 @@ def test_the_cache_still_sees_changes_around_a_skipped_value(tmp_path, monkeypat
         file.write(struct.pack("<i", 3))
     os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert load_gguf(path, "skipped").is_special(2)
+
+
+def test_unused_string_values_are_skipped_and_the_cache_still_checks_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENPRISM_CACHE_DIR", str(tmp_path / "cache"))
+    notes = ("general.notes", ARRAY, (STRING, ["x" * (3 << 20), "y", "z" * (2 << 20)]))
+    kvs = [("general.description", STRING, "d" * (5 << 20)), notes, *tiny_tokenizer_kvs()]
+    path = tmp_path / "notes.gguf"
+    path.write_bytes(gguf_bytes(kvs))
+    header = read_header(path, "notes")
+    assert len(header.skipped) == 3 and header.metadata["tokenizer.ggml.tokens"] == ["a", "b", "ab"]
+    assert "general.notes" not in header.metadata
+    first = load_gguf(path, "notes")
+
+    def no_conversion(*args):
+        raise AssertionError("the cached conversion should have been used")
+
+    monkeypatch.setattr(gguf, "_convert", no_conversion)  # the cache's header check skips the same spans
+    assert load_gguf(path, "notes").encode("ab a").ids.tolist() == first.encode("ab a").ids.tolist() == [2, 0]
 
 
 # -- GGUF headers that are not what they claim (item 13) -----------------------------------------
