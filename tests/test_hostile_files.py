@@ -87,11 +87,12 @@ def _string(text: str) -> bytes:
 
 def _sparse_gguf(path: Path, key: str, value_head: bytes, size: int) -> Path:
     """A GGUF file of ``size`` bytes (sparse: it costs no disk) whose last key's value starts with
-    ``value_head`` and runs on over zero bytes."""
+    ``value_head`` and runs on over zero bytes (``size`` 0: the value is left to the caller)."""
     head = gguf_bytes([("general.architecture", STRING, "gpt2"), ("tokenizer.ggml.model", STRING, "gpt2")])
     head = head[:16] + struct.pack("<Q", 3) + head[24:]  # one more key: ours
     path.write_bytes(head + _string(key) + value_head)
-    os.truncate(path, size)
+    if size:
+        os.truncate(path, size)
     return path
 
 
@@ -177,6 +178,21 @@ def test_long_tokens_are_refused_naming_the_key(tmp_path):
     with pytest.raises(TokenizerLoadError) as caught:
         load_tokenizer(str(path))
     assert caught.value.reason is Reason.UNSUPPORTED and "tokenizer.ggml.tokens" in str(caught.value)
+
+
+def test_a_vocabulary_of_too_much_text_is_refused(tmp_path):
+    count, length = 1100, 65_000  # each string allowed, together 71.5 MB
+    array = struct.pack("<IIQ", ARRAY, STRING, count)
+    path = _sparse_gguf(tmp_path / "text.gguf", "tokenizer.ggml.tokens", array, 0)
+    with open(path, "r+b") as file:
+        file.seek(0, os.SEEK_END)
+        for _ in range(count):
+            file.write(struct.pack("<Q", length))
+            file.seek(length, os.SEEK_CUR)
+        file.truncate()
+    result = load_bounded(path)
+    assert result["reason"] == Reason.UNSUPPORTED.value, result
+    assert "tokenizer.ggml.tokens: its text is over 67,108,864 bytes" in result["message"], result
 
 
 def _with_a_skipped_blob(path: Path, blob: int) -> tuple[Path, int]:

@@ -174,41 +174,35 @@ class _HeaderStream:
     def strings(self, count: int, keep: bool) -> list[str] | None:
         """An array of ``count`` strings, walked with local variables: vocabularies and merge
         lists hold 100k+ entries, so this loop is most of the header's reading time."""
+        if not keep:
+            for _ in range(count):
+                self.string(None)
+            return None
         out: list[str] = []
         append = out.append
         unpack = _U64.unpack_from
         buf, pos = self._buf, self._pos
-        total = 0
+        first = self.offset
         for _ in range(count):
             if pos + 8 > len(buf):
                 self._pos = pos
                 self._refill(8)
                 buf, pos = self._buf, self._pos
             n = unpack(buf, pos)[0]
+            if n > MAX_STRING:
+                raise _TooLarge(f"a string of {n:,} bytes, over {MAX_STRING:,}: no token is that long")
             end = pos + 8 + n
-            if keep:
-                total += n
-                if n > MAX_STRING:
-                    raise _TooLarge(f"a string of {n:,} bytes, over {MAX_STRING:,}: no token is that long")
-                if total > MAX_STRINGS_BYTES:
-                    raise _TooLarge(f"its text is over {MAX_STRINGS_BYTES:,} bytes: no vocabulary is so big")
-            if end > len(buf):  # runs past what is buffered: check against the file, then read on
-                self._pos = pos + 8
-                if n > self.remaining():
-                    raise _Malformed(f"a string of {n:,} bytes at byte {self.offset:,} runs past the end")
-                if not keep:
-                    self.skip(n)
-                    buf, pos = self._buf, self._pos
-                    continue
+            if end > len(buf):  # runs past what is buffered: check the array's size so far, then read on
                 self._pos = pos
+                if self.offset - first > MAX_STRINGS_BYTES:
+                    raise _TooLarge(f"its text is over {MAX_STRINGS_BYTES:,} bytes: no vocabulary is so big")
                 self._refill(8 + n)
                 buf, pos = self._buf, self._pos
                 end = pos + 8 + n
-            if keep:
-                append(buf[pos + 8 : end].decode("utf-8", "replace"))
+            append(buf[pos + 8 : end].decode("utf-8", "replace"))
             pos = end
         self._pos = pos
-        return out if keep else None
+        return out
 
     def digest(self) -> str:
         self._digest.update(self._buf[: self._pos])
