@@ -66,5 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # a Rust panic in a tokenizer is no Exception: one line, not a traceback
         if not is_rust_panic(exc):
             raise
-        print(f"tokenprism: the tokenizer failed on this input (it panicked: {one_line(exc)})", file=sys.stderr)
+        failed = f"the tokenizer failed on this input (it panicked: {one_line(exc)})"
+        print(f"tokenprism: {failed}", file=sys.stderr)
         return EXIT_TOKENIZER_FAILED

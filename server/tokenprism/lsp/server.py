@@ -22,7 +22,12 @@ from pygls.capabilities import get_capability
 from cattrs import transform_error
 from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
@@ -73,7 +78,9 @@ class TokenPrismProtocol(LanguageServerProtocol):
         # a request or notification: params that do not fit its type are the client's
         # mistake, answered with InvalidParams in one line (pygls logs a traceback and
         # leaves the request unanswered)
-        kind = self.get_message_type(method) or (JsonRPCRequestMessage if "id" in data else JsonRPCNotification)
+        kind = self.get_message_type(method)
+        if kind is None:
+            kind = JsonRPCRequestMessage if "id" in data else JsonRPCNotification
         try:
             return self._converter.structure(data, kind)
         except Exception as exc:
@@ -88,7 +95,7 @@ class TokenPrismProtocol(LanguageServerProtocol):
         pygls would send nothing): an error answer, one log line."""
         log.warning("request %r failed: the tokenizer panicked: %s", msg_id, one_line(error))
         self._request_futures.pop(msg_id, None)
-        failed = RequestFailed(f"the tokenizer failed on this text: {one_line(error)}")
+        failed = RequestFailed(f"the tokenizer failed on this text (it panicked: {one_line(error)})")
         self._send_response(msg_id, error=failed.to_response_error())
 
     def _send_handler_result(self, future, *, msg_id) -> None:

@@ -490,7 +490,8 @@ class Session:
                 if fresh:
                     log.warning("tokenizing %s with %s failed: %s", doc.uri, tokenizer.name, one_line(exc))
                     cause = "the tokenizer panicked" if is_rust_panic(exc) else type(exc).__name__
-                    self._skip(doc, f"not tokenized: {tokenizer.name} failed on this text ({cause}: {one_line(exc)})")
+                    why = f"{cause}: {one_line(exc)}"
+                    self._skip(doc, f"not tokenized: {tokenizer.name} failed on this text ({why})")
                     return
                 log.info("tokenizing %s failed (%s); encoding it afresh", doc.uri, one_line(exc))
                 doc.needs_full = True

@@ -155,7 +155,8 @@ class MessageReader(asyncio.Protocol):
     def _report_skipped(self) -> None:
         if self._skipped:
             log.warning("skipped %d bytes of input that were not a framed message", self._skipped)
-            self._answer_error(None, JsonRpcParseError.CODE, f"{self._skipped} bytes without a valid header were skipped")
+            skipped = f"{self._skipped} bytes without a valid header were skipped"
+            self._answer_error(None, JsonRpcParseError.CODE, skipped)
             self._skipped = 0
 
     def _answer_error(self, msg_id, code: int, message: str) -> None:
@@ -176,7 +177,8 @@ class MessageReader(asyncio.Protocol):
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             msg_id = data.get("id") if isinstance(data, dict) else None
             log.warning("not a JSON-RPC 2.0 message: %.80r", data)
-            self._answer_error(_valid_id(msg_id), JsonRpcInvalidRequest.CODE, "Invalid Request: not a JSON-RPC 2.0 message")
+            invalid = "Invalid Request: not a JSON-RPC 2.0 message"
+            self._answer_error(_valid_id(msg_id), JsonRpcInvalidRequest.CODE, invalid)
             return None
         method = data.get("method")
         try:
@@ -231,7 +233,9 @@ def _header_block(buffer: bytearray):
 
 def _valid_id(value):
     """A request id as JSON-RPC allows it (a string or an integer), else null."""
-    return value if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)) else None
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return None
 
 
 async def start_reading(reader: MessageReader, stdin: BinaryIO, stdout: BinaryIO) -> asyncio.BaseTransport | None:
