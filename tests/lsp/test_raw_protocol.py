@@ -79,10 +79,11 @@ def test_the_garbage_held_while_waiting_for_a_header_is_bounded():
     async def run():
         reader = MessageReader(Sink(), threading.Event(), lambda exc, kind: None)
         most = 0
-        for _ in range(64):  # 4 MiB of garbage in 64 KiB pieces, no header anywhere
-            reader.feed(bytes(range(256)) * 256)
+        garbage = bytes(range(256)) * 256  # 64 KiB with no header anywhere
+        for _ in range(64):  # 4 MiB of it
+            reader.feed(garbage)
             most = max(most, len(reader._buffer))
-        reader.feed(frame({"jsonrpc": "2.0", "method": "after"}))
+        reader.feed(garbage + frame({"jsonrpc": "2.0", "method": "after"}))  # a message right after
         reader.feed_eof()
         await asyncio.wait_for(reader.done, 10)
         return most
