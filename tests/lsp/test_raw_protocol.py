@@ -46,6 +46,7 @@ BAD_FRAMING = {
     "a body without a header": BODY,
     "70 KiB of garbage": b"x" * (70 * 1024),
     "garbage glued to a header": b"\x00\xff garbage",
+    "JSON nested too deeply": frame(b"[" * 100_000 + b"]" * 100_000),
 }
 
 

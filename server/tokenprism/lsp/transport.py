@@ -170,9 +170,10 @@ class MessageReader(asyncio.Protocol):
         with id null, as JSON-RPC 2.0 says), and logged in one line."""
         try:
             data = wire.loads(body)
-        except ValueError as exc:  # JSONDecodeError, invalid UTF-8
-            log.warning("a message that is not JSON (%d bytes): %s", len(body), exc)
-            self._answer_error(None, JsonRpcParseError.CODE, f"Parse error: {exc}")
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, invalid UTF-8, too deep
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            log.warning("a message that is not JSON (%d bytes): %s", len(body), problem)
+            self._answer_error(None, JsonRpcParseError.CODE, f"Parse error: {problem}")
             return None
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             msg_id = data.get("id") if isinstance(data, dict) else None
