@@ -123,6 +123,17 @@ def test_bad_params_are_answered_with_invalid_params(server, method, case):
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.parametrize("method", ["tokenprism/count", "tokenprism/tokens"])
+@pytest.mark.parametrize("line", [-1, 2**31, 2**40])
+def test_custom_methods_answer_a_line_out_of_range_with_invalid_params(server, method, line):
+    rng = {"start": {"line": 0, "character": 0}, "end": {"line": line, "character": 0}}
+    msg_id = f"{method} {line}"
+    server.send(request(msg_id, method, {"textDocument": {"uri": URI}, "range": rng, "ranges": [rng]}))
+    answer = server.answer(msg_id, timeout=10)
+    assert answer is not None and answer["error"]["code"] == -32602, answer
+    assert "data" not in answer["error"]  # no traceback
+
+
 def test_a_notification_with_bad_params_is_one_log_line_and_no_answer():
     with RawServer() as srv:
         srv.initialize()
