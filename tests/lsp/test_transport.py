@@ -31,10 +31,15 @@ class Recorder:
     BURST_METHODS = frozenset({"burst"})
 
     def __init__(self):
-        self.handled, self.errors, self.turns = [], [], 0
+        self.handled, self.errors, self.answers, self.turns = [], [], [], 0
 
     def structure_message(self, data):
+        if data.get("method") == "bad-params":
+            raise JsonRpcInvalidParams("invalid params for bad-params")
         return ("structured", data)
+
+    def answer_error(self, msg_id, code, message):
+        self.answers.append((msg_id, code))
 
     def handle_message(self, message):
         self.handled.append(message)
@@ -58,7 +63,9 @@ async def test_framing_headers_bad_json_and_a_cut_body(chunk):
         + frame({"jsonrpc": "2.0", "method": "b", "params": {"x": {"jsonrpc": "nested"}}},
                 b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n")
         + b"content-length: 3\r\n\r\n{x]"  # header names are case-insensitive; the body is not JSON
-        + frame([1, 2])  # valid JSON but not an object: handed over as it is
+        + frame([1, 2])  # valid JSON but not a message: an invalid request
+        + frame({"jsonrpc": "2.0", "id": 4, "method": "bad-params"})  # answered with InvalidParams
+        + frame({"jsonrpc": "2.0", "method": "bad-params"})  # a notification: no answer
         + frame({"jsonrpc": "2.0", "method": "c"})[:-2]  # the input ends inside a body
     )
     # a stray blank line and a header block without Content-Length (skipped) come first
@@ -67,9 +74,10 @@ async def test_framing_headers_bad_json_and_a_cut_body(chunk):
         ("structured", {"jsonrpc": "2.0", "method": "a"}),
         # only the outermost object is a message: the nested one stays a dict
         ("structured", {"jsonrpc": "2.0", "method": "b", "params": {"x": {"jsonrpc": "nested"}}}),
-        [1, 2],
     ]
-    assert len(recorder.errors) == 1 and isinstance(recorder.errors[0], json.JSONDecodeError)
+    # the skipped header block and the bad JSON are parse errors, [1, 2] an invalid request
+    assert recorder.answers == [(None, -32700), (None, -32700), (None, -32600), (4, -32602)]
+    assert recorder.errors == []
 
 
 async def test_other_tasks_run_between_messages_but_not_inside_a_burst():

@@ -12,6 +12,7 @@ import sys
 COMMANDS = ("count", "show", "tokens", "chat", "compare", "vocab", "serve")
 
 EXIT_BAD_INPUT = 2
+EXIT_TOKENIZER_FAILED = 1
 
 
 class UsageError(Exception):
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from ..tokenization import TokenizerLoadError
+    from ..tokenization.errors import is_rust_panic, one_line
 
     parser = build_parser()
     try:
@@ -61,3 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except BaseException as exc:  # a Rust panic in a tokenizer is no Exception: one line, not a traceback
+        if not is_rust_panic(exc):
+            raise
+        failed = f"the tokenizer failed on this input (it panicked: {one_line(exc)})"
+        print(f"tokenprism: {failed}", file=sys.stderr)
+        return EXIT_TOKENIZER_FAILED

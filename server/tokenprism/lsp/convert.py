@@ -11,6 +11,7 @@ from .document import Snapshot
 from .settings import to_plain
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+UINTEGER_MAX = 2**31 - 1  # LSP's uinteger: what a line or a character may be
 
 
 class RequestFailed(JsonRpcException):
@@ -57,8 +58,8 @@ def parse_position(value: Any, where: str) -> types.Position:
         raise JsonRpcInvalidParams(f"{where} must be a position {{line, character}}")
     line, character = value.get("line"), value.get("character")
     for name, v in (("line", line), ("character", character)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise JsonRpcInvalidParams(f"{where}.{name} must be a whole number >= 0, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= UINTEGER_MAX:
+            raise JsonRpcInvalidParams(f"{where}.{name} must be a whole number in [0, 2**31), got {v!r}")
     return types.Position(line=line, character=character)
 
 

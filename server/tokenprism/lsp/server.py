@@ -19,18 +19,25 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from cattrs import transform_error
 from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
+from ..tokenization.errors import is_rust_panic, one_line
 from . import wire
 from .convert import RequestFailed
 from .document import ENCODINGS, UTF16
 from .settings import SECTION, Settings
 from .state import OpenDocument, Session, TokenView
-from .transport import serve_stdio
+from .transport import exit_process, serve_stdio
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +70,50 @@ class TokenPrismProtocol(LanguageServerProtocol):
     BURST_METHODS = RAW_NOTIFICATIONS  # read back to back: a burst of edits is one pass
 
     def structure_message(self, data: dict):
-        if "id" not in data and "jsonrpc" in data and data.get("method") in RAW_NOTIFICATIONS:
+        method = data.get("method")
+        if "id" not in data and "jsonrpc" in data and method in RAW_NOTIFICATIONS:
             return RawNotification(data)
-        return super().structure_message(data)
+        if not isinstance(method, str) or "error" in data:
+            return super().structure_message(data)  # a response to one of our requests
+        # a request or notification: params that do not fit its type are the client's
+        # mistake, answered with InvalidParams in one line (pygls logs a traceback and
+        # leaves the request unanswered)
+        kind = self.get_message_type(method)
+        if kind is None:
+            kind = JsonRPCRequestMessage if "id" in data else JsonRPCNotification
+        try:
+            return self._converter.structure(data, kind)
+        except Exception as exc:
+            raise JsonRpcInvalidParams(f"invalid params for {method}: {_structure_problem(exc)}") from None
+
+    def answer_error(self, msg_id, code: int, message: str) -> None:
+        """Answer a message the transport could not hand over (see ``MessageReader``)."""
+        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
+
+    def _answer_panic(self, msg_id, error: BaseException) -> None:
+        """A request whose tokenizer panicked (pyo3's PanicException is no Exception, so
+        pygls would send nothing): an error answer, one log line."""
+        log.warning("request %r failed: the tokenizer panicked: %s", msg_id, one_line(error))
+        self._request_futures.pop(msg_id, None)
+        failed = RequestFailed(f"the tokenizer failed on this text (it panicked: {one_line(error)})")
+        self._send_response(msg_id, error=failed.to_response_error())
+
+    def _send_handler_result(self, future, *, msg_id) -> None:
+        if not future.cancelled() and is_rust_panic(future.exception()):
+            self._answer_panic(msg_id, future.exception())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args):
+        """``exit``: over stdio, stop reading; ``serve_stdio`` then returns the exit code (0
+        after ``shutdown``, else 1) and the process ends (``exit_process``). pygls raises
+        SystemExit inside the handler instead, which ended the process with 0 either way."""
+        if not getattr(self._server, "serving_stdio", False):
+            yield from super().lsp_exit(*args)
+            return
+        self._server._stop_event.set()
+        yield from ()
 
     def _send_data(self, data: Any) -> None:
         if type(data) is not dict or self.writer is None:
@@ -90,7 +138,12 @@ class TokenPrismProtocol(LanguageServerProtocol):
 
     def handle_message(self, message) -> None:
         if type(message) is not RawNotification:
-            super().handle_message(message)
+            try:
+                super().handle_message(message)
+            except BaseException as error:  # a synchronous handler's tokenizer panicked
+                if not is_rust_panic(error) or getattr(message, "id", None) is None:
+                    raise
+                self._answer_panic(message.id, error)
             return
         if self._shutdown:
             return
@@ -373,6 +426,15 @@ def _register_core(server: TokenPrismServer) -> None:
         ls.session.shutdown()
 
 
+def _structure_problem(error: Exception) -> str:
+    """What is wrong with a message's fields, in one line (cattrs lists each field's problem)."""
+    try:
+        problems = transform_error(error, path="message")
+    except Exception:
+        problems = []
+    return "; ".join(problems[:3]) or one_line(error)
+
+
 def content_changes(params: Any) -> tuple[str, int, list[tuple]]:
     """``(uri, version, changes)`` of a ``didChange``'s JSON params, each change
     ``((line, col), (line, col), text)`` or ``(None, None, text)`` for the whole text;
@@ -442,8 +504,9 @@ def main(args: argparse.Namespace | None = None) -> int:
     if tcp:
         host, port = parse_host_port(tcp)
         server.start_tcp(host, port)
-    else:
-        serve_stdio(server)
+        return 0
+    server.serving_stdio = True
+    exit_process(serve_stdio(server))  # never returns: see exit_process
     return 0
 
 

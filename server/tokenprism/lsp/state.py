@@ -35,6 +35,7 @@ from ..tokenization import (
     TokenizerLoadError,
     load_tokenizer,
 )
+from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
 from ..tokenization.incremental import TokenState
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
@@ -201,7 +202,9 @@ class Tokenizers:
         async def run() -> None:
             try:
                 tokenizer = await loop.run_in_executor(self._executor, load_tokenizer, spec, options)
-            except Exception as exc:  # every failure becomes one message
+            except BaseException as exc:  # every failure becomes one message (a Rust panic too)
+                if not is_tokenizer_failure(exc):
+                    raise
                 if not isinstance(exc, TokenizerLoadError):
                     exc = TokenizerLoadError(spec, Reason.CORRUPT, f"{type(exc).__name__}: {exc}")
                 self._failed[key] = exc
@@ -211,7 +214,9 @@ class Tokenizers:
             else:
                 try:  # the event loop encodes every keystroke's window: it uses it first
                     tokenizer.warm_up()
-                except Exception:
+                except BaseException as exc:
+                    if not is_tokenizer_failure(exc):
+                        raise
                     log.debug("warming up %s failed", spec, exc_info=True)
                 self._loaded[key] = tokenizer
                 self.last_good = tokenizer
@@ -338,7 +343,9 @@ class Session:
             if doc.pass_due:
                 try:
                     self._pass_or_task(doc)
-                except Exception:  # as a failing loop callback would be: logged, not raised
+                except BaseException as exc:  # as a failing loop callback would be: logged, not raised
+                    if not is_tokenizer_failure(exc):
+                        raise
                     log.exception("a pass over %s failed", doc.uri)
 
     def _pass_or_task(self, doc: OpenDocument) -> None:
@@ -366,7 +373,9 @@ class Session:
             return False
         try:
             applied = state.apply_edits(edits, max_window=INLINE_WINDOW_CHARS)
-        except Exception:  # the task encodes afresh and reports what is wrong with the text
+        except BaseException as exc:  # the task encodes afresh and reports what is wrong with the text
+            if not is_tokenizer_failure(exc):
+                raise
             log.debug("an inline pass over %s failed; encoding it afresh", doc.uri, exc_info=True)
             doc.pending, doc.needs_full = [], True
             return False
@@ -478,10 +487,16 @@ class Session:
             except ValueError as exc:  # text the tokenizer refuses (lone surrogates)
                 self._skip(doc, f"not tokenized: {exc}")
                 return
-            except Exception:
-                log.exception("tokenizing %s failed; encoding it afresh", doc.uri)
+            except BaseException as exc:  # a Rust panic too: the document says so and stays usable
+                if not is_tokenizer_failure(exc):
+                    raise
                 if fresh:
+                    log.warning("tokenizing %s with %s failed: %s", doc.uri, tokenizer.name, one_line(exc))
+                    cause = "the tokenizer panicked" if is_rust_panic(exc) else type(exc).__name__
+                    why = f"{cause}: {one_line(exc)}"
+                    self._skip(doc, f"not tokenized: {tokenizer.name} failed on this text ({why})")
                     return
+                log.info("tokenizing %s failed (%s); encoding it afresh", doc.uri, one_line(exc))
                 doc.needs_full = True
                 continue
             log.debug(

@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import BinaryIO
 
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcParseError
 from pygls.io_ import StdoutWriter
 
 from . import wire
@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 HEADER_LIMIT = 1 << 16
 # Pipe buffer asked for on stdin (the Linux default is 64 KiB; 1 MiB is the default limit).
 PIPE_BYTES = 1 << 20
-_HEADER_END = b"\r\n\r\n"
+# Largest message body taken (a 1 GiB document is far past any tokenizer's use); a larger
+# Content-Length is a framing error, not a wait for ever.
+MESSAGE_LIMIT = 1 << 30
 # the header block nearly every client sends: parsed in one match, not line by line
-_USUAL_HEADER = re.compile(rb"Content-Length: (\d+)\r\n\r\n")
+_USUAL_HEADER = re.compile(rb"Content-Length: (\d{1,9})\r\n\r\n")
 
 
 class MessageReader(asyncio.Protocol):
@@ -60,6 +62,7 @@ class MessageReader(asyncio.Protocol):
         self._buffer = bytearray()
         self._eof = False
         self._turn_pending = False  # other tasks' turn is scheduled; the rest waits for it
+        self._skipped = 0  # bytes of garbage dropped since the last message (reported once)
         self._messages_handled = getattr(protocol, "messages_handled", None)
         self._loop = asyncio.get_running_loop()
         self.done: asyncio.Future = self._loop.create_future()
@@ -101,6 +104,7 @@ class MessageReader(asyncio.Protocol):
                 if self._messages_handled is not None:
                     self._messages_handled()
                 if self._eof:
+                    self._report_skipped()
                     self.done.set_result(None)
                 return
             method = self._handle(body)
@@ -111,58 +115,127 @@ class MessageReader(asyncio.Protocol):
                 return
 
     def _next_body(self) -> bytes | None:
-        """The next complete message body, taken off the buffer; None until one is complete."""
+        """The next complete message body, taken off the buffer; None until one is complete.
+        Input that cannot be a header block is skipped up to the next ``Content-Length``
+        header (see ``_resynchronise``): one bad message must not glue every later header
+        to the body before it."""
         buffer = self._buffer
-        usual = _USUAL_HEADER.match(buffer)
-        if usual is not None:
-            start, length = usual.end(), int(usual[1])
-            if len(buffer) < start + length:
-                return None
-            body = bytes(buffer[start : start + length])
-            del buffer[: start + length]
-            return body
         while True:
-            end = buffer.find(_HEADER_END)
-            if end < 0:
-                if len(buffer) > HEADER_LIMIT:
-                    log.error("%d bytes without a complete message header; dropped", len(buffer))
-                    buffer.clear()
-                return None
-            length = _content_length(bytes(buffer[:end]))
-            if length is None:
-                log.error("a message header without a valid Content-Length: %r", bytes(buffer[:end]))
-                del buffer[: end + len(_HEADER_END)]
-                continue
-            start = end + len(_HEADER_END)
+            usual = _USUAL_HEADER.match(buffer)
+            if usual is not None:
+                start, length = usual.end(), int(usual[1])
+            else:
+                header = _header_block(buffer)
+                if header is None:
+                    return None  # a header block still arriving
+                if header is _NOT_A_HEADER:
+                    if not self._resynchronise():
+                        return None
+                    continue
+                start, length = header
             if len(buffer) < start + length:
                 return None
             body = bytes(buffer[start : start + length])
             del buffer[: start + length]
+            self._report_skipped()
             return body
 
+    def _resynchronise(self) -> bool:
+        """Drop the input before the next ``Content-Length`` header (True), or, when there is
+        none yet, all but a tail that may be the start of one (False): the garbage held is
+        bounded. JSON cannot hold a raw line break inside a string, so a body never
+        contains such a header line."""
+        buffer = self._buffer
+        found = _CONTENT_LENGTH_LINE.search(buffer, 1)
+        cut = found.start() if found is not None else max(0, len(buffer) - _TAIL_KEPT)
+        self._skipped += cut
+        del buffer[:cut]
+        return found is not None
+
+    def _report_skipped(self) -> None:
+        if self._skipped:
+            log.warning("skipped %d bytes of input that were not a framed message", self._skipped)
+            skipped = f"{self._skipped} bytes without a valid header were skipped"
+            self._answer_error(None, JsonRpcParseError.CODE, skipped)
+            self._skipped = 0
+
+    def _answer_error(self, msg_id, code: int, message: str) -> None:
+        answer = getattr(self._protocol, "answer_error", None)
+        if answer is not None:
+            answer(msg_id, code, message)
+
     def _handle(self, body: bytes) -> str | None:
-        method = None
+        """Parse and handle one message; returns its method. What cannot be handled is
+        answered with a JSON-RPC error when it has an id (or when the id cannot be known,
+        with id null, as JSON-RPC 2.0 says), and logged in one line."""
         try:
             data = wire.loads(body)
-            if isinstance(data, dict):
-                method = data.get("method")
-                data = self._protocol.structure_message(data)
-            self._protocol.handle_message(data)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, invalid UTF-8, too deep
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            log.warning("a message that is not JSON (%d bytes): %s", len(body), problem)
+            self._answer_error(None, JsonRpcParseError.CODE, f"Parse error: {problem}")
+            return None
+        if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
+            msg_id = data.get("id") if isinstance(data, dict) else None
+            log.warning("not a JSON-RPC 2.0 message: %.80r", data)
+            invalid = "Invalid Request: not a JSON-RPC 2.0 message"
+            self._answer_error(_valid_id(msg_id), JsonRpcInvalidRequest.CODE, invalid)
+            return None
+        method = data.get("method")
+        try:
+            message = self._protocol.structure_message(data)
+        except JsonRpcException as exc:
+            if method is not None and "id" in data:
+                log.info("%s answered with an error: %s", method, exc.message)
+                self._answer_error(_valid_id(data["id"]), exc.code, exc.message)
+            else:  # a notification: nobody to answer
+                log.warning("%s ignored: %s", method, exc.message)
+            return method
+        try:
+            self._protocol.handle_message(message)
         except Exception as exc:
             log.exception("unable to handle a message")
             self._error_handler(exc, JsonRpcException)
         return method
 
 
-def _content_length(header: bytes) -> int | None:
-    for line in header.split(b"\r\n"):  # blank lines before a header are skipped
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            try:
-                length = int(value)
-            except ValueError:
-                return None
-            return length if length >= 0 else None
+# A header block: header lines (token ":" value, RFC 7230), then an empty line; blank lines
+# before it are tolerated. Anything else where a header should start is garbage.
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):([^\r\n]*)\r\n")
+_PARTIAL_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?::[^\r\n]*)?\r?")
+_LENGTH_VALUE = re.compile(rb"[ \t]*(\d{1,15})[ \t]*")
+_CONTENT_LENGTH_LINE = re.compile(rb"content-length[ \t]*:[ \t]*\d{1,15}[ \t]*\r\n", re.IGNORECASE)
+_TAIL_KEPT = 64  # longer than any "Content-Length: N\r" a resynchronisation may find cut
+_NOT_A_HEADER = object()
+
+
+def _header_block(buffer: bytearray):
+    """``(body start, length)`` for a complete header block with a valid Content-Length at
+    the start of ``buffer``; None while it may still become one; else ``_NOT_A_HEADER``."""
+    at = 0
+    while buffer.startswith(b"\r\n", at):
+        at += 2
+    first, length = at, None
+    while (line := _HEADER_LINE.match(buffer, at)) is not None:
+        if line[1].lower() == b"content-length":
+            value = _LENGTH_VALUE.fullmatch(line[2])
+            if value is None or int(value[1]) > MESSAGE_LIMIT:
+                return _NOT_A_HEADER
+            length = int(value[1])
+        at = line.end()
+        if at > HEADER_LIMIT:
+            return _NOT_A_HEADER
+    if at > first and buffer.startswith(b"\r\n", at):  # the empty line that ends the block
+        return (at + 2, length) if length is not None else _NOT_A_HEADER
+    if len(buffer) <= HEADER_LIMIT and _PARTIAL_LINE.fullmatch(buffer, at):
+        return None
+    return _NOT_A_HEADER
+
+
+def _valid_id(value):
+    """A request id as JSON-RPC allows it (a string or an integer), else null."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
     return None
 
 
@@ -217,9 +290,13 @@ def _same_file(a: BinaryIO, b: BinaryIO) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
-def serve_stdio(server, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+def serve_stdio(server, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     """Run ``server`` (a pygls ``JsonRPCServer``) over stdio until the input ends or the
-    client says ``exit``; what pygls's ``start_io`` does, with the reader above."""
+    client says ``exit``; what pygls's ``start_io`` does, with the reader above. Returns the
+    exit code the LSP specification asks for: 0 once ``shutdown`` was received, else 1.
+
+    The loop is not closed the way ``asyncio.run`` does it: that waits for the default
+    executor's threads, and one may never end (see ``exit_process``)."""
     stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
     server._stop_event = stop = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
@@ -236,11 +313,52 @@ def serve_stdio(server, stdin: BinaryIO | None = None, stdout: BinaryIO | None =
             if transport is not None:
                 transport.close()
 
+    loop = asyncio.new_event_loop()
     try:
-        asyncio.run(run())
+        loop.run_until_complete(run())
     except BrokenPipeError:
         log.error("the connection to the client is lost; shutting down")
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.shutdown()
+        try:
+            _settle(loop)
+        finally:
+            server.shutdown()
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
+
+
+# Seconds the tasks still running at the end get to finish after being cancelled.
+SETTLE_SECONDS = 0.2
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still running, give it a short turn to finish, and close the loop
+    without joining any worker thread (``close`` lets the default executor go unjoined)."""
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        try:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=SETTLE_SECONDS))
+        except BaseException:  # the end of the session: nothing may keep the process up
+            log.debug("tasks failed while stopping", exc_info=True)
+    loop.close()
+
+
+def exit_process(code: int) -> None:
+    """End the process now, with ``code``, whatever its threads are doing.
+
+    A worker thread can be stuck for good: a model path that is a FIFO blocks in ``open``, a
+    template can loop, a Rust call cannot be interrupted, and Python cannot stop a thread.
+    A normal interpreter exit joins every ``concurrent.futures`` worker first (an exit hook
+    that module registers), so it would wait for ever once the client is gone. Everything
+    the client must receive is written by then (the writer writes synchronously); the
+    standard streams and the log are flushed, then ``os._exit`` skips the joins."""
+    try:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except BaseException:  # a closed pipe: nothing more can reach anyone
+        pass
+    os._exit(code)
