@@ -162,7 +162,10 @@ def walk(root: Path, report_skip) -> list[Path]:
         subdirs = []
         for entry in entries:
             path = Path(entry.path)
-            is_dir = entry.is_dir(follow_symlinks=False)  # from the directory listing: never fails
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)  # usually from the listing, no stat
+            except OSError:  # gone since the listing
+                continue
             if entry.name == ".git" or ignore.ignored(path, is_dir):
                 continue
             if is_dir:
