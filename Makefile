@@ -10,7 +10,7 @@ export TRANSFORMERS_VERBOSITY ?= error
 # Vocabularies used by the tests are fetched once into this cache, never committed.
 export TOKENPRISM_TESTDATA ?= $(HOME)/.cache/tokenprism-testdata
 
-.PHONY: demo test test-python testdata venv clean vsix test-client test-e2e try-code-server bench
+.PHONY: demo test test-python testdata venv clean vsix test-client test-e2e try-code-server bench fuzz
 
 venv: $(VENV)/.installed
 
@@ -42,6 +42,15 @@ test-python: venv testdata
 	$(PY) -m pytest -q
 
 test: test-python test-e2e
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# Fuzzing (tests/fuzz, hypothesis): the GGUF header reader, JSON-RPC framing, chat documents and
+# edits against a fresh encode, for about FUZZ_SECONDS (whole seconds) in all; `make test` runs
+# a short round. Each example has its own time limit; `timeout` bounds the whole run.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 20
+fuzz: venv testdata
+	FUZZ_SECONDS=$(FUZZ_SECONDS) timeout $$(( $(FUZZ_SECONDS) * 2 + 300 )) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) build *.egg-info

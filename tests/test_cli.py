@@ -431,6 +431,102 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, case):
     assert len(err.splitlines()) == 1 and err.startswith("tokenprism: "), err
 
 
+# -- text files: encodings, the binary rule, files that are not files --------------------------
+
+
+@pytest.mark.parametrize(
+    "bom, codec",
+    [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")],
+    ids=["utf-16-le", "utf-16-be", "utf-8"],
+)
+def test_a_byte_order_mark_names_the_encoding(tmp_path, capsys, bom, codec):
+    text = SAMPLES["korean.txt"] + SAMPLES["emoji.md"]
+    (tmp_path / "bom.txt").write_bytes(bom + text.encode(codec))
+    code, out, err = run_cli(capsys, "count", str(tmp_path / "bom.txt"), "--json")
+    assert code == 0, err
+    (counted,) = json.loads(out)["files"]
+    # the mark is kept as U+FEFF, as for UTF-8 (the model sees it)
+    assert counted["tokens"] == len(reference_ids("o200k_base", "\ufeff" + text))
+    assert counted["characters"] == len(text) + 1
+
+
+def test_nul_anywhere_is_binary_for_the_cli_and_the_server(tmp_path, capsys):
+    from tokenprism.lsp.document import Document
+
+    texts = {"early.txt": "a\x00b\n", "late.txt": "x" * 9000 + "\x00\n", "clean.txt": "x" * 9000 + "\n"}
+    write_tree(tmp_path / "tree", texts)
+    code, out, _ = run_cli(capsys, "count", str(tmp_path / "tree"), "--json")
+    assert code == 0
+    skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(out)["skipped"]}
+    for name, text in texts.items():
+        server_says_binary = Document("file:///x", "plaintext", 1, text).snapshot.contains_nul()
+        assert (name in skipped) == server_says_binary, name
+        assert skipped.get(name, "binary file") == "binary file"
+        code, _, err = run_cli(capsys, "count", str(tmp_path / "tree" / name))
+        assert (code == 2 and "binary" in err) == server_says_binary, (name, err)
+
+
+def run_bounded(*argv: str, stdin=subprocess.DEVNULL, seconds: float = 60) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess with a time limit and a 2 GiB address-space cap, so a read that
+    never ends (a FIFO, /dev/zero) fails the test instead of hanging or eating the machine."""
+
+    def cap_memory():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "tokenprism", *argv], stdin=stdin, capture_output=True,
+            timeout=seconds, preexec_fn=cap_memory, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"tokenprism {' '.join(argv)} did not finish within {seconds} s")
+
+
+def assert_one_line_exit_2(done: subprocess.CompletedProcess, *words: str) -> None:
+    err = done.stderr.decode()
+    assert done.returncode == 2 and done.stdout == b"", err
+    assert len(err.splitlines()) == 1 and err.startswith("tokenprism: "), err
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("command", ["count", "show", "tokens"])
+def test_fifos_and_devices_are_refused_without_reading(tmp_path, command):
+    os.mkfifo(tmp_path / "fifo")  # no writer: opening it for reading would block forever
+    assert_one_line_exit_2(run_bounded(command, str(tmp_path / "fifo")), "named pipe")
+    assert_one_line_exit_2(run_bounded(command, "/dev/zero"), "/dev/zero", "device")
+
+
+def test_stdin_is_read_only_up_to_the_limit(tmp_path):
+    with open("/dev/zero", "rb") as zero:
+        assert_one_line_exit_2(run_bounded("count", "-", "--max-file-size", "1M", stdin=zero), "larger than")
+    with open("/dev/zero", "rb") as zero:
+        assert_one_line_exit_2(run_bounded("show", "-", stdin=zero), "larger than")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and symlinks")
+def test_count_lists_what_a_tree_holds_besides_files(tmp_path):
+    tree = write_tree(tmp_path / "tree", {"a.txt": "hello\n", "sub/b.txt": "world\n"})
+    os.mkfifo(tree / "fifo")
+    (tree / "loop1").symlink_to("loop2")
+    (tree / "loop2").symlink_to("loop1")
+    (tree / "dangling").symlink_to(tmp_path / "nowhere")
+    (tree / "linked").symlink_to(tree / "sub", target_is_directory=True)
+    done = run_bounded("count", str(tree), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert sorted(f["path"] for f in report["files"]) == [f"{tree}/a.txt", f"{tree}/sub/b.txt"]
+    assert {s["path"]: s["reason"] for s in report["skipped"]} == {
+        f"{tree}/fifo": "not a regular file: a named pipe (FIFO)",
+        f"{tree}/loop1": "symlink loop",
+        f"{tree}/loop2": "symlink loop",
+        f"{tree}/dangling": "broken symlink",
+        f"{tree}/linked": "symlink to a directory (not followed)",
+    }
+
+
 # -- the installed script ---------------------------------------------------------------------
 
 

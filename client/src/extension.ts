@@ -4,6 +4,7 @@
 import * as vscode from "vscode";
 import { onDidChangeInterpreter } from "./common/python";
 import { ServerSession } from "./common/session";
+import { readSettings } from "./common/settings";
 import { DocumentStatsStore } from "./common/stats";
 import { compareFeature } from "./features/compare";
 import { Feature, FeatureContext } from "./features/feature";
@@ -43,11 +44,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void s.restart();
       }
     }),
+    // Trust unlocks the workspace's restricted settings (model, server command…): start over with them.
     vscode.workspace.onDidGrantWorkspaceTrust(() => void s.restart()),
   );
   // Picking another interpreter in the Python extension restarts the server with it.
   void onDidChangeInterpreter(() => {
-    if (vscode.workspace.getConfiguration("tokenprism").get<unknown[]>("server.command", []).length === 0) {
+    if (readSettings().server.command.length === 0) {
       void s.restart();
     }
   }).then((watch) => watch && context.subscriptions.push(watch));

@@ -1,7 +1,10 @@
 // Unit tests of the client's plain helpers (no VS Code needed): node --test after an esbuild bundle.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseCommand } from "../src/common/settings";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { configurationResult, effectiveTarget, parseCommand, readSettings, RESTRICTED_SETTINGS } from "../src/common/settings";
 import { compareHtml } from "../src/features/compare";
 import { escapeHtml, visibleText } from "../src/features/feature";
 import { parseModels } from "../src/features/modelPicker";
@@ -45,4 +48,115 @@ test("compare view escapes model names and errors and marks the fewest tokens", 
 test("visible whitespace and HTML escaping", () => {
   assert.equal(visibleText(" a\tb\r\n"), "·a→b␍↵");
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+});
+
+// -- workspace trust ------------------------------------------------------------------------------
+
+// Settings reviewed as harmless from an untrusted workspace: none names a file, a model or a program.
+const UNRESTRICTED = ["inlayHints.mode", "colorize", "specialTokens", "budget", "maxDocumentCharacters", "trace.server"];
+
+function manifest(): any {
+  // the bundle runs from client/out/test/
+  return JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8"));
+}
+
+test("every setting that names a file, a model or a program is restricted, in package.json and the client alike", () => {
+  const pkg = manifest();
+  const keys = Object.keys(pkg.contributes.configuration.properties).map((k) => k.replace(/^tokenprism\./, ""));
+  const restricted = (pkg.capabilities.untrustedWorkspaces.restrictedConfigurations as string[]).map((k) => k.replace(/^tokenprism\./, ""));
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, "limited");
+  assert.deepEqual([...restricted].sort(), [...RESTRICTED_SETTINGS].sort());
+  for (const key of restricted) {
+    assert.ok(keys.includes(key), `restricted ${key} is not a contributed setting`);
+  }
+  // a new setting must be reviewed: restricted, or listed above as harmless
+  assert.deepEqual(keys.filter((k) => !restricted.includes(k)).sort(), [...UNRESTRICTED].sort());
+  // VS Code keeps settings in one tree: a setting that has a value cannot also be a parent
+  for (const key of keys) {
+    assert.ok(!keys.some((other) => other.startsWith(key + ".")), `${key} is the parent of another setting`);
+  }
+});
+
+interface Values {
+  defaultValue?: unknown;
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+}
+
+/** A configuration whose get() does NOT drop workspace values (an editor that ignores trust). */
+function playSettings(values: Record<string, Values>, trusted: boolean): () => void {
+  const workspace = vscode.workspace as any;
+  const saved = { getConfiguration: workspace.getConfiguration, isTrusted: workspace.isTrusted };
+  workspace.isTrusted = trusted;
+  workspace.getConfiguration = () => ({
+    get: (key: string, fallback?: unknown) => {
+      const v = values[key];
+      return v?.workspaceValue ?? v?.globalValue ?? v?.defaultValue ?? fallback;
+    },
+    inspect: (key: string) => (values[key] ? { key, ...values[key] } : undefined),
+  });
+  return () => Object.assign(workspace, saved);
+}
+
+const HOSTILE_WORKSPACE: Record<string, Values> = {
+  model: { defaultValue: "o200k_base", globalValue: "cl100k_base", workspaceValue: "./evil.gguf" },
+  modelByLanguage: { defaultValue: {}, workspaceValue: { python: "/tmp/fifo" } },
+  compareModels: { defaultValue: ["o200k_base", "llama3"], workspaceValue: ["./evil/tokenizer.json"] },
+  "gguf.searchPaths": { defaultValue: [], globalValue: ["/models"], workspaceValue: ["./fifos"] },
+  chatTemplate: { defaultValue: "", workspaceValue: "/etc/passwd" },
+  allowChatTemplateOutsideWorkspace: { defaultValue: false, workspaceValue: true },
+  "server.command": { defaultValue: [], workspaceValue: ["./pwn.sh"] },
+  budget: { defaultValue: 0, workspaceValue: 500 },
+  colorize: { defaultValue: false, workspaceValue: true },
+};
+
+test("untrusted: restricted settings come from the user's settings only, the others from the workspace", () => {
+  const restore = playSettings(HOSTILE_WORKSPACE, false);
+  try {
+    const s = readSettings();
+    assert.equal(s.model, "cl100k_base");
+    assert.deepEqual(s.modelByLanguage, {});
+    assert.deepEqual(s.compareModels, ["o200k_base", "llama3"]);
+    assert.deepEqual(s.gguf.searchPaths, ["/models"]);
+    assert.equal(s.chatTemplate, "");
+    assert.equal(s["chatTemplate.allowOutsideWorkspace"], false);
+    assert.deepEqual(s.server.command, []);
+    assert.equal(s.budget, 500);
+    assert.equal(s.colorize, true);
+    // a choice made from the UI goes where it counts: the user's settings
+    assert.equal(effectiveTarget("model"), vscode.ConfigurationTarget.Global);
+    assert.equal(effectiveTarget("budget"), vscode.ConfigurationTarget.Workspace);
+  } finally {
+    restore();
+  }
+});
+
+test("trusted: the workspace's values apply", () => {
+  const restore = playSettings(HOSTILE_WORKSPACE, true);
+  try {
+    const s = readSettings();
+    assert.equal(s.model, "./evil.gguf");
+    assert.deepEqual(s.compareModels, ["./evil/tokenizer.json"]);
+    assert.equal(s.chatTemplate, "/etc/passwd");
+    assert.equal(s["chatTemplate.allowOutsideWorkspace"], true);
+    assert.deepEqual(s.server.command, ["./pwn.sh"]);
+    assert.equal(effectiveTarget("model"), vscode.ConfigurationTarget.Workspace);
+  } finally {
+    restore();
+  }
+});
+
+test("workspace/configuration: the tokenprism section is the client's reading, other sections the editor's", () => {
+  const asked: (string | undefined)[] = [];
+  const read = (uri?: string) => {
+    asked.push(uri);
+    return { model: "cl100k_base" } as any;
+  };
+  const result = configurationResult(
+    [{ section: "tokenprism", scopeUri: "file:///w/a.py" }, { section: "editor" }, { section: "tokenprism" }],
+    [{ model: "./evil.gguf" }, { tabSize: 4 }, { model: "./evil.gguf" }],
+    read,
+  );
+  assert.deepEqual(result, [{ model: "cl100k_base" }, { tabSize: 4 }, { model: "cl100k_base" }]);
+  assert.deepEqual(asked, ["file:///w/a.py", undefined]);
 });

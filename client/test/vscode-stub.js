@@ -6,5 +6,6 @@ module.exports = {
   Range,
   QuickPickItemKind: { Separator: -1 },
   ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
-  workspace: { getConfiguration: () => ({ get: (_k, d) => d, inspect: () => undefined }) },
+  // tests replace getConfiguration and isTrusted to play a workspace's settings
+  workspace: { isTrusted: true, getConfiguration: () => ({ get: (_k, d) => d, inspect: () => undefined }) },
 };

@@ -4,7 +4,7 @@ import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vscode-languageclient/node";
 import { installServer } from "./install";
 import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
-import { readSettings, SECTION } from "./settings";
+import { configurationResult, readSettings, SECTION } from "./settings";
 
 export type SessionState = "stopped" | "starting" | "running" | "missing" | "failed";
 
@@ -127,6 +127,19 @@ export class ServerSession implements vscode.Disposable {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       initializationOptions: readSettings(vscode.window.activeTextEditor?.document.uri),
       synchronize: { configurationSection: SECTION },
+      middleware: {
+        workspace: {
+          // The server's settings are the client's reading of them (workspace trust applied),
+          // the same object as initializationOptions, whatever the editor would answer.
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) {
+              return result;
+            }
+            return configurationResult(params.items, result, (uri) => readSettings(uri ? vscode.Uri.parse(uri) : undefined));
+          },
+        },
+      },
       outputChannel: this.log,
       traceOutputChannel: this.log,
       // The server reports its own failures as log messages; never steal focus for them.

@@ -16,16 +16,37 @@ export interface TokenPrismSettings {
   gguf: { searchPaths: string[] };
   compareModels: string[];
   chatTemplate: string;
+  // The server reads this under the dotted name: in VS Code a setting cannot be both a string
+  // (`chatTemplate`) and the parent of another, so the VS Code key is allowChatTemplateOutsideWorkspace.
+  "chatTemplate.allowOutsideWorkspace": boolean;
   server: { command: string[] };
   maxDocumentCharacters: number;
 }
 
+/**
+ * The settings that name a file, a model or a program (see the trust table in docs/vscode.md).
+ * In an untrusted workspace only the user's own values count for them; the list is package.json's
+ * `capabilities.untrustedWorkspaces.restrictedConfigurations` without the `tokenprism.` prefix.
+ */
+export const RESTRICTED_SETTINGS: readonly string[] = [
+  "model",
+  "modelByLanguage",
+  "compareModels",
+  "gguf.searchPaths",
+  "chatTemplate",
+  "allowChatTemplateOutsideWorkspace",
+  "server.command",
+];
+
 export const DEFAULT_MODEL = "o200k_base";
 export const DEFAULT_COMPARE_MODELS = ["o200k_base", "llama3", "phi3", "qwen2", "starcoder2"];
 
-/** Settings for a document or folder (VS Code already drops restricted values in untrusted workspaces). */
+/**
+ * Settings for a document or folder. In an untrusted workspace a restricted setting is read from
+ * the user's settings only: VS Code does that too, but the client does not rely on it.
+ */
 export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSettings {
-  const cfg = vscode.workspace.getConfiguration(SECTION, scope);
+  const cfg = trustedConfiguration(vscode.workspace.getConfiguration(SECTION, scope), vscode.workspace.isTrusted);
   const mode = cfg.get<string>("inlayHints.mode", "counts");
   const budget = cfg.get<number>("budget", 0);
   return {
@@ -37,10 +58,44 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
     budget: Number.isFinite(budget) && budget > 0 ? Math.floor(budget) : 0,
     gguf: { searchPaths: stringArray(cfg.get("gguf.searchPaths")) },
     compareModels: stringArray(cfg.get("compareModels"), DEFAULT_COMPARE_MODELS),
-    chatTemplate: cfg.get<string>("chatTemplate", "") ?? "",
+    chatTemplate: stringOr(cfg.get("chatTemplate"), ""),
+    "chatTemplate.allowOutsideWorkspace": cfg.get<boolean>("allowChatTemplateOutsideWorkspace", false) === true,
     server: { command: parseCommand(cfg.get("server.command")) },
     maxDocumentCharacters: Math.max(0, Math.floor(cfg.get<number>("maxDocumentCharacters", 20_000_000) || 0)),
   };
+}
+
+type Reader = Pick<vscode.WorkspaceConfiguration, "get" | "inspect">;
+
+/**
+ * `cfg` as seen from a workspace that is `trusted` or not: untrusted, a restricted setting's
+ * value is the user's (language-specific first) or the default, never the workspace's or folder's.
+ */
+export function trustedConfiguration(cfg: Reader, trusted: boolean): Pick<vscode.WorkspaceConfiguration, "get"> {
+  if (trusted) {
+    return cfg;
+  }
+  return {
+    get<T>(key: string, fallback?: T): T | undefined {
+      if (!RESTRICTED_SETTINGS.includes(key)) {
+        return cfg.get<T>(key, fallback as T);
+      }
+      const info = cfg.inspect<T>(key);
+      return info?.globalLanguageValue ?? info?.globalValue ?? info?.defaultValue ?? fallback;
+    },
+  } as Pick<vscode.WorkspaceConfiguration, "get">;
+}
+
+/**
+ * The answer to the server's `workspace/configuration` request: our own reading (trust applied)
+ * for the `tokenprism` section, the editor's for anything else.
+ */
+export function configurationResult(
+  items: readonly { section?: string; scopeUri?: string }[],
+  editorResult: unknown[],
+  read: (scopeUri?: string) => TokenPrismSettings,
+): unknown[] {
+  return items.map((item, i) => (item.section === SECTION ? read(item.scopeUri) : editorResult[i]));
 }
 
 /** The model a document is tokenized with: its language's entry in modelByLanguage, else `model`. */
@@ -66,9 +121,13 @@ export function parseCommand(value: unknown): string[] {
 
 /**
  * Where to write a setting so the change takes effect: the most specific scope that already
- * sets it, else the user settings.
+ * sets it, else the user settings (always the user settings for a restricted one when the
+ * workspace is not trusted).
  */
 export function effectiveTarget(key: string, scope?: vscode.ConfigurationScope): vscode.ConfigurationTarget {
+  if (!vscode.workspace.isTrusted && RESTRICTED_SETTINGS.includes(key)) {
+    return vscode.ConfigurationTarget.Global; // a workspace value would be ignored
+  }
   const info = vscode.workspace.getConfiguration(SECTION, scope).inspect(key);
   if (info?.workspaceFolderValue !== undefined) {
     return vscode.ConfigurationTarget.WorkspaceFolder;
@@ -82,6 +141,10 @@ export function effectiveTarget(key: string, scope?: vscode.ConfigurationScope):
 function nonEmpty(value: string | undefined | null): string | undefined {
   const trimmed = typeof value === "string" ? value.trim() : "";
   return trimmed.length > 0 ? trimmed : undefined;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === "string" ? value : fallback;
 }
 
 function stringArray(value: unknown, fallback: string[] = []): string[] {

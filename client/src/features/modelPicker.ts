@@ -149,7 +149,8 @@ interface ScopeItem extends vscode.QuickPickItem {
 
 async function pickScope(languageId: string | undefined): Promise<ScopeItem | undefined> {
   const items: ScopeItem[] = [{ label: "All files — User settings", target: vscode.ConfigurationTarget.Global, perLanguage: false }];
-  const hasWorkspace = !!vscode.workspace.workspaceFolders?.length;
+  // an untrusted workspace ignores its own model settings: offer only the user's
+  const hasWorkspace = !!vscode.workspace.workspaceFolders?.length && vscode.workspace.isTrusted;
   if (hasWorkspace) {
     items.push({ label: "All files — this workspace", target: vscode.ConfigurationTarget.Workspace, perLanguage: false });
   }

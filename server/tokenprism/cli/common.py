@@ -6,15 +6,13 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..tokenization import DEFAULT_MODEL, LoadOptions, SpecialTokens, Tokenizer, load_tokenizer
+from ..tokenization.textfile import NotText, decode_text, read_bounded, read_text_file
 from . import UsageError
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-# A NUL byte this early means a binary file (what git and grep also assume).
-BINARY_SNIFF_BYTES = 8192
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -81,52 +79,33 @@ def load_from_args(args: argparse.Namespace) -> Tokenizer:
     return load_tokenizer(args.model, load_options(args))
 
 
-class UnreadableText(Exception):
-    """A file that is not text: ``kind`` is short (it groups skipped files), ``reason`` adds
-    the detail; either fits after the file name in one line."""
-
-    def __init__(self, kind: str, detail: str = ""):
-        self.kind = kind
-        self.reason = f"{kind} ({detail})" if detail else kind
-        super().__init__(self.reason)
-
-
-def decode_text(data: bytes) -> str:
-    """The text of a file's bytes, exactly (CRLF and a BOM are kept: the model sees them too)."""
-    if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        raise UnreadableText("binary file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableText("not UTF-8 text", f"invalid byte at offset {exc.start}") from None
+# Stdin (and a file that reports no size, as in /proc) is read up to this many bytes.
+MAX_STREAM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class Source:
     name: str  # as shown to the user
     text: str
+    size: int  # bytes read
 
 
-def read_source(path: str) -> Source:
-    """Read one named file (or stdin for ``-``); any problem is a one-line UsageError."""
-    if path == STDIN:
-        data = sys.stdin.buffer.read()
-        name = STDIN_NAME
-    else:
-        file = Path(path)
-        if file.is_dir():
-            raise UsageError(f"{path}: is a directory (give a file)")
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        name = path
+def read_source(path: str, limit: int = MAX_STREAM_BYTES) -> Source:
+    """Read one named file (or stdin for ``-``); any problem is a one-line UsageError. Only
+    regular files are opened (never a FIFO or a device: use - for a pipe)."""
+    name = STDIN_NAME if path == STDIN else path
     try:
-        return Source(name, decode_text(data))
-    except UnreadableText as exc:
+        if path == STDIN:
+            data = read_bounded(sys.stdin.buffer, limit)
+            return Source(name, decode_text(data), len(data))
+        text, size = read_text_file(path, limit)
+        return Source(name, text, size)
+    except NotText as exc:
         raise UsageError(f"{name}: {exc.reason}") from None
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def describe_model(tokenizer: Tokenizer) -> str:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..tokenization.textfile import NotText, file_kind, read_text_file
 from . import UsageError
-from .common import (
-    STDIN,
-    STDIN_NAME,
-    UnreadableText,
-    add_model_options,
-    decode_text,
-    load_from_args,
-    read_source,
-    special_mode,
-)
+from .common import STDIN, STDIN_NAME, add_model_options, load_from_args, read_source, special_mode
 
 # Files are encoded in batches of about this many bytes, so encode_batch can use both
 # cores and memory stays bounded however big the tree is.
@@ -152,7 +146,9 @@ def _verdict(spec, relative: str) -> bool | None:
 
 
 def walk(root: Path, report_skip) -> list[Path]:
-    """Files under ``root`` in sorted order, without .git and what .gitignore files exclude."""
+    """Files under ``root`` in sorted order, without .git and what .gitignore files exclude.
+    Entries that are neither regular files nor directories (FIFOs, devices, sockets, broken or
+    looping symlinks, symlinks to directories) go to ``report_skip`` unopened."""
     found: list[Path] = []
     root = root.resolve()
     stack = [(root, GitIgnore.for_directory(root).entering(root))]
@@ -167,24 +163,47 @@ def walk(root: Path, report_skip) -> list[Path]:
         for entry in entries:
             path = Path(entry.path)
             try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-                is_file = entry.is_file()
-            except OSError:
+                is_dir = entry.is_dir(follow_symlinks=False)  # usually from the listing, no stat
+            except OSError:  # gone since the listing
                 continue
             if entry.name == ".git" or ignore.ignored(path, is_dir):
                 continue
             if is_dir:
                 subdirs.append(path)
-            elif is_file:
+                continue
+            why = _not_a_file(entry)
+            if why is None:
                 found.append(path)
+            else:
+                report_skip(path, why)
         for sub in reversed(subdirs):
             stack.append((sub, ignore.entering(sub)))
     return found
 
 
+def _not_a_file(entry: os.DirEntry) -> str | None:
+    """Why a directory entry (not itself a directory) cannot be counted; None for a regular
+    file. Only stats: a FIFO is never opened."""
+    try:
+        mode = entry.stat().st_mode  # follows a symlink
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if entry.is_symlink() and isinstance(exc, FileNotFoundError):
+            return "broken symlink"
+        return f"cannot read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "symlink to a directory (not followed)"
+    return f"not a regular file: {file_kind(mode)}"
+
+
 def display_path(path: Path, given: str, root: Path) -> str:
     """A found file's path as the user would type it: relative to the argument given."""
     relative = path.relative_to(root).as_posix()
+    if relative == ".":
+        return given
     return relative if given in (".", "./") else f"{given.rstrip('/')}/{relative}"
 
 
@@ -246,22 +265,24 @@ def collect(paths: list[str], result: CountResult):
     seen: set[Path] = set()
     planned: list[tuple[str, Path | None, bool]] = []  # (name, path, explicit)
 
-    def skip(path: Path, reason: str) -> None:
-        result.skipped.append(Skipped(str(path), reason))
-
     for given in paths:
         if given == STDIN:
             planned.append((STDIN_NAME, None, True))
             continue
         path = Path(given)
         if path.is_dir():
+            root = path.resolve()
+
+            def skip(found: Path, reason: str, given=given, root=root) -> None:
+                result.skipped.append(Skipped(display_path(found, given, root), reason))
+
             for file in walk(path, skip):
                 key = file.resolve()
                 if key not in seen:
                     seen.add(key)
-                    planned.append((display_path(file, given, path.resolve()), file, False))
-        elif path.exists():
-            key = path.resolve()
+                    planned.append((display_path(file, given, root), file, False))
+        elif os.path.lexists(path):  # a looping symlink too: reading it says what is wrong
+            key = Path(os.path.realpath(path))
             if key not in seen:
                 seen.add(key)
                 planned.append((given, path, True))
@@ -272,22 +293,18 @@ def collect(paths: list[str], result: CountResult):
 
 def read_planned(planned, max_file_size: int, result: CountResult):
     for name, path, explicit in planned:
-        if path is None:
-            source = read_source(STDIN)
-            yield source.name, source.text, len(source.text.encode("utf-8"))
-            continue
-        if explicit:
-            source = read_source(str(path))
-            yield name, source.text, path.stat().st_size
+        if path is None or explicit:  # stdin or a named file: a problem is a usage error
+            source = read_source(STDIN if path is None else str(path), max_file_size)
+            yield name, source.text, source.size
             continue
         try:
             size = path.stat().st_size
             if size > max_file_size:
                 result.skipped.append(Skipped(name, f"larger than {max_file_size:,} bytes"))
                 continue
-            data = path.read_bytes()
-            yield name, decode_text(data), len(data)
-        except UnreadableText as exc:
+            text, size = read_text_file(path, max_file_size)
+            yield name, text, size
+        except NotText as exc:
             result.skipped.append(Skipped(name, exc.kind))
         except OSError as exc:
             result.skipped.append(Skipped(name, f"cannot read ({exc.strerror or exc})"))
@@ -296,7 +313,7 @@ def read_planned(planned, max_file_size: int, result: CountResult):
 def run(args: argparse.Namespace) -> int:
     if args.paths.count(STDIN) > 1:
         raise UsageError("- (stdin) can be given only once")
-    missing = next((p for p in args.paths if p != STDIN and not os.path.exists(p)), None)
+    missing = next((p for p in args.paths if p != STDIN and not os.path.lexists(p)), None)
     if missing is not None:  # before loading a tokenizer or walking a tree: a typo fails fast
         raise UsageError(f"{missing}: no such file or directory")
     tokenizer = load_from_args(args)  # before walking: an unknown model fails fast too

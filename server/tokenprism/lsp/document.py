@@ -19,6 +19,7 @@ import re
 import numpy as np
 
 from ..tokenization.rope import Rope
+from ..tokenization.textfile import looks_binary
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
@@ -232,7 +233,7 @@ class Snapshot:
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
-            self.has_nul = "\x00" in self.text  # a cache, not a change
+            self.has_nul = looks_binary(self.text)  # a cache, not a change
         return self.has_nul
 
     # -- lines ---------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ class Document:
             a, b = b, a
         content = old.content.replaced(a, b, new_text)
         if old.has_nul is False:
-            has_nul = "\x00" in new_text  # only the inserted text can bring one in
+            has_nul = looks_binary(new_text)  # only the inserted text can bring one in
         else:
             has_nul = None  # a NUL may have been deleted: look again when asked
         # "all ASCII" carries over while only ASCII is typed; "maybe not" is safe to keep
@@ -403,4 +404,4 @@ class Document:
 
 
 def _whole_snapshot(version: int, text: str, encoding: str) -> Snapshot:
-    return Snapshot(version, Rope(text), None, encoding, has_nul="\x00" in text)
+    return Snapshot(version, Rope(text), None, encoding, has_nul=looks_binary(text))

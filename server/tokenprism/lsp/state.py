@@ -37,6 +37,7 @@ from ..tokenization import (
 )
 from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
 from ..tokenization.incremental import TokenState
+from ..tokenization.textfile import BINARY_DETAIL
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
 from .settings import Settings
@@ -405,7 +406,7 @@ class Session:
                 f" tokenprism.maxDocumentCharacters ({limit:,})"
             )
         if snapshot.contains_nul():
-            return "not tokenized: the document looks binary (it contains NUL characters)"
+            return f"not tokenized: the document looks binary ({BINARY_DETAIL})"
         return None
 
     def _skip(self, doc: OpenDocument, reason: str) -> None:
