@@ -35,6 +35,7 @@ from ..tokenization import (
     load_tokenizer,
 )
 from ..tokenization.incremental import TokenState
+from ..tokenization.memory import trim_heap
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
 from .settings import Settings
@@ -306,6 +307,21 @@ class Session:
         if doc is not None:
             _stop(doc)
         self._override_cache = {k: v for k, v in self._override_cache.items() if k[0] != uri}
+        if doc is not None:
+            # nothing may keep the closed document (its text and tokens) alive: a pass still
+            # listed as due, or its timers, whose callbacks refer back to it (a cycle that
+            # only a full garbage collection would free)
+            self._due = [d for d in self._due if d is not doc]
+            doc.verify_timer = doc.materialize = None
+            self._release_memory()
+
+    def _release_memory(self) -> None:
+        """Give a closed document's freed memory back to the system (glibc keeps it in its
+        arenas otherwise), in a worker: with a large heap that takes a few milliseconds."""
+        try:
+            asyncio.get_running_loop().run_in_executor(self._encode_pool, trim_heap)
+        except RuntimeError:  # no loop (called outside the server)
+            trim_heap()
 
     def get(self, uri: str) -> OpenDocument:
         doc = self.documents.get(uri)
@@ -342,6 +358,8 @@ class Session:
         if not doc.pass_due:
             return  # run already by run_due_passes
         doc.pass_due = False
+        if self._due:  # run by its loop callback, not by run_due_passes: no longer due
+            self._due = [d for d in self._due if d is not doc]
         if self.documents.get(doc.uri) is not doc or (doc.task is not None and not doc.task.done()):
             return  # closed meanwhile, or a running task picks the edits up
         if not self._inline_pass(doc):
