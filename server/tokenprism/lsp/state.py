@@ -35,7 +35,7 @@ from ..tokenization import (
     load_tokenizer,
 )
 from ..tokenization.incremental import TokenState
-from ..tokenization.memory import trim_heap
+from ..tokenization.memory import trim_after
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
 from .settings import Settings
@@ -313,15 +313,15 @@ class Session:
             # only a full garbage collection would free)
             self._due = [d for d in self._due if d is not doc]
             doc.verify_timer = doc.materialize = None
-            self._release_memory()
+            self._release_memory(doc.document.snapshot.length)
 
-    def _release_memory(self) -> None:
+    def _release_memory(self, chars: int) -> None:
         """Give a closed document's freed memory back to the system (glibc keeps it in its
         arenas otherwise), in a worker: with a large heap that takes a few milliseconds."""
         try:
-            asyncio.get_running_loop().run_in_executor(self._encode_pool, trim_heap)
+            asyncio.get_running_loop().run_in_executor(self._encode_pool, trim_after, chars)
         except RuntimeError:  # no loop (called outside the server)
-            trim_heap()
+            trim_after(chars)
 
     def get(self, uri: str) -> OpenDocument:
         doc = self.documents.get(uri)

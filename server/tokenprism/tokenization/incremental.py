@@ -33,7 +33,7 @@ from .chunking import (
     window_bounds,
 )
 from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range, search
-from .memory import trim_heap
+from .memory import trim_after
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -44,9 +44,6 @@ SMALL_DOCUMENT = 32_768
 PIECE_CHARS = 65_536
 # Pieces encoded in one batch (both cores), so memory is bounded by a group, not the document.
 GROUP_PIECES = 8
-# Opening a document this long ends by giving the freed heap back (below, it is not worth
-# the time of an open).
-TRIM_AFTER_OPEN = 2_000_000
 # Characters a verification encodes per piece (the same seams as an open), a group at a time.
 VERIFY_CHARS = 262_144
 # Lines of context on each side of an edit's window (quadrupled on every retry).
@@ -266,8 +263,7 @@ class TokenState(_BlockQueries):
             parts.append((origin, enc.ids[first:last].copy(), enc.ends[first:last].copy(),
                           enc.flags[first:last].copy()))
         del enc, nxt, encodings
-        if len(text) >= TRIM_AFTER_OPEN:
-            trim_heap()  # the encodings' memory, freed in the tokenizer's threads
+        trim_after(len(text))  # the encodings' memory, freed in the tokenizer's threads
         return BlockStore.of_parts(parts)
 
     # -- edits --------------------------------------------------------------------------------
@@ -396,7 +392,7 @@ class TokenState(_BlockQueries):
             return -1
         text = str(rope)
         agree = self._pieces_agree(text, store, cancel)
-        trim_heap()
+        trim_after(len(text))
         with self._lock:
             if agree is None or self.version != version:
                 return -1

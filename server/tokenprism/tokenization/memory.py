@@ -11,8 +11,17 @@ import ctypes
 import ctypes.util
 import threading
 
+# Work on a text shorter than this frees too little to be worth a trim, which takes the
+# allocator's locks (an open running beside it waits) and walks every arena.
+LARGE_TEXT = 2_000_000
+
 _lock = threading.Lock()
 _trim = None
+
+
+def trim_after(chars: int) -> bool:
+    """Trim the heap after work on a text of ``chars`` characters, if it is a large one."""
+    return chars >= LARGE_TEXT and trim_heap()
 
 
 def trim_heap() -> bool:
