@@ -93,3 +93,4 @@ try-code-server: $(VSIX) testdata
 # per model, against the raw full encode: bench/edit_latency.py --help for options.
 bench: venv testdata
 	$(PY) bench/edit_latency.py
+	$(PY) bench/long_lines.py

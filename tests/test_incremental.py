@@ -37,6 +37,21 @@ FRAGMENTS = [
 ]
 
 texts = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
+# one long line: words, CJK, emoji and minified-JSON punctuation, no line break
+LINE_FRAGMENTS = [f for f in FRAGMENTS if "\n" not in f and "\r" not in f] + [
+    " word", " Word", " x", " 한국어", " 日本語", " 🙂", " é", '{"role":"user","content":"', '"},', '":"',
+    " the", "\u200d", "🙂 a", " ǅ", " ʰ",
+]
+long_lines = st.lists(st.sampled_from(LINE_FRAGMENTS), min_size=10, max_size=80).map("".join)
+line_edits = st.lists(
+    st.tuples(
+        st.floats(0, 1),
+        st.integers(0, 12),
+        st.lists(st.sampled_from(LINE_FRAGMENTS), max_size=5).map("".join),
+    ),
+    min_size=1,
+    max_size=8,
+)
 edits = st.lists(
     st.tuples(
         st.floats(0, 1),  # where, as a share of the text
@@ -117,6 +132,13 @@ def test_edits_equal_full_encode(any_tokenizer, text, changes):
             start, end = edit_positions(state.text, where, removed)
             state.apply_edit(start, end, inserted)
             assert_same(state, any_tokenizer, context=f"after replacing [{start}, {end}) by {inserted!r}")
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=long_lines, changes=line_edits)
+def test_edits_in_one_long_line_equal_full_encode(any_tokenizer, text, changes):
+    """Single-line documents (prose, CJK, emoji, minified JSON) are cut inside the line."""
+    test_edits_equal_full_encode.hypothesis.inner_test(any_tokenizer, text, changes)
 
 
 @settings(max_examples=max(5, EXAMPLES // 2), deadline=None,
@@ -202,6 +224,73 @@ def test_large_document_opens_in_pieces_and_edits_locally(tokenizer, name, caplo
     # a typing edit re-encodes a few lines, not the document
     assert state.stats["window_chars"] < 3 * 2000
     assert state.nbytes / len(state) <= 16
+
+
+class EncodeBudget:
+    """A tokenizer that counts the characters it is asked to encode, per call, and refuses
+    a call longer than ``longest`` (so a test on code that encodes whole lines ends at once)."""
+
+    def __init__(self, tokenizer, longest: int):
+        self._tokenizer, self.longest, self.calls = tokenizer, longest, []
+
+    def __getattr__(self, name):
+        return getattr(self._tokenizer, name)
+
+    def _count(self, texts):
+        self.calls += [len(t) for t in texts]
+        if max(map(len, texts), default=0) > self.longest:
+            raise AssertionError(f"asked to encode {max(map(len, texts)):,} characters at once")
+
+    def encode(self, text, special=SpecialTokens.SPECIAL):
+        self._count([text])
+        return self._tokenizer.encode(text, special)
+
+    def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
+        texts = list(texts)
+        self._count(texts)
+        return self._tokenizer.encode_batch(texts, special)
+
+
+def one_long_line(size: int, seed: int = 3) -> str:
+    import random
+
+    rng = random.Random(seed)
+    words = ["the", "quick", "fox", "한국어", "日本語のテキスト", "🙂👍🏽", "résumé", "x=1;", "(a, b)", "don't"]
+    return " ".join(rng.choice(words) for _ in range(size // 6))[:size]
+
+
+def minified_chat(size: int) -> str:
+    import json
+
+    line = one_long_line(size)
+    roles = ("user", "assistant")
+    messages = [{"role": roles[k % 2], "content": line[k : k + 300]} for k in range(0, size, 300)]
+    return json.dumps({"messages": messages}, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [("o200k_base", one_long_line), ("qwen2", one_long_line), ("llama3", minified_chat)],
+    ids=["o200k-line", "qwen2-line", "llama3-minified-json"],
+)
+def test_a_keystroke_in_one_long_line_re_encodes_a_few_words(tokenizer, name, make):
+    """A 1 MB document without a line break is opened in pieces and verified in pieces, and
+    typing in its middle re-encodes a few words, not the line."""
+    tok = tokenizer(name)
+    text = make(1_000_000)
+    assert "\n" not in text
+    budget = EncodeBudget(tok, longest=300_000)  # open and verification pieces, not the line
+    state = TokenState(budget, text)
+    assert state._store.block_count > 1
+    budget.longest, budget.calls = 4096, []  # from here on: windows of a few words
+    middle = len(text) // 2
+    for i in range(20):
+        state.apply_edit(middle + i, middle + i, "xy "[i % 3])
+    state.apply_edit(middle - 500, middle - 400, "")
+    assert sum(budget.calls) < 21 * 1000, budget.calls
+    assert_same(state, tok)
+    budget.longest = 300_000
+    assert state.verify_and_repair() == 0
 
 
 def test_rules_found_for_every_test_tokenizer(tokenizer):

@@ -38,6 +38,7 @@ from ..tokenization import (
 from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
 from ..tokenization.incremental import TokenState
 from ..tokenization.textfile import BINARY_DETAIL
+from ..tokenization.memory import trim_after
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
 from .settings import Settings
@@ -315,6 +316,21 @@ class Session:
         if doc is not None:
             _stop(doc)
         self._override_cache = {k: v for k, v in self._override_cache.items() if k[0] != uri}
+        if doc is not None:
+            # nothing may keep the closed document (its text and tokens) alive: a pass still
+            # listed as due, or its timers, whose callbacks refer back to it (a cycle that
+            # only a full garbage collection would free)
+            self._due = [d for d in self._due if d is not doc]
+            doc.verify_timer = doc.materialize = None
+            self._release_memory(doc.document.snapshot.length)
+
+    def _release_memory(self, chars: int) -> None:
+        """Give a closed document's freed memory back to the system (glibc keeps it in its
+        arenas otherwise), in a worker: with a large heap that takes a few milliseconds."""
+        try:
+            asyncio.get_running_loop().run_in_executor(self._encode_pool, trim_after, chars)
+        except RuntimeError:  # no loop (called outside the server)
+            trim_after(chars)
 
     def get(self, uri: str) -> OpenDocument:
         doc = self.documents.get(uri)
@@ -353,6 +369,8 @@ class Session:
         if not doc.pass_due:
             return  # run already by run_due_passes
         doc.pass_due = False
+        if self._due:  # run by its loop callback, not by run_due_passes: no longer due
+            self._due = [d for d in self._due if d is not doc]
         if self.documents.get(doc.uri) is not doc or (doc.task is not None and not doc.task.done()):
             return  # closed meanwhile, or a running task picks the edits up
         if not self._inline_pass(doc):

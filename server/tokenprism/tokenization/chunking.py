@@ -1,16 +1,19 @@
 """Where a text can be cut so that its pieces tokenize exactly like the whole.
 
-A *sync point* is a character offset ``p`` right after a ``"\\n"`` at which every
-tokenizer we load starts a fresh token, no matter what came before or what follows the
-line: regex pre-tokenizers (tiktoken, GPT-2/Llama 3/Qwen2 style) never let a match run
-from a newline into a following non-space character, SentencePiece vocabularies have
-no token containing a newline (it is the ``<0x0A>`` byte token), and WordPiece splits on
-whitespace. How permissive the rule can be depends on the tokenizer, so it is chosen
-per tokenizer by :func:`sync_rule_for`, which checks each candidate rule on probe texts.
+A *sync point* is a character offset ``p`` at which every tokenizer we load starts a fresh
+token, no matter what came before or what follows. Right after a ``"\n"``: regex
+pre-tokenizers (tiktoken, GPT-2/Llama 3/Qwen2 style) never let a match run from a newline
+into a following non-space character, SentencePiece vocabularies have no token containing a
+newline (it is the ``<0x0A>`` byte token), and WordPiece splits on whitespace. Inside a line
+(so a single long line is not one piece): before a space that follows a non-space character
+and precedes a letter, the start of a space-prefixed word, where those pre-tokenizers start a
+piece too. How permissive the rule can be depends on the tokenizer, so it is chosen per
+tokenizer by :func:`sync_rule_for`, which checks each candidate rule on probe texts (long
+lines among them).
 
-A piece ``(lo, hi]`` is encoded from ``lo - 1`` — the newline before it, so a tokenizer
+A piece ``(lo, hi]`` is encoded from ``lo - 1`` — the character before it, so a tokenizer
 that treats the start of its input specially (prefix space, SentencePiece ``▁``, BOS)
-spends that on the newline, whose tokens are dropped — to a little past ``hi``, so the
+spends that on it, and its tokens are dropped — to a little past ``hi``, so the
 pre-tokenizer sees the same look-ahead as in the whole text; tokens ending after ``hi``
 are dropped too.
 """
@@ -22,7 +25,7 @@ import random
 import re
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,6 +44,13 @@ RIGHT_MARGIN = 64
 _LINE_NONSPACE = re.compile(r"[^\s/]")
 # the leading blanks of a line (no CR/LF among them) followed by such a character
 _LINE_NONBLANK = re.compile(r"[^\S\r\n]*[^\s/]")
+# Candidates for a cut: a newline, or (rules with ``inline``) a single space after a
+# non-space character and before a letter, the start of a space-prefixed word, which every
+# regex pre-tokenizer of these families begins a fresh piece at. ``[^\W\d_]`` holds every
+# letter (and a few numerals, filtered out by ``isalpha``): a long line gets cut points too.
+_CANDIDATE = re.compile(r"\n|(?<=\S) (?=[^\W\d_])")
+# how far back a search for cut points first looks (doubled while too few are found)
+_BACK_SPAN = 256
 
 
 @dataclass(frozen=True)
@@ -52,11 +62,18 @@ class SyncRule:
     # characters encoded past a piece's right end beyond its witness: look-ahead a
     # pre-tokenizer may need there (0 when the probes show the witness is enough)
     margin: int = RIGHT_MARGIN
+    # also cut inside a line, before " word" (see _CANDIDATE), when the probes allow it
+    inline: bool = False
 
     def witness_end(self, text: str, p: int) -> int:
         """-1 if ``p`` is not a sync point of ``text``, else the end (exclusive) of the
-        characters that make it one (they must be unchanged on both sides of a splice)."""
-        if p <= 0 or p >= len(text) or text[p - 1] != "\n":
+        characters that make it one (they, and the one before ``p``, must be unchanged on
+        both sides of a splice)."""
+        if p <= 0 or p >= len(text):
+            return -1
+        if text[p - 1] != "\n":
+            if self.inline and text[p] == " " and p + 1 < len(text) and text[p + 1].isalpha():
+                return p + 2 if not text[p - 1].isspace() else -1
             return -1
         if self.name == "line":
             return p + 1
@@ -65,37 +82,49 @@ class SyncRule:
         m = _LINE_NONBLANK.match(text, p)  # "line_nonblank"
         return m.end() if m else -1
 
+    def _candidates(self, text: str, a: int, b: int):
+        """Sync points ``p`` with ``a <= p - 1 < b`` in order, as ``(p, witness_end)``."""
+        if not self.inline:
+            nl = text.find("\n", a, b)
+            while nl >= 0:
+                w = self.witness_end(text, nl + 1)
+                if w >= 0:
+                    yield nl + 1, w
+                nl = text.find("\n", nl + 1, b)
+            return
+        # a match at m is the newline before p = m + 1, or the space at p = m (after a)
+        for m in _CANDIDATE.finditer(text, a, min(len(text), b + 2)):
+            at = m.start()
+            p = at + 1 if text[at] == "\n" else at
+            if p - 1 >= b:
+                break
+            if p - 1 >= a:
+                w = self.witness_end(text, p)
+                if w >= 0:
+                    yield p, w
+
     def before(self, text: str, limit: int, count: int, stop: int = 0) -> list[int]:
         """Up to ``count`` sync points ``p >= stop``, nearest first, whose witness ends at or
         before ``limit``."""
         found: list[int] = []
-        pos = limit
-        while len(found) < count:
-            nl = text.rfind("\n", stop, pos)
-            if nl < 0:
-                break
-            p = nl + 1
-            w = self.witness_end(text, p)
-            if 0 <= w <= limit:
-                found.append(p)
-            pos = nl
-        return found
+        pos, span = limit, _BACK_SPAN
+        while len(found) < count and pos > stop:
+            a = max(stop, pos - span)
+            # sync points whose character before lies in [a, pos), nearest first
+            points = reversed(list(self._candidates(text, a, pos)))
+            found += [p for p, w in points if w <= limit and p >= stop]
+            pos, span = a, span * 2
+        return found[:count]
 
     def after(self, text: str, limit: int, count: int, stop: int | None = None) -> list[tuple[int, int]]:
-        """Up to ``count`` sync points ``p`` with ``p - 1 >= limit`` (the newline lies at or after
-        ``limit``), nearest first, as ``(p, witness_end)``."""
+        """Up to ``count`` sync points ``p`` with ``p - 1 >= limit`` (the character before
+        ``p`` lies at or after ``limit``), nearest first, as ``(p, witness_end)``."""
         found: list[tuple[int, int]] = []
         stop = len(text) if stop is None else stop
-        pos = limit
-        while len(found) < count:
-            nl = text.find("\n", pos, stop)
-            if nl < 0:
+        for point in self._candidates(text, limit, stop):
+            found.append(point)
+            if len(found) >= count:
                 break
-            p = nl + 1
-            w = self.witness_end(text, p)
-            if w >= 0:
-                found.append((p, w))
-            pos = p
         return found
 
 
@@ -217,6 +246,13 @@ _FRAGMENTS = (
 )
 
 
+# words and joins for the long-line probes (a space before a letter is an in-line cut)
+_WORDS = ("word", "Word", "WORD", "x", "é", "ß", "한국어", "日本", "s", "t", "re", "ll", "ǅ", "ʰ", "\u0301a")
+_JOINS = (
+    " ", " ", "", "  ", "\t", ", ", ":", '": "', '","', "'", " '", "\u00a0", "\u3000", " \u0301", "_", "1 ",
+)
+
+
 def _probe_texts(count: int = 48, extra: tuple[str, ...] = ()) -> list[str]:
     rng = random.Random(20240611)
     fragments = _FRAGMENTS + extra
@@ -225,14 +261,17 @@ def _probe_texts(count: int = 48, extra: tuple[str, ...] = ()) -> list[str]:
         lines = [rng.choice(fragments) for _ in range(rng.randint(2, 7))]
         seps = [rng.choice(("\n", "\n", "\r\n", "\n\n", "\n \n", "\n\t")) for _ in lines]
         texts.append("".join(line + sep for line, sep in zip(lines, seps)) + rng.choice(("", "end", " ")))
+    # long lines: fragments and words run together, as in minified code or one-line prose
+    for _ in range(count // 2):
+        parts = [rng.choice(fragments + _WORDS) for _ in range(rng.randint(4, 12))]
+        texts.append("".join(part + rng.choice(_JOINS) for part in parts))
     return texts
-
-
 def probe_texts_for(tokenizer: Tokenizer) -> list[str]:
     """The texts a rule is checked on: the fragments plus the tokenizer's own special
     tokens, above all any that hold a newline."""
     specials = sorted(tokenizer.special_tokens)
-    extra = tuple(t for t in specials if "\n" in t) + tuple(random.Random(5).sample(specials, min(12, len(specials))))
+    extra = tuple(t for t in specials if "\n" in t or " " in t)
+    extra += tuple(random.Random(5).sample(specials, min(12, len(specials))))
     return _probe_texts(extra=extra)
 
 
@@ -263,9 +302,13 @@ def sync_rule_for(tokenizer: Tokenizer, special: SpecialTokens = SpecialTokens.S
     texts = probe_texts_for(tokenizer)
     chosen = next((r for r in RULES if rule_holds(tokenizer, r, texts, special)), None)
     if chosen is not None:
+        # cuts inside a line too, so a long line is not re-encoded whole on every keystroke
+        inline = replace(chosen, inline=True)
+        if rule_holds(tokenizer, inline, texts, special):
+            chosen = inline
         # the witness alone is look-ahead enough for most tokenizers; an edit's window is
         # then ~30 % shorter. Not for GPT-2-style "\s+(?!\S)" after a bare newline cut.
-        tight = SyncRule(chosen.name, 0)
+        tight = replace(chosen, margin=0)
         if rule_holds(tokenizer, tight, texts, special):
             chosen = tight
     else:

@@ -5,14 +5,14 @@
 matches :class:`Encoding`, and after any sequence of ``apply_edit`` calls it equals a
 fresh ``tokenizer.encode(text)``.
 
-An edit re-encodes only a window of whole lines around it, cut at *sync points*
-(:mod:`.chunking`): offsets after a newline where the tokenizer provably starts afresh.
-The window carries extra lines of context on both sides whose new tokens must equal
+An edit re-encodes only a window around it, cut at *sync points* (:mod:`.chunking`):
+offsets after a newline or before a space-prefixed word where the tokenizer provably
+starts afresh. The window carries extra context (a sync span) on both sides whose new tokens must equal
 the old ones (shifted by the edit's length on the right); if they do not, the window
 widens, up to the whole document. Opening a large document encodes pieces cut at sync
-points as one batch on both cores, and checks every seam the same way.
-:meth:`TokenState.verify_and_repair` is the safety net: an idle, cancellable full
-encode that repairs (and logs) any difference.
+points a few at a time on both cores, and checks every seam the same way.
+:meth:`TokenState.verify_and_repair` is the safety net: an idle, cancellable encode of
+the whole text, in pieces, that repairs (and logs) any difference.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .chunking import (
     window_bounds,
 )
 from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range, search
+from .memory import trim_after
 from .rope import Rope
 
 log = logging.getLogger("tokenprism.incremental")
@@ -41,6 +42,10 @@ log = logging.getLogger("tokenprism.incremental")
 SMALL_DOCUMENT = 32_768
 # Target size of the pieces a large document is encoded in (two threads share them).
 PIECE_CHARS = 65_536
+# Pieces encoded in one batch (both cores), so memory is bounded by a group, not the document.
+GROUP_PIECES = 8
+# Characters a verification encodes per piece (the same seams as an open), a group at a time.
+VERIFY_CHARS = 262_144
 # Lines of context on each side of an edit's window (quadrupled on every retry).
 CONTEXT_LINES = 1
 # Characters either side of an edit first searched for sync points (doubled while too few).
@@ -150,6 +155,16 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
     return True
 
 
+def _encoded_in_groups(tokenizer: Tokenizer, text: str, windows: list[tuple[int, int]], special):
+    """The encodings of ``text[a:b]`` for each window, in order, encoded a few at a time: a
+    batch uses both cores, and only a group's encodings (the backend's per-token objects
+    included) are alive at once, not a whole document's."""
+    for g in range(0, len(windows), GROUP_PIECES):
+        group = windows[g : g + GROUP_PIECES]
+        # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
+        yield from tokenizer.encode_batch([text[a:b] for a, b in group], special)
+
+
 def _tokens_between(encoding: Encoding, first: int, last: int) -> Piece:
     return Piece(encoding.ids[first:last], encoding.ends[first:last], encoding.flags[first:last])
 
@@ -224,25 +239,31 @@ class TokenState(_BlockQueries):
             reach.append(nxt[0][0] if nxt else len(text))
         reach.append(len(text))
         windows = [window_bounds(text, lo, hi, rule) for lo, hi in zip(cuts[:-1], reach)]
-        # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
-        encodings = self.tokenizer.encode_batch([text[a:b] for a, b in windows], self.special)
+        encodings = _encoded_in_groups(self.tokenizer, text, windows, self.special)
         # The tokens piece k keeps end in (cut k, cut k+1] (its window starts one character
-        # early, at the newline before its cut); those ending past its cut up to its reach
+        # early, at the one before its cut); those ending past its cut up to its reach
         # must equal the next piece's own. Kept tokens become blocks as they are, their ends
         # still counted from the window's start (no whole-document arrays are built).
         parts = []
-        for k, (enc, (origin, _)) in enumerate(zip(encodings, windows)):
+        enc, nxt = None, next(encodings)
+        for k, (origin, _) in enumerate(windows):
+            enc, nxt = nxt, next(encodings, None)
             lo, hi = cuts[k], cuts[k + 1]
             first = search(enc.ends, lo - origin, "right") if lo else 0
             last = search(enc.ends, hi - origin, "right")
-            if k + 1 < len(encodings):
-                nxt, nxt_origin = encodings[k + 1], windows[k + 1][0]
+            if nxt is not None:
+                nxt_origin = windows[k + 1][0]
                 own = _tokens_between(enc, last, search(enc.ends, reach[k] - origin, "right"))
                 a, b = (search(nxt.ends, x - nxt_origin, "right") for x in (hi, reach[k]))
                 if not own.equals(_tokens_between(nxt, a, b), nxt_origin - origin):
                     log.warning("seam at offset %d does not match; encoding the document whole", hi)
+                    del parts, enc, nxt, encodings
                     return self._store_of_whole(text)
-            parts.append((origin, enc.ids[first:last], enc.ends[first:last], enc.flags[first:last]))
+            # copies, so the window's arrays (its tokens past the cut too) are not kept alive
+            parts.append((origin, enc.ids[first:last].copy(), enc.ends[first:last].copy(),
+                          enc.flags[first:last].copy()))
+        del enc, nxt, encodings
+        trim_after(len(text))  # the encodings' memory, freed in the tokenizer's threads
         return BlockStore.of_parts(parts)
 
     # -- edits --------------------------------------------------------------------------------
@@ -358,12 +379,61 @@ class TokenState(_BlockQueries):
     def verify_and_repair(self, cancel: threading.Event | None = None) -> int:
         """Encode the whole text afresh (meant for an idle worker thread) and repair the
         state if it differs. Returns the number of differing tokens (0: all good), or -1
-        if cancelled or the text changed meanwhile (run it again when idle)."""
+        if cancelled or the text changed meanwhile (run it again when idle).
+
+        A large document is encoded in pieces of ~VERIFY_CHARS, a group at a time, each
+        compared with the stored tokens it covers: memory stays bounded by a group. Each
+        piece reaches one sync point into the next, and the two must agree there (as when
+        opening), so a wrong cut shows as a difference too. Only a difference (never seen
+        in tests or benchmarks) costs a whole-document encode, which repairs it."""
         with self._lock:
-            text, version = str(self._rope), self.version
+            rope, version, store = self._rope, self.version, self._store.frozen()
         if cancel is not None and cancel.is_set():
             return -1
-        # one call, independent of the windowing it checks
+        text = str(rope)
+        agree = self._pieces_agree(text, store, cancel)
+        trim_after(len(text))
+        with self._lock:
+            if agree is None or self.version != version:
+                return -1
+        return 0 if agree else self._repair(text, version, cancel)
+
+    def _pieces_agree(self, text: str, store: BlockStore, cancel: threading.Event | None) -> bool | None:
+        """Whether ``store`` holds the tokens of ``text``, checked piece by piece (None if
+        cancelled). A text without sync points is one piece."""
+        rule, n = self._rule(), len(text)
+        cuts = [0]
+        while rule is not None and cuts[-1] < n:
+            found = rule.after(text, cuts[-1] + VERIFY_CHARS, 1)
+            cuts.append(found[0][0] if found else n)
+        if cuts[-1] != n:
+            cuts.append(n)
+        if n == 0:
+            return len(store) == 0
+        # each piece reaches one sync point into the next, where the two must agree
+        reach = [next(iter(rule.after(text, hi, 1)), (n,))[0] if hi < n else n for hi in cuts[1:]]
+        windows = [window_bounds(text, lo, hi, rule) for lo, hi in zip(cuts[:-1], reach)]
+        previous: Piece | None = None  # the previous piece's tokens past its cut
+        for k, enc in enumerate(_encoded_in_groups(self.tokenizer, text, windows, self.special)):
+            if cancel is not None and cancel.is_set():
+                return None
+            lo, hi = cuts[k], cuts[k + 1]
+            tokens = select(enc, n, windows[k][0], lo, reach[k])
+            del enc
+            split = search(tokens.ends, hi, "right")
+            if previous is not None:
+                overlap = search(tokens.ends, reach[k - 1], "right")
+                if not tokens.head(overlap).equals(previous):
+                    return False
+            first = store.rank(lo) if lo > 0 else 0
+            last = store.rank(hi) if hi < n else len(store)
+            if not tokens.head(split).equals(store.slice(first, last)):
+                return False
+            previous = tokens.tail(split)
+        return True
+
+    def _repair(self, text: str, version: int, cancel: threading.Event | None) -> int:
+        # one whole encode, independent of the pieces
         fresh = _as_piece(self.tokenizer.encode_batch([text], self.special)[0])
         if cancel is not None and cancel.is_set():
             return -1

@@ -1,0 +1,155 @@
+"""Single long lines and a large document's memory: what `make bench` adds to edit_latency.py.
+
+    python bench/long_lines.py                  # both parts
+    python bench/long_lines.py --part keystrokes # ms per keystroke in one-line documents
+    python bench/long_lines.py --part memory --size 10000000 --model llama3
+
+Keystrokes (in-process TokenState): a 10 MB single line with o200k_base, a 2 MB single line
+with qwen2 (GGUF) and 1.1 MB of minified chat JSON with o200k_base; 30 typed characters in the
+middle, median ms per keystroke and characters re-encoded per keystroke, the final state
+compared with a fresh encode. Target: a few ms, a few KB.
+
+Memory (the server over stdio): server RSS after opening a document, after its idle
+verification (5 s after one keystroke) and after closing it, for four open/close cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import document  # noqa: E402
+from edit_latency import MODELS_DIR, LspClient  # noqa: E402
+
+WORDS = "the quick brown fox jumps over lazy dog 한국어 日本語 🙂 résumé value, (x) = 42;".split()
+
+
+def one_line(size: int, rng: random.Random) -> str:
+    """Prose with code-ish punctuation, CJK and emoji, without a single line break."""
+    out, n = [], 0
+    while n < size:
+        out.append(rng.choice(WORDS))
+        n += len(out[-1]) + 1
+    return " ".join(out)[:size]
+
+
+def minified_chat(size: int, rng: random.Random) -> str:
+    messages, n = [], 0
+    while n < size:
+        content = one_line(rng.randint(50, 400), rng)
+        messages.append({"role": rng.choice(["user", "assistant"]), "content": content})
+        n += len(content) + 30
+    return json.dumps({"messages": messages}, separators=(",", ":"), ensure_ascii=False)
+
+
+CASES = (
+    ("o200k_base", "10 MB single line", lambda rng: one_line(10_000_000, rng)),
+    ("qwen2", "2 MB single line", lambda rng: one_line(2_000_000, rng)),
+    ("o200k_base", "1.1 MB minified chat JSON", lambda rng: minified_chat(1_100_000, rng)),
+)
+
+
+def keystrokes(typed: int = 30) -> None:
+    from tokenprism.tokenization import load_tokenizer
+    from tokenprism.tokenization.incremental import TokenState
+
+    for model, label, make in CASES:
+        tokenizer = load_tokenizer(model)
+        text = make(random.Random(7))
+        started = time.perf_counter()
+        state = TokenState(tokenizer, text)
+        opened = time.perf_counter() - started
+        at, times, window = len(text) // 2, [], state.stats["window_chars"]
+        for i in range(typed):
+            started = time.perf_counter()
+            state.apply_edit(at + i, at + i, "x")
+            times.append(time.perf_counter() - started)
+        per_key = (state.stats["window_chars"] - window) / typed
+        whole = state.stats["whole"]
+        same = state.encoding().equals(tokenizer.encode(state.text))
+        print(f"{model:<11} {label:<27} open {opened * 1000:6.0f} ms   keystroke median "
+              f"{statistics.median(times) * 1000:7.2f} ms, {per_key:,.0f} chars re-encoded"
+              f"{f', {whole} whole-document encodes' if whole else ''}   "
+              f"{'final state = fresh encode' if same else 'MISMATCH with a fresh encode'}", flush=True)
+
+
+def settle(client: LspClient, seconds: float, quiet: float = 4.0) -> tuple[int, int]:
+    """Server RSS once it has not moved for ``quiet`` seconds (sampled every 0.25 s, at most
+    ``seconds``), and its peak meanwhile."""
+    last = peak = client.rss()
+    since, deadline = time.monotonic(), time.monotonic() + seconds
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.25)
+        now = client.rss()
+        peak = max(peak, now)
+        if abs(now - last) >= (1 << 20):
+            last, since = now, time.monotonic()
+    return last, peak
+
+
+def memory(model: str, size: int, cycles: int = 4) -> None:
+    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
+               TRANSFORMERS_VERBOSITY="error")
+    settings = {"model": model}
+    client = LspClient([sys.executable, "-m", "tokenprism", "serve", "--stdio"], env, settings)
+    mb = 1 << 20
+    text = document(size)
+    try:
+        client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
+                                      "initializationOptions": settings})
+        client.notify("initialized", {})
+        warm = "file:///bench/warm-up.md"
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
+        client.stats_for(warm, 0, timeout=300)
+        client.notify("textDocument/didClose", {"textDocument": {"uri": warm}})
+        idle, _ = settle(client, 10)
+        print(f"{model}, {len(text.encode()) / 1e6:.0f} MB document: server RSS {idle / mb:.0f} MB "
+              "with no document open", flush=True)
+        for cycle in range(1, cycles + 1):
+            uri = f"file:///bench/memory-{cycle}.md"
+            client.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "markdown", "version": 0, "text": text}})
+            client.stats_for(uri, 0, timeout=600)
+            opened = client.rss()
+            # one keystroke: the idle verification follows edits
+            at = {"line": 3, "character": 0}
+            change = {"range": {"start": at, "end": at}, "text": "x"}
+            client.notify("textDocument/didChange",
+                          {"textDocument": {"uri": uri, "version": 1}, "contentChanges": [change]})
+            client.stats_for(uri, 1, timeout=600)
+            time.sleep(5)  # the idle verification starts 5 s after the last change
+            verified, peak = settle(client, 120, quiet=6.0)
+            client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+            closed, _ = settle(client, 20)
+            print(f"  cycle {cycle}: RSS {opened / mb:.0f} MB after opening, {verified / mb:.0f} MB after "
+                  f"the idle verification (peak {peak / mb:.0f} MB), {closed / mb:.0f} MB after closing",
+                  flush=True)
+    finally:
+        client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("keystrokes", "memory", "both"), default="both")
+    parser.add_argument("--model", default="llama3", help="model of the memory part")
+    parser.add_argument("--size", type=int, default=10_000_000, help="document bytes of the memory part")
+    parser.add_argument("--cycles", type=int, default=4)
+    args = parser.parse_args()
+    if args.part in ("keystrokes", "both"):
+        keystrokes()
+    if args.part in ("memory", "both"):
+        memory(args.model, args.size, args.cycles)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
