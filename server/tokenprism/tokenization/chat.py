@@ -581,7 +581,7 @@ def _compile(template: str):
         trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTag, jinja2.ext.loopcontrols]
     )
     env.filters["tojson"] = tojson
-    env.filters = {name: _bounded_filter(f) for name, f in env.filters.items()}
+    env.filters = {name: _bounded_result(f) for name, f in env.filters.items()}
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
     env.globals["dict"] = TemplateDict()
@@ -598,6 +598,7 @@ def _compile(template: str):
 # -- limits: a template is code from a file or a model, so rendering is bounded ----------------
 
 RENDER_SECONDS = 3.0  # real templates render in milliseconds
+DOCUMENT_RENDER_SECONDS = 10.0  # all the conversations of one document
 RENDERED_CHARACTERS = 8_000_000  # the largest rendered prompt (and any string a template builds)
 
 
@@ -624,10 +625,6 @@ def _bounded_result(func):
         return value
 
     return bounded
-
-
-def _bounded_filter(func):
-    return _bounded_result(func)
 
 
 def _sandbox_base():
@@ -818,6 +815,7 @@ class ChatCount:
 
 def _prepare(
     tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None, tools=None,
+    seconds: float | None = None,
 ) -> tuple[list[ChatMessage], str | ChatCount]:
     """The messages and either the rendered prompt or a finished count (an error or the
     OpenAI estimate)."""
@@ -837,7 +835,7 @@ def _prepare(
             "name a template file in tokenprism.chatTemplate (CLI: --template FILE)",
         )
     try:
-        return messages, render_template(template, messages, template_tokens(tokenizer), tools)
+        return messages, render_template(template, messages, template_tokens(tokenizer), tools, seconds=seconds)
     except ChatError as exc:
         return messages, ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
 
@@ -1018,6 +1016,9 @@ def count_document(
         document = parse_chat_document(text, fmt)
     counts: list[ChatCount | None] = []
     pending: list[tuple[int, list, str]] = []  # (index, messages, rendered)
+    import time
+
+    deadline = time.monotonic() + DOCUMENT_RENDER_SECONDS  # many slow conversations share one budget
     for k, conv in enumerate(document.conversations):
         key = text[conv.start : conv.end]
         known = previous.get(key) or memo.get(key)
@@ -1025,10 +1026,11 @@ def count_document(
             counts.append(known)
             memo[key] = known
             continue
-        messages, prepared = _prepare(tokenizer, conv, template)
+        left = min(RENDER_SECONDS, max(0.0, deadline - time.monotonic()))
+        messages, prepared = _prepare(tokenizer, conv, template, seconds=left)
         if isinstance(prepared, ChatCount):
             counts.append(prepared)
-            if not conv.error:
+            if not conv.error and not (prepared.error and "stopped:" in prepared.error):
                 memo[key] = prepared
         else:
             counts.append(None)
