@@ -33,7 +33,10 @@ LLAMA_TEMPLATE = _models_dir() / "templates" / "meta-llama-Llama-3.1-8B-Instruct
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 client = make_client_fixture({"model": "qwen2"})
-llama_client = make_client_fixture({"model": "llama3", "chatTemplate": str(LLAMA_TEMPLATE)}, profiles=("neovim",))
+llama_client = make_client_fixture(
+    {"model": "llama3", "chatTemplate": str(LLAMA_TEMPLATE), "chatTemplate.allowOutsideWorkspace": True},
+    profiles=("neovim",),
+)
 
 MESSAGES = [
     {"role": "system", "content": "Réponds brièvement."},
@@ -153,17 +156,18 @@ async def test_jsonl_hints_per_line_total_and_a_diagnostic_for_a_bad_line(client
 
 
 @contextlib.asynccontextmanager
-async def opened_with_template(client, template, uri: str):
-    """A chat document opened while ``chatTemplate`` names ``template``; the setting is put
-    back afterwards (the server is shared by the module's tests)."""
+async def opened_with_template(client, template, uri: str, outside: bool = True):
+    """A chat document opened while ``chatTemplate`` names ``template`` (allowed outside the
+    workspace unless ``outside`` is False); the settings are put back afterwards (the server
+    is shared by the module's tests)."""
     text, _ = chat_json(MESSAGES[:2])
-    await reconfigure(client, chatTemplate=str(template))
+    await reconfigure(client, chatTemplate=str(template), **{"chatTemplate.allowOutsideWorkspace": outside})
     try:
         open_document(client, uri, text, language="json")
         await wait_stats(client, uri, 1)
         yield text
     finally:
-        await reconfigure(client, chatTemplate="")
+        await reconfigure(client, chatTemplate="", **{"chatTemplate.allowOutsideWorkspace": False})
 
 
 async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(client, tmp_path):
@@ -178,6 +182,44 @@ async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(clien
         assert result["error"] == diagnostic.message and result["tokens"] == 0
         # the server still answers everything else
         assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+
+
+async def test_a_looping_template_is_stopped_and_the_server_keeps_answering(client, tmp_path):
+    from tokenprism.tokenization.chat import RENDER_SECONDS
+
+    looping = tmp_path / "loop.jinja"
+    looping.write_text("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    uri = "file:///chat/looping.json"
+    async with opened_with_template(client, looping, uri):
+        started = time.monotonic()
+        result = await asyncio.wait_for(
+            request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), RENDER_SECONDS + 10
+        )
+        assert time.monotonic() - started < RENDER_SECONDS + 10
+        assert "stopped: it ran longer than" in result["error"] and result["tokens"] == 0
+        counted = await asyncio.wait_for(
+            request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}), 10
+        )
+        assert counted["total"] == 0
+
+
+async def test_template_files_outside_the_workspace_fifos_and_non_templates_are_refused(client, tmp_path):
+    template = tmp_path / "ok.jinja"
+    template.write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
+    uri = "file:///chat/outside.json"
+    async with opened_with_template(client, template, uri, outside=False):
+        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        assert "outside the workspace" in result["error"] and result["rendered"] == ""
+    fifo = tmp_path / "fifo.jinja"
+    os.mkfifo(fifo)
+    uri = "file:///chat/fifo.json"
+    async with opened_with_template(client, fifo, uri):
+        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        assert result["error"] == f"chat template {fifo} is not a regular file"
+    uri = "file:///chat/passwd.json"
+    async with opened_with_template(client, "/etc/passwd", uri):
+        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        assert "is not a chat template" in result["error"] and "root:" not in json.dumps(result)
 
 
 async def test_not_a_chat_document_is_a_clear_request_error(client):

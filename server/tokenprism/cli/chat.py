@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from ..tokenization.chat import ChatCount, ChatError, count_document, detect_chat_format, template_for
+from ..tokenization.chat import (
+    ChatCount, ChatError, count_document, detect_chat_format, not_chat_reason, template_for,
+)
 from . import UsageError
 from .common import add_color_options, add_model_options, describe_model, load_from_args, read_source, wants_color
 from .show import RESET, SPECIAL_STYLE
@@ -38,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     source = read_source(args.file)
     fmt = args.format or detect_chat_format(source.text, path=source.name)
     if fmt is None:
+        reason = not_chat_reason(source.text, path=source.name)
+        if reason:
+            raise UsageError(f"{source.name}: {reason}")
         raise UsageError(
             f"{source.name}: not a chat document (expected a JSON messages array or an object with "
             "\"messages\", JSONL with one conversation per line, or YAML with messages:)"

@@ -49,6 +49,7 @@ class Settings:
     gguf_search_paths: tuple[str, ...] | None = None  # None: the default folders
     max_document_characters: int = 20_000_000  # larger documents are not tokenized
     chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
+    chat_template_outside_workspace: bool = False  # chatTemplate may name a file outside the workspace
     compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS  # tokenprism/compare without "models"
 
     def model_for(self, language_id: str | None) -> str:
@@ -85,6 +86,7 @@ class Settings:
         take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
         take("maxDocumentCharacters", "max_document_characters", _non_negative_int)
         take("chatTemplate", "chat_template", _optional_path)
+        take("chatTemplate.allowOutsideWorkspace", "chat_template_outside_workspace", _boolean)
         take("compareModels", "compare_models", _model_list)
         return cls(**values), problems
 

@@ -107,6 +107,24 @@ SNIFF_CHARACTERS = 8192  # how far into an unnamed document a "messages:" key is
 _NON_SPACE = re.compile(r"\S")
 
 
+def not_chat_reason(text: str, language_id: str | None = None, path: str | None = None) -> str | None:
+    """Why a document named or marked as JSON / JSONL / YAML is not a chat document when it
+    does not parse (the parse error with its line and column), or None."""
+    name = (path or "").lower()
+    lang = (language_id or "").lower()
+    if name.endswith((".prompt.yml", ".prompt.yaml")):
+        fmt = "yaml"
+    elif lang in ("json", "jsonc") or name.endswith(".json"):
+        fmt = "json"
+    else:
+        return None
+    try:
+        parse_chat_document(text, fmt)
+    except ChatError as exc:
+        return str(exc)
+    return None
+
+
 def might_be_chat(text: str, language_id: str | None = None, path: str | None = None) -> bool:
     """A cheap test (O(1) in the document's length) before :func:`detect_chat_format`:
     False means the document is certainly not read as a chat document here, so an editor
@@ -229,6 +247,8 @@ def _json_conversations(text: str) -> list[Conversation]:
         value = json.loads(text)
     except ValueError as exc:
         raise ChatError(f"not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ChatError("JSON nested too deeply to read") from None
     return _conversations_in(value, text, _skip_space(text, 0))
 
 
@@ -356,9 +376,12 @@ def _yaml_conversations(text: str) -> list[Conversation]:
 
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_alias_expansion(root)
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ChatError(f"not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ChatError("YAML nested too deeply to read") from None
     if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
         return []
     node = next((v for k, v in root.value if getattr(k, "value", None) == "messages"), None)
@@ -366,6 +389,37 @@ def _yaml_conversations(text: str) -> list[Conversation]:
         return []
     spans = [(item.start_mark.index, _rstrip_end(text, item.end_mark.index)) for item in node.value]
     return [_conversation(value["messages"], spans, root.start_mark.index, len(text))]
+
+
+YAML_EXPANDED_NODES = 100_000  # a prompt file's nodes with every alias expanded
+
+
+def _check_alias_expansion(root) -> None:
+    """Refuse a YAML document whose aliases expand to more than ``YAML_EXPANDED_NODES``
+    nodes ("billion laughs"): the loader shares aliased values, but a template's ``tojson``
+    or a copy of the messages walks every expansion. Sizes are counted once per node."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:  # post-order without recursion
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > YAML_EXPANDED_NODES:
+                raise ChatError(f"YAML aliases expand to more than {YAML_EXPANDED_NODES:,} values; "
+                                "not read as a chat document")
+            sizes[id(node)] = total
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
 
 
 def _rstrip_end(text: str, end: int) -> int:
@@ -383,18 +437,25 @@ class ChatTemplate:
     source: str  # "tokenizer" or the file it was read from
 
 
+TEMPLATE_FILE_BYTES = 4 * 1024 * 1024  # real templates / tokenizer_config.json are far smaller
+_TEMPLATE_FILES: dict = {}  # (path, device, inode, mtime, size) → ChatTemplate
+
+
 def template_from_file(path: str) -> ChatTemplate:
     """A template named by the user: a ``.jinja`` file, or a ``tokenizer_config.json``
-    (its ``chat_template``)."""
+    (its ``chat_template``). Only a regular file of at most ``TEMPLATE_FILE_BYTES`` is read
+    (a FIFO or device is refused without blocking), and a file that is neither a Jinja
+    template nor a config with a chat_template is refused, never echoed. Reads are cached
+    per (path, inode, mtime, size)."""
     p = Path(path).expanduser()
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
+    raw, key = _read_template_file(p)
+    known = _TEMPLATE_FILES.get(key)
+    if known is not None:
+        return known
     if p.suffix == ".json":
         try:
             template = json.loads(raw).get("chat_template")
-        except (ValueError, AttributeError) as exc:
+        except (ValueError, AttributeError, RecursionError) as exc:
             raise ChatError(f"{p} is not a tokenizer_config.json with a chat_template") from exc
         if isinstance(template, list):
             named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
@@ -402,7 +463,50 @@ def template_from_file(path: str) -> ChatTemplate:
         if not isinstance(template, str):
             raise ChatError(f"{p} has no chat_template")
         raw = template
-    return ChatTemplate(raw, str(p))
+    elif not _JINJA_MARKUP.search(raw):
+        raise ChatError(f"{p} is not a chat template (no Jinja {{{{ }}}} or {{% %}} in it)")
+    if len(_TEMPLATE_FILES) > 32:
+        _TEMPLATE_FILES.clear()
+    _TEMPLATE_FILES[key] = result = ChatTemplate(raw, str(p))
+    return result
+
+
+_JINJA_MARKUP = re.compile(r"\{\{|\{%")
+
+
+def _read_template_file(p: Path) -> tuple[str, tuple]:
+    """The text of a regular file, with its cache key. O_NONBLOCK so opening a FIFO never
+    waits for a writer; fstat decides before any byte is read."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ChatError(f"chat template {p} is not a regular file")
+        if st.st_size > TEMPLATE_FILE_BYTES:
+            raise ChatError(f"chat template {p} is {st.st_size:,} bytes; the limit is {TEMPLATE_FILE_BYTES:,}")
+        key = (str(p), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if key in _TEMPLATE_FILES:
+            return "", key
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            fd = -1
+            data = f.read(TEMPLATE_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > TEMPLATE_FILE_BYTES:
+        raise ChatError(f"chat template {p} is larger than {TEMPLATE_FILE_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8"), key
+    except UnicodeDecodeError:
+        raise ChatError(f"chat template {p} is not UTF-8 text") from None
 
 
 def template_for(tokenizer: Tokenizer, template_path: str | None = None) -> ChatTemplate | None:
@@ -426,8 +530,6 @@ def _compile(template: str):
     """The template compiled in the sandbox transformers uses, with the same globals."""
     import jinja2
     import jinja2.ext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
     class GenerationTag(jinja2.ext.Extension):
         """``{% generation %}…{% endgeneration %}`` marks assistant text; it renders as is."""
 
@@ -475,15 +577,151 @@ def _compile(template: str):
         def fromkeys(self, *args, **kwargs):
             return dict.fromkeys(*args, **kwargs)
 
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTag, jinja2.ext.loopcontrols]
     )
     env.filters["tojson"] = tojson
+    env.filters = {name: _bounded_result(f) for name, f in env.filters.items()}
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
     env.globals["dict"] = TemplateDict()
     env.globals["namespace"] = TemplateNamespace
-    return env.from_string(template)
+    compiled = env.from_string(template)
+    # ``~`` compiles to the module's str_join / markup_join: bound those too
+    namespace = compiled.root_render_func.__globals__
+    for name in ("str_join", "markup_join"):
+        if name in namespace:
+            namespace[name] = _bounded_result(namespace[name])
+    return compiled
+
+
+# -- limits: a template is code from a file or a model, so rendering is bounded ----------------
+
+RENDER_SECONDS = 3.0  # real templates render in milliseconds
+DOCUMENT_RENDER_SECONDS = 10.0  # all the conversations of one document
+RENDERED_CHARACTERS = 8_000_000  # the largest rendered prompt (and any string a template builds)
+
+
+class RenderLimit(Exception):
+    """A template went past a limit; raised inside the template's code."""
+
+
+def _too_big(value) -> bool:
+    return isinstance(value, (str, bytes, list, tuple)) and len(value) > RENDERED_CHARACTERS
+
+
+def _size_error(value) -> RenderLimit:
+    return RenderLimit(f"it builds a value of {len(value):,} items; the limit is {RENDERED_CHARACTERS:,}")
+
+
+def _bounded_result(func):
+    import functools
+
+    @functools.wraps(func)  # keeps jinja's pass_context / pass_environment markers
+    def bounded(*args, **kwargs):
+        value = func(*args, **kwargs)
+        if _too_big(value):
+            raise _size_error(value)
+        return value
+
+    return bounded
+
+
+def _sandbox_base():
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment
+
+
+class _LazyBoundedEnvironment:
+    """Built on first use so importing this module does not import jinja2."""
+
+    cls = None
+
+    def __call__(self, **kwargs):
+        if self.cls is None:
+            base = _sandbox_base()
+
+            class Bounded(base):
+                """The sandbox with ``*`` checked before it runs (``'A' * 300000000`` never
+                allocates) and ``+`` / ``%`` checked after."""
+
+                intercepted_binops = frozenset({"*", "+", "%"})
+
+                def call_binop(self, context, operator, left, right):
+                    if operator == "*":
+                        for seq, times in ((left, right), (right, left)):
+                            if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                                if len(seq) * times > RENDERED_CHARACTERS:
+                                    raise RenderLimit(f"it repeats a value {times:,} times; the limit is "
+                                                      f"{RENDERED_CHARACTERS:,} items")
+                    value = super().call_binop(context, operator, left, right)
+                    if _too_big(value):
+                        raise _size_error(value)
+                    return value
+
+            self.cls = Bounded
+        return self.cls(**kwargs)
+
+
+BoundedEnvironment = _LazyBoundedEnvironment()
+
+
+class RenderDeadline:
+    """Stops a template's code on the thread that renders it: a trace function, set only on
+    that thread and active only in the template's own frames, checks the deadline and the
+    cancel flag on every line, so even a loop that emits nothing is stopped."""
+
+    def __init__(self, seconds: float, cancelled=None):
+        import time
+
+        self.clock = time.monotonic
+        self.deadline = self.clock() + seconds
+        self.seconds = seconds
+        self.cancelled = cancelled  # a threading.Event, or None
+
+    def check(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise RenderLimit("rendering was cancelled")
+        if self.clock() > self.deadline:
+            raise RenderLimit(f"it ran longer than {self.seconds:g} s")
+
+    def _local(self, frame, event, arg):
+        self.check()
+        return self._local
+
+    def _global(self, frame, event, arg):
+        if frame.f_code.co_filename == "<template>":
+            self.check()
+            return self._local
+        return None
+
+    def __enter__(self):
+        import sys
+
+        self.previous = sys.gettrace()
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc):
+        import sys
+
+        sys.settrace(self.previous)
+        return False
+
+
+def _render_bounded(compiled, context: dict, seconds: float | None = None, cancelled=None) -> str:
+    """Render with a deadline and an output cap: the text is collected as the template
+    emits it and refused once it passes ``RENDERED_CHARACTERS``, before any tokenizer."""
+    parts, size = [], 0
+    with RenderDeadline(RENDER_SECONDS if seconds is None else seconds, cancelled) as deadline:
+        for piece in compiled.generate(**context):
+            size += len(piece)
+            if size > RENDERED_CHARACTERS:
+                raise RenderLimit(f"its output passes {RENDERED_CHARACTERS:,} characters")
+            parts.append(piece)
+            deadline.check()
+    return "".join(parts)
 
 
 def template_messages(messages) -> list[dict]:
@@ -502,20 +740,27 @@ def template_messages(messages) -> list[dict]:
 
 def render_template(
     template: ChatTemplate, messages, special_tokens: dict[str, str], tools=None,
-    add_generation_prompt: bool = True,
+    add_generation_prompt: bool = True, seconds: float | None = None, cancelled=None,
 ) -> str:
-    """The conversation as the template renders it; raises :class:`ChatError` on any failure."""
+    """The conversation as the template renders it; raises :class:`ChatError` on any failure,
+    and when rendering passes ``seconds`` (default ``RENDER_SECONDS``), is cancelled
+    (``cancelled``: a ``threading.Event``) or its output passes ``RENDERED_CHARACTERS``."""
     import jinja2
 
     try:
         compiled = _compile(template.text)
     except jinja2.TemplateSyntaxError as exc:
         raise ChatError(f"chat template ({template.source}) line {exc.lineno}: {exc.message}") from exc
+    context = dict(messages=template_messages(messages), tools=tools, documents=None,
+                   add_generation_prompt=add_generation_prompt, **special_tokens)
     try:
-        return compiled.render(
-            messages=template_messages(messages), tools=tools, documents=None,
-            add_generation_prompt=add_generation_prompt, **special_tokens,
-        )
+        return _render_bounded(compiled, context, seconds, cancelled)
+    except RenderLimit as exc:
+        raise ChatError(f"chat template ({template.source}) stopped: {exc}") from None
+    except MemoryError:
+        raise ChatError(f"chat template ({template.source}) stopped: out of memory") from None
+    except RecursionError:
+        raise ChatError(f"chat template ({template.source}) stopped: it recursed too deeply") from None
     except jinja2.TemplateError as exc:
         raise ChatError(f"chat template ({template.source}) failed: {exc}") from exc
     except Exception as exc:  # a template is code: any failure becomes one line
@@ -570,6 +815,7 @@ class ChatCount:
 
 def _prepare(
     tokenizer: Tokenizer, conversation: Conversation | list, template: ChatTemplate | None, tools=None,
+    seconds: float | None = None,
 ) -> tuple[list[ChatMessage], str | ChatCount]:
     """The messages and either the rendered prompt or a finished count (an error or the
     OpenAI estimate)."""
@@ -589,7 +835,7 @@ def _prepare(
             "name a template file in tokenprism.chatTemplate (CLI: --template FILE)",
         )
     try:
-        return messages, render_template(template, messages, template_tokens(tokenizer), tools)
+        return messages, render_template(template, messages, template_tokens(tokenizer), tools, seconds=seconds)
     except ChatError as exc:
         return messages, ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
 
@@ -770,6 +1016,9 @@ def count_document(
         document = parse_chat_document(text, fmt)
     counts: list[ChatCount | None] = []
     pending: list[tuple[int, list, str]] = []  # (index, messages, rendered)
+    import time
+
+    deadline = time.monotonic() + DOCUMENT_RENDER_SECONDS  # many slow conversations share one budget
     for k, conv in enumerate(document.conversations):
         key = text[conv.start : conv.end]
         known = previous.get(key) or memo.get(key)
@@ -777,10 +1026,11 @@ def count_document(
             counts.append(known)
             memo[key] = known
             continue
-        messages, prepared = _prepare(tokenizer, conv, template)
+        left = min(RENDER_SECONDS, max(0.0, deadline - time.monotonic()))
+        messages, prepared = _prepare(tokenizer, conv, template, seconds=left)
         if isinstance(prepared, ChatCount):
             counts.append(prepared)
-            if not conv.error:
+            if not conv.error and not (prepared.error and "stopped:" in prepared.error):
                 memo[key] = prepared
         else:
             counts.append(None)

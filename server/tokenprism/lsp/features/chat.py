@@ -73,6 +73,25 @@ def template_path(setting: str | None, uri: str) -> str | None:
     return path
 
 
+def outside_workspace(path: str, folders: list[str], document_uri: str) -> str | None:
+    """Why ``chatTemplate`` may not name ``path`` (a workspace setting can be written by
+    whoever wrote the workspace), or None: it must lie in a workspace folder, the user's
+    config folder or, without folders, the document's own folder — unless
+    ``tokenprism.chatTemplate.allowOutsideWorkspace`` is set."""
+    from pygls.uris import to_fs_path
+
+    roots = [to_fs_path(f) or f for f in folders]
+    roots.append(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"))
+    if not folders and document_uri.startswith("file:"):
+        roots.append(os.path.dirname(to_fs_path(document_uri) or ""))
+    real = os.path.realpath(path)
+    for root in roots:
+        if root and (real + os.sep).startswith(os.path.realpath(root).rstrip(os.sep) + os.sep):
+            return None
+    return (f"chat template {path} is outside the workspace; set tokenprism.chatTemplate.allowOutsideWorkspace "
+            "to use it")
+
+
 def _modified(path: str | None) -> float | None:
     """When the template file last changed, so an edited template is rendered again."""
     try:
@@ -86,13 +105,16 @@ def document_path(uri: str) -> str:
 
 
 def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer,
-            template_file: str | None, previous: dict | None = None) -> ChatAnalysis | None:
+            template_file: str | None, previous: dict | None = None,
+            template_refused: str | None = None) -> ChatAnalysis | None:
     """Count a chat document; None when the text is not one. ``previous`` is the memo of
     the last analysis with the same tokenizer and template: unchanged conversations are
     not rendered again."""
     fmt = detect_chat_format(snapshot.text, language_id, document_path(uri))
     if fmt is None:
         return None
+    if template_refused:
+        return ChatAnalysis(snapshot, tokenizer.name, fmt, None, template_refused)
     try:
         template = template_for(tokenizer, template_file)
         counted = count_document(tokenizer, snapshot.text, fmt, template, previous)
@@ -253,8 +275,11 @@ class ChatFeature:
         previous = None
         if cached is not None and cached.counted is not None and cached.key[1:] == key[1:]:
             previous = cached.counted.memo  # same tokenizer and template: reuse what did not change
+        refused = None
+        if template and not self.server.settings.chat_template_outside_workspace:
+            refused = outside_workspace(template, list(self.server.workspace.folders), view.uri)
         result = await asyncio.get_running_loop().run_in_executor(
-            None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template, previous
+            None, analyze, view.snapshot, language_id, view.uri, view.tokenizer, template, previous, refused
         )
         if result is not None:
             result.key = key
@@ -325,7 +350,8 @@ class ChatFeature:
             task.cancel()
 
     def on_settings(self, old, new) -> None:
-        if old.chat_template == new.chat_template:
+        if (old.chat_template, old.chat_template_outside_workspace) == (
+                new.chat_template, new.chat_template_outside_workspace):
             return
         for doc in list(self.server.session.documents.values()):
             if doc.view is not None:
