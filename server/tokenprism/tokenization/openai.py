@@ -115,6 +115,8 @@ class TiktokenTokenizer(Tokenizer):
             special_tokens=definition.special_tokens,
         )
         self._nfc = definition.nfc
+        # the id of merge rank 0: 0, or the number of special tokens placed before the ranks (Tekken)
+        self.first_rank_id = min(definition.mergeable_ranks.values(), default=0)
         self._special = dict(definition.special_tokens)
         n = self._enc.n_vocab
         self._bytes = [b""] * n
@@ -207,4 +209,4 @@ class TiktokenTokenizer(Tokenizer):
 
     def merge_rank(self, token_id: int) -> int | None:
         """tiktoken ids are merge ranks: a lower id was merged earlier (more frequent)."""
-        return None if self._is_special[token_id] else token_id
+        return None if self._is_special[token_id] else token_id - self.first_rank_id
