@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import CORPUS
 from tokenprism.tokenization import SpecialTokens, load_tokenizer
@@ -214,6 +216,29 @@ def test_vocabulary_ranks_are_the_packages_ranks(name):
         ids, shift = reference_ids(name, text, SpecialTokens.TEXT), 0
     assert [merge_rank(tokenizer, i) for i in ids] == [i - shift for i in ids]
     assert all(merge_rank(tokenizer, i) is None for i in tokenizer.special_tokens.values())
+
+
+# letters, marks that NFC composes or reorders, Hangul jamo, whitespace and special-token text
+_NFC_TEXT = st.lists(
+    st.sampled_from(
+        list("aeoAq \n\t.") + ["\u0301", "\u0323", "\u0308", "\u0307", "\u1100", "\u1161", "\u11a8",
+                                 "\u0dd9", "\u0dcf", "\u0dca", "한", "é", "\u212b", "<|im_end|>", "<think>"]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_NFC_TEXT)
+def test_qwen_on_text_that_nfc_changes(text):
+    tokenizer = load_tokenizer("qwen3")
+    enc = tokenizer.encode(text)
+    assert enc.ids.tolist() == reference_ids("qwen3", text, SpecialTokens.SPECIAL)
+    assert "".join(text[t.start : t.end] for t in enc) == text
+    assert all(segment.end > segment.start for segment in enc.segments())
+    for segment in enc.segments():  # each segment is the original of its tokens' NFC text
+        joined = b"".join(tokenizer.token_bytes(int(enc.ids[i])) for i in segment.token_indices)
+        assert joined == unicodedata.normalize("NFC", text[segment.start : segment.end]).encode("utf-8")
 
 
 def test_qwen3_added_tokens_are_qwens_published_list():

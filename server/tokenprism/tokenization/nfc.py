@@ -8,6 +8,7 @@ token boundary inside a changed run has no original position, so it rounds out t
 from __future__ import annotations
 
 import unicodedata
+from itertools import groupby
 
 import numpy as np
 
@@ -50,14 +51,17 @@ def nfc_pieces(text: str) -> tuple[str, np.ndarray, np.ndarray]:
     floor = np.empty(len(normalized) + 1, np.int64)
     ceil = np.empty(len(normalized) + 1, np.int64)
     a = c = 0
-    for piece, out in zip(pieces, outputs):
-        b, d = a + len(piece), c + len(out)
-        if piece == out:
-            floor[c:d] = ceil[c:d] = np.arange(a, b)
-        else:
+    for unchanged, run in groupby(zip(pieces, outputs), key=lambda pair: pair[0] == pair[1]):
+        if unchanged:  # one to one: a single arange for the whole run of pieces
+            b = a + sum(len(piece) for piece, _ in run)
+            floor[c : c + b - a] = ceil[c : c + b - a] = np.arange(a, b)
+            a, c = b, c + b - a
+            continue
+        for piece, out in run:
+            b, d = a + len(piece), c + len(out)
             floor[c:d] = a
             ceil[c] = a
             ceil[c + 1 : d] = b
-        a, c = b, d
+            a, c = b, d
     floor[-1] = ceil[-1] = len(text)
     return normalized, floor, ceil
