@@ -189,6 +189,15 @@ def test_tokens_tile_the_text_and_their_bytes_are_its_bytes(name, special, sampl
             assert joined == original.encode("utf-8"), (segment, joined)
 
 
+@pytest.mark.parametrize(("name", "special"), CASES, ids=[f"{n}-{s.value}" for n, s in CASES])
+def test_a_batch_encodes_each_text_as_encode_does(name, special):
+    tokenizer = load_tokenizer(name)
+    texts = list(SAMPLES.values())
+    for text, batched in zip(texts, tokenizer.encode_batch(texts, special), strict=True):
+        single = tokenizer.encode(text, special)
+        assert batched.equals(single) and batched.text_length == single.text_length
+
+
 def test_qwen_places_tokens_of_the_nfc_text_on_the_original_characters():
     text = "cafe\u0301 \u1100\u1161\u11a8 plain"  # é and 각 decomposed
     tokenizer = load_tokenizer("qwen3")
@@ -321,3 +330,28 @@ def test_cli_counts_with_a_packaged_tokenizer(tmp_path, name):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["total"]["tokens"] == len(reference_ids(name, text, SpecialTokens.SPECIAL))
+
+
+@pytest.mark.parametrize("special", list(SpecialTokens))
+@pytest.mark.parametrize("name", ["mistral-tekken", "mistral-v3", "deepseek-v3", "qwen3", "qwen3.6"])
+def test_edits_equal_a_full_encode(name, special):
+    """The editor's incremental re-encoding (windows cut at sync points, tiny blocks) gives the
+    tokens of a full encode, for the dummy prefix (mistral-v3) and NFC (Qwen) too."""
+    from test_incremental import assert_same, edit_positions, edits, texts, tiny_pieces
+
+    from tokenprism.tokenization.incremental import TokenState
+
+    tokenizer = load_tokenizer(name)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(text=texts, changes=edits)
+    def check(text, changes):
+        with tiny_pieces():
+            state = TokenState(tokenizer, text, special)
+            assert_same(state, tokenizer, special, context="after opening")
+            for where, removed, inserted in changes:
+                start, end = edit_positions(state.text, where, removed)
+                state.apply_edit(start, end, inserted)
+                assert_same(state, tokenizer, special, context=f"after replacing [{start}, {end}) by {inserted!r}")
+
+    check()
