@@ -41,7 +41,10 @@ def test_hf_cache_ollama_and_gguf_files(tmp_path, monkeypatch, testdata_models):
     assert str(testdata_models / "ggml-vocab-phi-3.gguf") in ggufs
     assert ggufs[str(testdata_models / "ggml-vocab-phi-3.gguf")]["loadAs"] == "gguf"
     aliases = {m["spec"]: m for m in by_group["alias"]}
-    assert set(aliases) == {"llama3", "phi3", "qwen2", "starcoder2", "gpt2"}
-    assert all(m["loadAs"] == "gguf" for m in aliases.values())
+    packaged = {"mistral-tekken", "mistral-v3", "mistral-v7", "deepseek-v3", "deepseek-v4", "qwen3",
+                "qwen3.6"}
+    assert set(aliases) == {"llama3", "phi3", "qwen2", "starcoder2", "gpt2"} | packaged
+    assert all(m["loadAs"] == "gguf" for spec, m in aliases.items() if spec not in packaged)
+    assert all(aliases[spec]["loadAs"] == "packaged" for spec in packaged)
     assert {m["spec"] for m in by_group["builtin"]} >= {"o200k_base", "cl100k_base", "gpt-4o"}
     assert str(ollama) in result["searchPaths"]

@@ -22,7 +22,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=os.environ.get("TOKENPRISM_MODEL") or DEFAULT_MODEL,
         help="model spec: o200k_base, cl100k_base, gpt-4o, an alias (llama3, phi3, qwen2, starcoder2, "
-        "gpt2), a .gguf / tokenizer.json / tokenizer directory path, or org/name[@revision] "
+        "gpt2), a packaged tokenizer (mistral-tekken, mistral-v3, mistral-v7, deepseek-v3, qwen3…), a .gguf / tokenizer.json / tokenizer directory path, or org/name[@revision] "
         "(default: $TOKENPRISM_MODEL or %(default)s)",
     )
     group.add_argument(

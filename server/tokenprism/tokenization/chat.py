@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .base import SpecialTokens, Tokenizer
 from .encoding import SPECIAL
+from .openai import BUILTIN_ENCODINGS
 
 FORMATS = ("json", "jsonl", "yaml")
 
@@ -828,7 +829,7 @@ def _prepare(
         messages = [m if isinstance(m, ChatMessage) else ChatMessage(str(m.get("role")), m, 0, 0)
                     for m in conversation]
     if template is None:
-        if tokenizer.info.kind == "tiktoken":
+        if tokenizer.info.kind == "tiktoken" and tokenizer.info.name in BUILTIN_ENCODINGS:
             return messages, openai_estimate(tokenizer, messages)
         return messages, ChatCount(
             tokenizer.name, error=f"model '{tokenizer.name}' has no chat template; "

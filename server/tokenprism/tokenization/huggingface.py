@@ -78,6 +78,12 @@ def _table_size(vocab: dict[str, int], info: TokenizerInfo) -> int:
     return largest + 1
 
 
+def _no_normalizer(encoder) -> bool:
+    """No normalizer, or one that changes nothing (DeepSeek's empty ``Sequence``)."""
+    normalizer = encoder.normalizer
+    return normalizer is None or normalizer.__getstate__() == b'{"type":"Sequence","normalizers":[]}'
+
+
 class HuggingFaceTokenizer(Tokenizer):
     """Wraps a ``tokenizers.Tokenizer``; ``config`` carries tokenizer_config-style
     fields (``chat_template``, ``bos_token``, ``eos_token``, ``add_bos_token``…).
@@ -123,7 +129,7 @@ class HuggingFaceTokenizer(Tokenizer):
         self._byte_lengths = np.fromiter((len(b) for b in self._bytes), np.int64, size)
         # Byte-level tokenizers without a normalizer reproduce the text's bytes exactly,
         # so offsets come from byte lengths (fast, vectorized) instead of per-token tuples.
-        self._bytes_tile_text = encoder.normalizer is None and self._kind == "byte-level"
+        self._bytes_tile_text = _no_normalizer(encoder) and self._kind == "byte-level"
 
     # -- vocabulary ---------------------------------------------------------------------------
 

