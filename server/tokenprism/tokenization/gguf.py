@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import TokenizerInfo
+from .base import TokenizerInfo, sane_context_window
 from .cache import cache_dir
 from .errors import Reason, TokenizerLoadError
 from .huggingface import HuggingFaceTokenizer
 
 # Bump when the conversion below changes, so that old cache entries are rebuilt.
-CONVERSION_VERSION = 2
+CONVERSION_VERSION = 3
 
 _MAGIC = b"GGUF"
 _CHUNK = 1 << 20
@@ -185,8 +185,14 @@ def _read_value(stream: _HeaderStream, value_type: int, keep: bool):
     return values if keep else None
 
 
+def _window(meta: dict) -> int | None:
+    return sane_context_window(meta.get(f"{meta.get('general.architecture')}.context_length"))
+
+
 def _wanted(key: str) -> bool:
-    return key.startswith("tokenizer.") or key in ("general.architecture", "general.name")
+    return key.startswith("tokenizer.") or key in ("general.architecture", "general.name") or key.endswith(
+        ".context_length"  # <arch>.context_length: the model's window
+    )
 
 
 def read_header(path: Path, spec: str) -> GgufHeader:
@@ -441,6 +447,7 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             "model_name": meta.get("general.name"),
             "tokenizer_model": meta.get("tokenizer.ggml.model"),
             "pre_tokenizer": meta.get("tokenizer.ggml.pre"),
+            "context_length": _window(meta),
             "config": config,
         }
         _write_cache(entry, serialized, stored)
@@ -455,5 +462,6 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             for key in ("architecture", "model_name", "tokenizer_model", "pre_tokenizer")
             if stored.get(key) is not None
         },
+        context_window=stored.get("context_length"),
     )
     return HuggingFaceTokenizer(backend, info, stored["config"], owned=True)
