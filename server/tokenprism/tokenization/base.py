@@ -42,6 +42,15 @@ class TokenizerInfo:
     source: str  # where it came from (package file, path, hub id@revision)
     vocab_size: int
     extra: dict = field(default_factory=dict)
+    context_window: int | None = None  # tokens the model reads, when the tokenizer's files say so
+
+
+def sane_context_window(value) -> int | None:
+    """A window from a tokenizer's files; None for missing values and Hugging Face's
+    "no limit" sentinel (int(1e30) in model_max_length)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1 << 32:
+        return None
+    return int(value)
 
 
 class Tokenizer(ABC):
@@ -98,6 +107,10 @@ class Tokenizer(ABC):
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def context_window(self) -> int | None:
+        return self.info.context_window
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.info.name} from {self.info.source}>"

@@ -27,14 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import TokenizerInfo
+from .base import TokenizerInfo, sane_context_window
 from .cache import cache_dir
 from .errors import Reason, TokenizerLoadError
 from .files import GGUF_MAGIC, MAX_TEMPLATE, load_error, open_regular
 from .huggingface import HuggingFaceTokenizer
 
 # Bump when the conversion below changes, so that old cache entries are rebuilt.
-CONVERSION_VERSION = 2
+CONVERSION_VERSION = 3
 
 _CHUNK = 1 << 20
 _MAX_KV = 1 << 16  # metadata keys: real files have a few dozen; more means garbage
@@ -241,9 +241,13 @@ def _read_value(stream: _HeaderStream, value_type: int, keep: bool, string_limit
     return values if keep else None
 
 
+def _window(meta: dict) -> int | None:
+    return sane_context_window(meta.get(f"{meta.get('general.architecture')}.context_length"))
+
+
 def _wanted(key: str) -> bool:
     """The keys the conversion reads; every other value is passed over unread."""
-    return key.startswith("tokenizer.ggml.") or key in _WANTED_KEYS
+    return key.startswith("tokenizer.ggml.") or key in _WANTED_KEYS or key.endswith(".context_length")
 
 
 def _check_version(version: int, path: Path, spec: str) -> None:
@@ -542,6 +546,7 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             "model_name": meta.get("general.name"),
             "tokenizer_model": meta.get("tokenizer.ggml.model"),
             "pre_tokenizer": meta.get("tokenizer.ggml.pre"),
+            "context_length": _window(meta),
             "config": config,
         }
         _write_cache(entry, serialized, stored)
@@ -556,5 +561,6 @@ def load_gguf(path: Path, spec: str) -> HuggingFaceTokenizer:
             for key in ("architecture", "model_name", "tokenizer_model", "pre_tokenizer")
             if stored.get(key) is not None
         },
+        context_window=stored.get("context_length"),
     )
     return HuggingFaceTokenizer(backend, info, stored["config"], owned=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import AddedTokens, SpecialTokens, Tokenizer, TokenizerInfo
+from .base import AddedTokens, SpecialTokens, Tokenizer, TokenizerInfo, sane_context_window
 from .encoding import Encoding, tile_from_byte_lengths, tile_from_char_spans
 from .errors import Reason, TokenizerLoadError
 from .files import MAX_CONFIG_JSON, MAX_TEMPLATE, MAX_TOKENIZER_JSON, load_error, read_bytes
@@ -315,6 +315,7 @@ def load_tokenizer_json(path: Path, spec: str, config: dict | None = None) -> Hu
     info = TokenizerInfo(
         spec=spec, name=_short_name(spec, path), kind="huggingface", source=str(path),
         vocab_size=backend.get_vocab_size(with_added_tokens=True),
+        context_window=sane_context_window(config.get("model_max_length")),
     )
     return HuggingFaceTokenizer(backend, info, config, owned=True)
 
@@ -439,5 +440,6 @@ def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokeni
     info = TokenizerInfo(
         spec=spec, name=repo_id.split("/")[-1], kind="huggingface",
         source=f"{repo_id}@{revision or 'main'}", vocab_size=len(hf),
+        context_window=sane_context_window(getattr(hf, "model_max_length", None)),
     )
     return HuggingFaceTokenizer(backend, info, config, hf_tokenizer=hf)

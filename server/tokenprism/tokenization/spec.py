@@ -32,14 +32,36 @@ OPENAI_MODELS = {
     "gpt-4o": "o200k_base",
     "gpt-4o-mini": "o200k_base",
     "gpt-4.1": "o200k_base",
+    "gpt-4.1-mini": "o200k_base",
+    "gpt-4.1-nano": "o200k_base",
     "gpt-5": "o200k_base",
+    "gpt-5-mini": "o200k_base",
+    "gpt-5-nano": "o200k_base",
     "o1": "o200k_base",
     "o3": "o200k_base",
+    "o3-mini": "o200k_base",
     "o4-mini": "o200k_base",
     "cl100k_base": "cl100k_base",
     "gpt-4": "cl100k_base",
+    "gpt-4-turbo": "cl100k_base",
     "gpt-3.5-turbo": "cl100k_base",
 }
+# Families of OpenAI API names (dated snapshots, -pro, -chat-latest…), checked in order like
+# tiktoken's own prefix table: "gpt-4o" before "gpt-4".
+OPENAI_PREFIXES = (
+    ("gpt-5", "o200k_base"), ("gpt-4.5-", "o200k_base"), ("gpt-4.1-", "o200k_base"),
+    ("chatgpt-4o-", "o200k_base"), ("gpt-4o-", "o200k_base"),
+    ("o1-", "o200k_base"), ("o3-", "o200k_base"), ("o4-mini-", "o200k_base"),
+    ("gpt-4-", "cl100k_base"), ("gpt-3.5-turbo-", "cl100k_base"), ("gpt-35-turbo-", "cl100k_base"),
+)
+
+
+def openai_encoding(name: str) -> str | None:
+    """The tiktoken encoding of an OpenAI API model name, exact or by family; None if not OpenAI's."""
+    lowered = name.strip().lower()
+    if lowered in OPENAI_MODELS:
+        return OPENAI_MODELS[lowered]
+    return next((enc for prefix, enc in OPENAI_PREFIXES if lowered.startswith(prefix)), None)
 
 
 @dataclass(frozen=True)
