@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import { onDidChangeInterpreter } from "./common/python";
 import { ServerSession } from "./common/session";
 import { DocumentStatsStore } from "./common/stats";
+import { apiKeysFeature } from "./features/apiKeys";
 import { compareFeature } from "./features/compare";
 import { Feature, FeatureContext } from "./features/feature";
 import { modelPickerFeature } from "./features/modelPicker";
@@ -13,7 +14,7 @@ import { statusBarFeature } from "./features/statusBar";
 import { togglesFeature } from "./features/toggles";
 import { tokenTableFeature } from "./features/tokenTable";
 
-const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature];
+const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature];
 
 let session: ServerSession | undefined;
 

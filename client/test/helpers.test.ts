@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseCommand } from "../src/common/settings";
+import { API_PROVIDERS, checkKey, keySource, secretName, storedKeys } from "../src/features/apiKeys";
 import { compareHtml } from "../src/features/compare";
 import { escapeHtml, visibleText } from "../src/features/feature";
 import { parseModels } from "../src/features/modelPicker";
@@ -45,4 +46,18 @@ test("compare view escapes model names and errors and marks the fewest tokens", 
 test("visible whitespace and HTML escaping", () => {
   assert.equal(visibleText(" a\tb\r\n"), "·a→b␍↵");
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+});
+
+test("API keys: read from secret storage by provider, checked, their source named", async () => {
+  const secrets = new Map([[secretName("gemini"), "AIza-x"], ["tokenprism.other", "no"]]);
+  assert.deepEqual(await storedKeys({ get: async (k: string) => secrets.get(k) }), { gemini: "AIza-x" });
+  assert.deepEqual(await storedKeys({ get: async () => undefined }), {});
+  assert.equal(checkKey("  sk-ant-123  "), undefined);
+  assert.ok(checkKey("   "));
+  assert.ok(checkKey("sk ant"));
+  const [anthropic, gemini] = API_PROVIDERS;
+  assert.equal(keySource(true, { anthropic: "environment" }, anthropic), "key stored in VS Code");
+  assert.match(keySource(false, { anthropic: "environment" }, anthropic), /ANTHROPIC_API_KEY/);
+  assert.match(keySource(false, { gemini: "environment" }, gemini), /GEMINI_API_KEY \/ GOOGLE_API_KEY/);
+  assert.equal(keySource(false, undefined, gemini), "no key: estimates only");
 });
