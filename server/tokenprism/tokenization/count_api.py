@@ -35,18 +35,18 @@ Base URLs can be moved (a proxy, a gateway, the tests' loopback server) with
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import json
 import socket
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+
+# urllib.request, http.client and email load on the first request only (~3 MB): without a key,
+# nothing of the network side is imported.
 
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_ANSWER_BYTES = 1 << 20
@@ -174,6 +174,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -297,22 +299,29 @@ def _duration_seconds(value) -> float | None:
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (Anthropic(), Gemini())}
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would carry the key's header to another address: take it as an error."""
+@cache
+def _opener():
+    import urllib.request
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        """A redirect would carry the key's header to another address: take it as an error."""
 
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None
 
-_OPENER = urllib.request.build_opener(_NoRedirects)  # proxies from HTTPS_PROXY / NO_PROXY, as urllib does
+    return urllib.request.build_opener(NoRedirects)  # proxies from HTTPS_PROXY / NO_PROXY, as urllib does
 
 
 def post(request: HttpRequest, timeout: float) -> tuple[int, dict[str, str], bytes]:
     """Sends one request: (status, lower-cased headers, body). Network trouble is a
     :class:`CountFailure`; an HTTP error status is an answer like any other."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
     req = urllib.request.Request(request.url, data=request.body, headers=request.headers, method="POST")
     try:
-        with _OPENER.open(req, timeout=timeout) as response:
+        with _opener().open(req, timeout=timeout) as response:
             return response.status, _headers(response.headers), response.read(MAX_ANSWER_BYTES)
     except urllib.error.HTTPError as error:
         try:
@@ -331,6 +340,8 @@ def _headers(headers) -> dict[str, str]:
 
 
 def _network_failure(reason) -> CountFailure:
+    import http.client
+
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return CountFailure(FailureKind.TRANSIENT, "timeout")
     if isinstance(reason, socket.gaierror):
