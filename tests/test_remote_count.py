@@ -605,3 +605,18 @@ def test_retry_after_parsing():
     assert count_api.retry_after_seconds("12") == 12.0
     assert count_api.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert count_api.retry_after_seconds("soon") is None and count_api.retry_after_seconds(None) is None
+
+
+def test_forgetting_a_document_drops_its_pending_requests(fake):
+    counter = make_counter(fake, debounce=0.3)
+    try:
+        results = Results()
+        counter.request("file:///a", "anthropic", "claude-sonnet-4-5", text="one", on_result=results)
+        counter.request(("file:///a", 2), "anthropic", "claude-sonnet-4-5", text="two", on_result=results)
+        counter.request("file:///b", "anthropic", "claude-sonnet-4-5", text="three", on_result=results)
+        counter.forget("file:///a")
+        assert results.next().key == "file:///b"
+        time.sleep(0.5)
+        assert results.empty() and [r["body"]["messages"][0]["content"] for r in fake.requests] == ["three"]
+    finally:
+        counter.close()

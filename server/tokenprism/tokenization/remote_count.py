@@ -206,9 +206,9 @@ class RemoteCounter:
         dropped: list[tuple[_Job, str]] = []
         with self._cond:
             for provider, key in keys.items():
-                if provider not in PROVIDERS:
+                if provider not in PROVIDERS:  # not named: it may be a key pasted in the wrong place
                     log.warning(
-                        "API key for an unknown provider %r ignored", mask(str(provider), [str(key or "")])
+                        "an API key for an unknown provider was ignored (known: %s)", ", ".join(PROVIDERS)
                     )
                     continue
                 self.keys.set(provider, key or None)
@@ -313,9 +313,11 @@ class RemoteCounter:
             return replace(status, reason=PENDING, pending=True)
 
     def forget(self, key: Hashable) -> None:
-        """Drops the key's pending request (its document closed)."""
+        """Drops the pending requests of ``key`` and of every tuple key that starts with it
+        (``(uri, conversation)``): its document closed. The cache stays."""
         with self._cond:
-            self._jobs.pop(key, None)
+            for k in [k for k in self._jobs if k == key or (isinstance(k, tuple) and k[:1] == (key,))]:
+                del self._jobs[k]
 
     def close(self) -> None:
         with self._cond:
@@ -406,23 +408,34 @@ class RemoteCounter:
                     self._sent[job.provider].append(time.monotonic())
                     self._in_flight.add(part.hash)
                     self.requests_sent += 1
-            if cached is not None:
-                self._finish(job, part, cached, None, from_network=False)
-                continue
-            tokens, failure = None, None
-            if key is not None:
+            try:
+                if cached is not None:
+                    self._finish(job, part, cached, None, from_network=False)
+                else:
+                    self._count(job, part, key, base)
+            except Exception as error:  # a bug must neither end the worker nor retry in a loop
+                log.error("remote count of %s failed: %s", job.provider, type(error).__name__)
+                with self._cond:
+                    self._in_flight.discard(part.hash)
+                    if self._jobs.get(job.key) is job:
+                        del self._jobs[job.key]
                 try:
-                    tokens = count_once(
-                        PROVIDERS[job.provider], base, job.model, key, part.turns, self.timeout
-                    )
-                except CountFailure as error:
-                    failure = error
-                except Exception as error:  # a bug here must not end the worker nor leak a key
-                    failure = CountFailure(FailureKind.TRANSIENT, "unexpected error", type(error).__name__)
-                    log.error("count request failed: %s", self.keys.mask(repr(error)))
-            else:
-                failure = CountFailure(FailureKind.AUTH, NO_KEY)
-            self._finish(job, part, tokens, failure)
+                    self._deliver(job, reason="internal error", detail=type(error).__name__)
+                except Exception:
+                    pass  # the callback's own failure was logged by _deliver, or _deliver is what broke
+
+    def _count(self, job: _Job, part: _Part, key: str | None, base: str) -> None:
+        tokens, failure = None, None
+        if key is not None:
+            try:
+                tokens = count_once(PROVIDERS[job.provider], base, job.model, key, part.turns, self.timeout)
+            except CountFailure as error:
+                failure = error
+            except Exception as error:  # not the network's fault: reported, never with the key
+                failure = CountFailure(FailureKind.TRANSIENT, "unexpected error", type(error).__name__)
+        else:
+            failure = CountFailure(FailureKind.AUTH, NO_KEY)
+        self._finish(job, part, tokens, failure)
 
     def _finish(
         self,

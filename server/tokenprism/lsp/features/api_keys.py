@@ -58,6 +58,7 @@ def key_status(counter: RemoteCounter) -> dict:
 
 def register(server) -> None:
     counter = remote_counter(server)
+    server.closed_listeners.append(counter.forget)  # a closed document's pending counts are not sent
 
     @server.feature(SET_API_KEYS)
     def set_api_keys(ls, params) -> None:
