@@ -559,6 +559,13 @@ def test_per_message_counts_each_message_alone_and_only_the_changed_ones(fake, c
     done = results.until(lambda r: not r.pending)
     assert done.messages == (7 + 3, 7 + 4, 7 + 4, 7 + 2)
     assert len(fake.requests) == 5 + 2  # the new whole prompt and the one changed message
+    with_empty = [*edited, {"role": "assistant", "content": ""}]
+    counter.request(
+        "chat", "anthropic", "claude-sonnet-4-5", messages=with_empty, per_message=True, on_result=results
+    )
+    done = results.until(lambda r: not r.pending)
+    assert done.messages == (7 + 3, 7 + 4, 7 + 4, 7 + 2, None)
+    assert len(fake.requests) == 7 + 1  # the whole prompt only: an empty message is not counted alone
 
 
 def test_too_many_messages_for_the_cap_gets_only_the_total(fake):

@@ -275,8 +275,8 @@ class RemoteCounter:
             todo = [
                 p
                 for p in [total, *(parts or ())]
-                if p.hash not in self._cache and p.hash not in self._refused
-            ]
+                if p.hash not in self._cache and p.hash not in self._refused and p.turns[0][1].strip()
+            ]  # an empty message is not sent alone (the APIs refuse empty turns): its count stays None
             if parts is not None and len(todo) - (total in todo) > self.max_requests // 2:
                 todo = [p for p in todo if p is total]  # too many messages for the cap: totals only
             if not todo:
