@@ -6,6 +6,7 @@ import { onDidChangeInterpreter } from "./common/python";
 import { ServerSession } from "./common/session";
 import { readSettings } from "./common/settings";
 import { DocumentStatsStore } from "./common/stats";
+import { apiKeysFeature } from "./features/apiKeys";
 import { compareFeature } from "./features/compare";
 import { Feature, FeatureContext } from "./features/feature";
 import { modelPickerFeature } from "./features/modelPicker";
@@ -14,7 +15,7 @@ import { statusBarFeature } from "./features/statusBar";
 import { togglesFeature } from "./features/toggles";
 import { tokenTableFeature } from "./features/tokenTable";
 
-const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature];
+const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature];
 
 let session: ServerSession | undefined;
 

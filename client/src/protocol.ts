@@ -9,6 +9,8 @@ export const Methods = {
   models: "tokenprism/models",
   renderChat: "tokenprism/renderChat",
   compare: "tokenprism/compare",
+  setApiKeys: "tokenprism/setApiKeys",
+  apiKeyStatus: "tokenprism/apiKeyStatus",
 } as const;
 
 export interface TextDocumentRef {
@@ -123,3 +125,6 @@ export interface CompareResult {
   chatFormat?: string | null;
   results: CompareRow[];
 }
+
+/** tokenprism/apiKeyStatus: where the server's key of each provider comes from (never the key). */
+export type ApiKeyStatus = Partial<Record<"anthropic" | "gemini", "client" | "environment" | null>>;

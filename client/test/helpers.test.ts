@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { configurationResult, effectiveTarget, parseCommand, readSettings, RESTRICTED_SETTINGS } from "../src/common/settings";
+import { API_PROVIDERS, checkKey, keySource, secretName, storedKeys } from "../src/features/apiKeys";
 import { compareHtml } from "../src/features/compare";
 import { escapeHtml, visibleText } from "../src/features/feature";
 import { parseModels } from "../src/features/modelPicker";
@@ -159,4 +160,18 @@ test("workspace/configuration: the tokenprism section is the client's reading, o
   );
   assert.deepEqual(result, [{ model: "cl100k_base" }, { tabSize: 4 }, { model: "cl100k_base" }]);
   assert.deepEqual(asked, ["file:///w/a.py", undefined]);
+});
+
+test("API keys: read from secret storage by provider, checked, their source named", async () => {
+  const secrets = new Map([[secretName("gemini"), "AIza-x"], ["tokenprism.other", "no"]]);
+  assert.deepEqual(await storedKeys({ get: async (k: string) => secrets.get(k) }), { gemini: "AIza-x" });
+  assert.deepEqual(await storedKeys({ get: async () => undefined }), {});
+  assert.equal(checkKey("  sk-ant-123  "), undefined);
+  assert.ok(checkKey("   "));
+  assert.ok(checkKey("sk ant"));
+  const [anthropic, gemini] = API_PROVIDERS;
+  assert.equal(keySource(true, { anthropic: "environment" }, anthropic), "key stored in VS Code");
+  assert.match(keySource(false, { anthropic: "environment" }, anthropic), /ANTHROPIC_API_KEY/);
+  assert.match(keySource(false, { gemini: "environment" }, gemini), /GEMINI_API_KEY \/ GOOGLE_API_KEY/);
+  assert.equal(keySource(false, undefined, gemini), "no key: estimates only");
 });

@@ -1,7 +1,7 @@
 // Owns the language client: starts it, restarts it, and lets features talk to whichever client is
 // current without caring about restarts.
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vscode-languageclient/node";
+import { LanguageClient, LanguageClientOptions, ServerOptions, State, Trace } from "vscode-languageclient/node";
 import { installServer } from "./install";
 import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
 import { configurationResult, readSettings, SECTION } from "./settings";
@@ -52,6 +52,29 @@ export class ServerSession implements vscode.Disposable {
     }
     // Never pass an undefined token: vscode-jsonrpc would send [params, undefined] by position.
     return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
+  }
+
+  /** Sends a notification to the running server. `secret`: its params (API keys) must not reach the
+   *  trace in the output channel, so a verbose trace is switched off while it is sent. */
+  async notify(method: string, params: unknown, options: { secret?: boolean } = {}): Promise<void> {
+    if (this.startup) {
+      await this.startup;
+    }
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new NotRunningError();
+    }
+    const trace = Trace.fromString(vscode.workspace.getConfiguration(SECTION).get<string>("trace.server", "off"));
+    if (!options.secret || trace === Trace.Off) {
+      await client.sendNotification(method, params);
+      return;
+    }
+    await client.setTrace(Trace.Off);
+    try {
+      await client.sendNotification(method, params);
+    } finally {
+      await client.setTrace(trace);
+    }
   }
 
   /** Stops any running server and starts a new one. */

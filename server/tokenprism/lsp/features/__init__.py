@@ -66,6 +66,7 @@ FEATURES = (
     "models",
     "chat",
     "compare",
+    "api_keys",
 )
 
 
