@@ -135,6 +135,12 @@ class MessageReader(asyncio.Protocol):
                 start, length = header
             if len(buffer) < start + length:
                 return None
+            if not _may_start_json(buffer, start, start + length):
+                # a Content-Length too small (or a header before garbage): a body that cannot
+                # be a message may hold the next header's start, so drop only the header
+                self._skipped += start
+                del buffer[:start]
+                continue
             body = bytes(buffer[start : start + length])
             del buffer[: start + length]
             self._report_skipped()
@@ -207,6 +213,16 @@ _LENGTH_VALUE = re.compile(rb"[ \t]*(\d{1,15})[ \t]*")
 _CONTENT_LENGTH_LINE = re.compile(rb"content-length[ \t]*:[ \t]*\d{1,15}[ \t]*\r\n", re.IGNORECASE)
 _TAIL_KEPT = 64  # longer than any "Content-Length: N\r" a resynchronisation may find cut
 _NOT_A_HEADER = object()
+_JSON_SPACE = b" \t\r\n"
+
+
+def _may_start_json(buffer: bytearray, start: int, end: int) -> bool:
+    """Whether the body ``buffer[start:end]`` can begin a JSON-RPC message (or batch):
+    its first non-blank byte is ``{`` or ``[``. Looks at the first bytes only."""
+    i = start
+    while i < end and buffer[i] in _JSON_SPACE:
+        i += 1
+    return i < end and buffer[i] in b"{["
 
 
 def _header_block(buffer: bytearray):

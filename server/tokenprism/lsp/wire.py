@@ -21,10 +21,30 @@ except ImportError:  # a platform without a wheel: the standard library alone
 def loads(data: bytes | str) -> Any:
     if orjson is not None:
         try:
-            return orjson.loads(data)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError:
             pass  # maybe valid JSON orjson does not take; json decides
+        else:
+            if not _has_float(value):
+                return value
+            # orjson reads an integer beyond 64 bits as a float (a request id would change);
+            # LSP has almost no floats, so any float sends the message through json
     return json.loads(data)
+
+
+def _has_float(value: Any) -> bool:
+    """Whether a parsed value holds a float anywhere; cost by node count, not by bytes
+    (a 10 MB document text is one node)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def dumps(obj: Any) -> bytes:

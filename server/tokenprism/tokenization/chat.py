@@ -157,7 +157,7 @@ def _holds_a_conversation(text: str, fmt: str) -> bool:
             try:
                 if _is_conversation_value(json.loads(line)):
                     return True
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a chat
                 pass
             seen += 1
             if seen >= JSONL_SNIFF_LINES:
@@ -167,10 +167,12 @@ def _holds_a_conversation(text: str, fmt: str) -> bool:
         if fmt == "json":
             value = json.loads(text)
         else:
-            import yaml
-
-            value = yaml.safe_load(text)
-    except Exception:  # any parse failure: not this format
+            loader = _depth_limited_loader()(text)
+            try:
+                value = loader.get_single_data()
+            finally:
+                loader.dispose()
+    except Exception:  # any parse failure (ChatError for deep nesting too): not this format
         return False
     if fmt == "yaml":
         return isinstance(value, dict) and _is_conversation_value({"messages": value.get("messages")})
@@ -375,14 +377,21 @@ def _member_spans(text: str, pos: int) -> dict[str, tuple[int, int]]:
 def _yaml_conversations(text: str) -> list[Conversation]:
     import yaml
 
+    loader = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _depth_limited_loader()(text)  # the reader refuses unprintable text here
+        root = loader.get_single_node()
+        if root is None:
+            return []
         _check_alias_expansion(root)
-        value = yaml.safe_load(text)
+        value = loader.construct_document(root)
     except yaml.YAMLError as exc:
         raise ChatError(f"not valid YAML: {exc}") from exc
     except RecursionError:
         raise ChatError("YAML nested too deeply to read") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
         return []
     node = next((v for k, v in root.value if getattr(k, "value", None) == "messages"), None)
@@ -390,6 +399,29 @@ def _yaml_conversations(text: str) -> list[Conversation]:
         return []
     spans = [(item.start_mark.index, _rstrip_end(text, item.end_mark.index)) for item in node.value]
     return [_conversation(value["messages"], spans, root.start_mark.index, len(text))]
+
+
+YAML_MAX_DEPTH = 100  # nesting levels; a prompt file needs a handful
+
+
+def _depth_limited_loader():
+    """A safe loader that refuses deep nesting as it reads: PyYAML composes recursively and
+    slows down quadratically on thousands of open ``[``, long before a RecursionError."""
+    import yaml
+
+    class DepthLimitedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.depth >= YAML_MAX_DEPTH:
+                raise ChatError(f"YAML nested deeper than {YAML_MAX_DEPTH} levels; not read as a chat document")
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return DepthLimitedLoader
 
 
 YAML_EXPANDED_NODES = 100_000  # a prompt file's nodes with every alias expanded
