@@ -10,6 +10,9 @@ Forms (first match wins):
   GGUF when one is configured or found, else its Hugging Face id;
 - a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
   ``~`` is expanded; a FIFO, device or socket is refused (``files.py``);
+- an API model name the model catalog knows (``claude-sonnet-4-5``, ``gemini-2.5-pro``,
+  ``mistral-large-latest``, ``anthropic:claude-opus-4-1``…; :mod:`.model_catalog`): the
+  tokenizer that counts it, exact or an estimate (:mod:`.costing` says which);
 - a Hugging Face hub id with an optional revision: ``Qwen/Qwen2.5-7B-Instruct@main``
   (``hf:`` prefix optional).
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Reason, TokenizerLoadError
@@ -95,6 +98,8 @@ class LoadOptions:
 
     gguf_search_paths: tuple[str, ...] = ()
     alias_paths: tuple[tuple[str, str], ...] = ()  # alias -> explicit local file or directory
+    # API model name -> tokenizer spec, from the user's ``tokenprism.prices`` entries
+    model_tokenizers: tuple[tuple[str, str], ...] = ()
 
     def search_paths(self) -> list[Path]:
         env = os.environ.get("TOKENPRISM_GGUF_PATH", "")
@@ -159,6 +164,9 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         return ResolvedSpec(text, "hub", alias.hub_id, alias=lowered)
     if lowered.startswith("hf:"):
         return _hub(text, text[3:])
+    catalogued = _api_model(text, options)
+    if catalogued is not None:
+        return catalogued
     path = Path(os.path.expandvars(text)).expanduser()
     looks_like_path = text.startswith((".", "/", "~")) or os.sep in text and path.exists()
     problem = special_file_problem(path)  # a FIFO would block the first read, a device never ends
@@ -181,6 +189,41 @@ def resolve(spec: str, options: LoadOptions = LoadOptions()) -> ResolvedSpec:
         f"unknown model; use one of {known}, a Hugging Face id like org/name[@revision],"
         " or a path to a tokenizer.json, a tokenizer directory or a .gguf file",
     )
+
+
+TOKENIZER_NAMES = frozenset(n for n in OPENAI_MODELS if n.endswith("_base")) | set(PACKAGED) | set(ALIASES)
+
+
+def is_api_model_name(spec: str) -> bool:
+    """Whether ``spec`` names a model one calls (``gpt-5``, ``claude-sonnet-4-5``) rather than a
+    tokenizer (``o200k_base``, ``llama3``, ``qwen3``), a path or a hub id."""
+    text = (spec or "").strip()
+    lowered = text.lower()
+    if not text or lowered in TOKENIZER_NAMES or lowered.startswith(("hf:", ".", "/", "~")):
+        return False
+    provider, _, rest = text.partition(":")
+    if rest and provider and "/" not in provider:  # "anthropic:claude-…", "openrouter:qwen/qwen3-32b"
+        return True
+    return "/" not in text and os.sep not in text and not lowered.endswith((".gguf", ".json"))
+
+
+def _api_model(text: str, options: LoadOptions) -> ResolvedSpec | None:
+    """An API model name resolved to the tokenizer that counts it (user entries first, then the
+    catalog); None when the name is not one, or names a file that exists."""
+    if not is_api_model_name(text) or Path(os.path.expanduser(text)).exists():
+        return None
+    from .model_catalog import resolve_model, split_name  # the catalog imports this module
+
+    model = split_name(text)[1]
+    tokenizer = dict(options.model_tokenizers).get(model)
+    if tokenizer is None:
+        info = resolve_model(text)
+        tokenizer = info.tokenizer if info is not None else None
+    if tokenizer is None or tokenizer.strip().lower() == text.lower():
+        return None
+    inner = resolve(tokenizer, replace(options, model_tokenizers=()))  # one step: no cycles
+    note = f"{text} is counted with the {inner.display_name} tokenizer"
+    return ResolvedSpec(text, inner.kind, inner.target, inner.revision, inner.alias, inner.notes + (note,))
 
 
 def _hub(spec: str, ident: str) -> ResolvedSpec:
