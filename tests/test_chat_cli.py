@@ -58,7 +58,7 @@ def test_openai_model_is_labelled_an_estimate(tmp_path, capsys):
     out = run_json(capsys, "chat", str(file), "-m", "gpt-4o")
     assert out["estimate"] is True and out["template"] == "OpenAI cookbook estimate"
     assert main(["chat", str(file), "-m", "gpt-4o"]) == 0
-    assert "~" in capsys.readouterr().out
+    assert "≈" in capsys.readouterr().out
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

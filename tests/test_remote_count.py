@@ -8,11 +8,11 @@ import json
 import logging
 import queue
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from loopback import LoopbackServer
 from tokenprism.tokenization import count_api
 from tokenprism.tokenization.remote_count import ApiKeys, RemoteCounter
 
@@ -96,21 +96,15 @@ class FakeProvider:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.loopback = LoopbackServer(Handler)
+        self.url = self.loopback.url
 
     def answer(self, status: int, body, headers=None, delay: float = 0.0) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.script.put((status, headers or {}, payload, delay))
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 @pytest.fixture

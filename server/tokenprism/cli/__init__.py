@@ -9,7 +9,7 @@ import os
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ("count", "show", "tokens", "chat", "compare", "vocab", "serve")
+COMMANDS = ("count", "show", "tokens", "chat", "compare", "models", "prices", "vocab", "serve")
 
 EXIT_BAD_INPUT = 2
 EXIT_TOKENIZER_FAILED = 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..tokenization import DEFAULT_MODEL, LoadOptions, SpecialTokens, Tokenizer, load_tokenizer
 from ..tokenization.textfile import NotText, decode_text, read_bounded, read_text_file
 from . import UsageError
+from .costs import add_prices_option, model_tokenizers
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -21,7 +22,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "-m",
         "--model",
         default=os.environ.get("TOKENPRISM_MODEL") or DEFAULT_MODEL,
-        help="model spec: o200k_base, cl100k_base, gpt-4o, an alias (llama3, phi3, qwen2, starcoder2, "
+        help="model spec: an API model name (gpt-5, claude-sonnet-4-5, gemini-2.5-pro, deepseek-chat…; "
+        "see 'tokenprism models'), o200k_base, cl100k_base, an alias (llama3, phi3, qwen2, starcoder2, "
         "gpt2), a packaged tokenizer (mistral-tekken, mistral-v3, mistral-v7, deepseek-v3, qwen3…), a .gguf / tokenizer.json / tokenizer directory path, or org/name[@revision] "
         "(default: $TOKENPRISM_MODEL or %(default)s)",
     )
@@ -33,6 +35,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "or as ordinary text",
     )
     add_gguf_path_option(group)
+    add_prices_option(group)
 
 
 def add_gguf_path_option(parser) -> None:
@@ -44,6 +47,21 @@ def add_gguf_path_option(parser) -> None:
         metavar="DIR",
         help="a directory to search for alias GGUF files (repeatable; also $TOKENPRISM_GGUF_PATH)",
     )
+
+
+def whole_number(minimum: int):
+    """An argparse type: a whole number (``1,000`` and ``1_000`` too) of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}: {text!r}")
+        return value
+
+    return parse
 
 
 def add_color_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +90,7 @@ def special_mode(args: argparse.Namespace) -> SpecialTokens:
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
-    return LoadOptions(gguf_search_paths=tuple(args.gguf_path))
+    return LoadOptions(gguf_search_paths=tuple(args.gguf_path), model_tokenizers=model_tokenizers(args))
 
 
 def load_from_args(args: argparse.Namespace) -> Tokenizer:

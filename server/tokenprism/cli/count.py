@@ -11,9 +11,19 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..tokenization.costing import CountFacts, format_cost, format_count, format_window_share
 from ..tokenization.textfile import NotText, file_kind, read_text_file
 from . import UsageError
-from .common import STDIN, STDIN_NAME, add_model_options, load_from_args, read_source, special_mode
+from .common import (
+    STDIN,
+    STDIN_NAME,
+    add_model_options,
+    load_from_args,
+    read_source,
+    special_mode,
+    whole_number,
+)
+from .costs import Costing, estimate_note, prices_note
 
 # Files are encoded in batches of about this many bytes, so encode_batch can use both
 # cores and memory stays bounded however big the tree is.
@@ -33,6 +43,11 @@ def add_parser(sub) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
     add_model_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--cost", action="store_true",
+                        help="show the input cost and the share of the model's context window per file and in "
+                        "total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
+    parser.add_argument("--output-tokens", type=whole_number(0), metavar="N",
+                        help="with --cost: also price N output tokens (the reply you expect)")
     parser.add_argument(
         "--max-file-size",
         type=_size,
@@ -326,40 +341,71 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
+    costing = Costing(args.model, args, tokenizer.context_window)
     if args.json:
-        print(json.dumps(as_json(result, tokenizer, args), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(result, tokenizer, args, costing), ensure_ascii=False, indent=2))
     else:
-        print_table(result, tokenizer)
+        print_table(result, tokenizer, costing, args.cost, args.output_tokens)
     return 0
 
 
-def as_json(result: CountResult, tokenizer, args) -> dict:
-    return {
+def as_json(result: CountResult, tokenizer, args, costing: Costing) -> dict:
+    total = costing.facts(result.total_tokens)
+    out = {
         "model": tokenizer.info.name,
         "spec": args.model,
         "kind": tokenizer.info.kind,
         "special_tokens": args.special_tokens,
-        "files": [vars(f) for f in result.files],
+        "exact": total.exact,
+        "exactness": total.exactness.value,
+        "basis": total.basis,
+        "files": [_file_json(f, costing.facts(f.tokens)) for f in result.files],
         "skipped": [vars(s) for s in result.skipped],
-        "total": {
-            "files": len(result.files),
-            "tokens": result.total_tokens,
-            "characters": result.total_characters,
-        },
+        # the total is one prompt of every file: its count, tiered price and window share
+        "total": {"files": len(result.files), "tokens": result.total_tokens,
+                  "characters": result.total_characters, **total.to_json()},
     }
+    if args.output_tokens is not None:
+        out["output"] = {"tokens": args.output_tokens, "cost": total.output_cost(args.output_tokens),
+                         "requestCost": _request_cost(total, args.output_tokens)}
+    return out
 
 
-def print_table(result: CountResult, tokenizer) -> None:
-    total = result.total_tokens
-    width = max(len(f"{total:,}"), len("tokens"))
-    out = sys.stdout
-    for f in result.files:
-        out.write(f"{f.tokens:>{width},}  {f.path}\n")
+def _file_json(f: FileCount, facts: CountFacts) -> dict:
+    """``tokens`` is what the tokenizer counted, ``count`` the number to show for the model."""
+    return {**vars(f), "count": facts.count, "cost": facts.cost, "windowShare": facts.window_share}
+
+
+def _request_cost(facts: CountFacts, output_tokens: int) -> float | None:
+    output = facts.output_cost(output_tokens)
+    return None if facts.cost is None or output is None else facts.cost + output
+
+
+def print_table(result: CountResult, tokenizer, costing: Costing, cost: bool = False,
+                output_tokens: int | None = None) -> None:
+    total = costing.facts(result.total_tokens)
+    rows = [(costing.facts(f.tokens), f.path) for f in result.files]
     files = len(result.files)
-    out.write(
-        f"{total:>{width},}  total · {files:,} file{'s' if files != 1 else ''} · "
-        f"{result.total_characters:,} characters · {tokenizer.info.name}\n"
-    )
+    summary = (f"total · {files:,} file{'s' if files != 1 else ''} · {result.total_characters:,} characters · "
+               f"{tokenizer.info.name}")
+    rows.append((total, summary))
+    cells = [[format_count(facts.count, facts.exact)] for facts, _ in rows]
+    if cost:
+        for cell, (facts, _) in zip(cells, rows):
+            cell += [format_cost(facts.cost), format_window_share(facts.window_share, facts.context_window)]
+    widths = [max(len(cell[k]) for cell in cells) for k in range(len(cells[0]))]
+    out = sys.stdout
+    for cell, (_, name) in zip(cells, rows):
+        columns = "  ".join(text.rjust(widths[k]) if k < 2 else text.ljust(widths[k]) for k, text in enumerate(cell))
+        out.write(f"{columns}  {name}\n")
+    if cost and output_tokens is not None:
+        out.write(f"+ {output_tokens:,} output tokens: {format_cost(total.output_cost(output_tokens))} · "
+                  f"input and output: {format_cost(_request_cost(total, output_tokens))}\n")
+    note = estimate_note(total)
+    if note:
+        out.write(note + "\n")
+    if cost:
+        out.write(prices_note(total) + "\n")
     if result.skipped:
         reasons: dict[str, int] = {}
         for s in result.skipped:

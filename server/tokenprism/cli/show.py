@@ -10,6 +10,7 @@ from functools import cache
 import numpy as np
 
 from ..tokenization import CONTINUES, SPECIAL, Encoding, Tokenizer, visible_whitespace
+from ..tokenization.costing import CountFacts, format_count
 from .common import (
     add_color_options,
     add_model_options,
@@ -19,6 +20,7 @@ from .common import (
     special_mode,
     wants_color,
 )
+from .costs import Costing, estimate_note
 
 RESET = "\x1b[0m"
 # Pastel backgrounds with black text, like the OpenAI tokenizer page (256-colour palette:
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     for chunk in render_tokens(source.text, encoding, color):
         out.write(chunk)
     out.write("\n" if source.text and not source.text.endswith(("\n", "\r")) else "")
-    out.write(summary(source.text, encoding, tokenizer, color) + "\n")
+    facts = Costing(args.model, args, tokenizer.context_window).facts(len(encoding))
+    out.write(summary(source.text, encoding, tokenizer, color, facts) + "\n")
     out.flush()
     return 0
 
@@ -160,12 +163,16 @@ def render_tokens(text: str, encoding: Encoding, color: bool):
     yield "".join(buffer)
 
 
-def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool) -> str:
+def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool, facts: CountFacts | None = None) -> str:
+    """One line of facts; for a model whose count is an estimate, the model's ``≈`` count first
+    (the tokens shown are the counting tokenizer's) and a second line with the basis."""
     tokens = len(encoding)
     chars = len(text)
     added = tokenizer.added_tokens
+    estimate = facts is not None and not facts.exact
     parts = [
-        f"{tokens:,} tokens",
+        f"{format_count(facts.count, False)} tokens for {facts.model} ({tokens:,} shown)" if estimate
+        else f"{tokens:,} tokens",
         f"{chars:,} characters" + (f" ({chars / tokens:.2f} per token)" if tokens else ""),
         describe_model(tokenizer),
         f"model adds {added.describe(tokenizer)} (not counted)" if added.prefix or added.suffix
@@ -182,5 +189,5 @@ def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool) ->
             f"{split_chars} split character{'s' if split_chars != 1 else ''} (+{extra} token"
             f"{'s' if extra != 1 else ''}{', underlined' if color else ''})"
         )
-    line = " · ".join(parts)
+    line = " · ".join(parts) + (f"\n{estimate_note(facts)}" if estimate else "")
     return f"{LEGEND_DIM}{line}{RESET}" if color else line

@@ -8,7 +8,7 @@ import sys
 
 from ..tokenization.vocab import explore, rank_table
 from . import UsageError
-from .common import add_model_options, describe_model, load_from_args
+from .common import add_model_options, describe_model, load_from_args, whole_number
 
 MAX_SHOWN = 40  # characters of a token shown in the table
 
@@ -22,24 +22,14 @@ def add_parser(sub) -> None:
         "for SentencePiece Unigram models. Without --longest, tokens are listed most common first.",
     )
     add_model_options(parser)
-    parser.add_argument("--longest", type=_positive, metavar="N", help="the N longest tokens")
+    parser.add_argument("--longest", type=whole_number(1), metavar="N", help="the N longest tokens")
     parser.add_argument("--contains", metavar="S", help="only tokens whose text contains S")
     parser.add_argument("--words", action="store_true", help="only whole words (a leading space and letters)")
-    parser.add_argument("--limit", type=_positive, default=50, metavar="N",
+    parser.add_argument("--limit", type=whole_number(1), default=50, metavar="N",
                         help="list at most N tokens (default %(default)s)")
     parser.add_argument("--special", action="store_true", help="include special tokens")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def _clip(text: str) -> str:
