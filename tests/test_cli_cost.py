@@ -385,3 +385,93 @@ def test_show_summary_marks_an_estimate(capsys, tree):
     assert "≈ estimate for claude-opus-4-1: o200k_base × 1.2" in out
     code, out, _ = run(capsys, "show", path, "-m", "gpt-5", "--no-color")
     assert code == 0 and "≈" not in out and f"{tokens} tokens" in out
+
+
+# -- count --api against a loopback server speaking the providers' formats ------------------------
+
+
+class CountTokensServer:
+    """Answers Anthropic's and Gemini's count-tokens requests with the number of characters sent
+    (any rule will do: the CLI must show the provider's number), or a scripted error."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.error: tuple[int, dict] | None = None
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                       "body": body})
+                if outer.error is not None:
+                    status, answer = outer.error
+                elif "/v1/messages/" in self.path:
+                    status, answer = 200, {"input_tokens": sum(len(m["content"]) for m in body["messages"])}
+                else:
+                    status, answer = 200, {"totalTokens": sum(len(p["text"]) for c in body["contents"]
+                                                              for p in c["parts"])}
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.loopback = LoopbackServer(Handler)
+        self.url = self.loopback.url
+
+
+@pytest.fixture
+def count_server(monkeypatch):
+    server = CountTokensServer()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+    yield server
+    server.loopback.close()
+
+
+KEY = "sk-ant-test-SECRET-0123"
+
+
+@pytest.mark.parametrize("model, env, header, path", [
+    ("claude-sonnet-4-5", "ANTHROPIC_API_KEY", "x-api-key", "/v1/messages/count_tokens"),
+    ("gemini-2.5-pro", "GEMINI_API_KEY", "x-goog-api-key", "/v1beta/models/gemini-2.5-pro:countTokens"),
+])
+def test_count_api_shows_the_providers_exact_count(capsys, tree, monkeypatch, count_server, model, env, header,
+                                                    path):
+    monkeypatch.setenv(env, KEY)
+    report = run_json(capsys, "count", str(tree), "-m", model, "--api", "--api-timeout", "20")
+    assert report["api"] == {"state": "exact"} and report["exactness"] == "exact-api" and report["exact"] is True
+    for f in report["files"]:
+        text = FILES[f["path"].rsplit("/", 1)[-1]]
+        assert f["count"] == len(text) and f["exactness"] == "exact-api"  # the server's number, not ≈
+        assert f["tokens"] == tiktoken_count("o200k_base", text)  # the local tokenizer's, for the tokens shown
+    assert report["total"]["count"] == sum(len(t) for t in FILES.values()) and report["total"]["basis"] is None
+    assert len(count_server.requests) == len(FILES)
+    assert {r["path"] for r in count_server.requests} == {path}
+    assert all(r["headers"][header] == KEY for r in count_server.requests)
+
+    code, out, _ = run(capsys, "count", str(tree), "-m", model, "--api", "--cost")
+    assert code == 0 and "≈" not in out and "exact (API): 3 of 3 files" in out
+    assert len(count_server.requests) == 2 * len(FILES)  # each command asks again: its counter lives for one run
+
+
+def test_count_api_failures_keep_the_estimate_with_the_reason(capsys, tree, monkeypatch, count_server):
+    code, out, _ = run(capsys, "count", str(tree / "code.py"), "-m", "claude-sonnet-4-5", "--api")
+    assert code == 0 and out.lstrip().startswith("≈") and "--api: no key: set ANTHROPIC_API_KEY" in out
+    assert count_server.requests == []  # no key: nothing sent
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    count_server.error = (401, {"type": "error", "error": {"type": "authentication_error",
+                                                           "message": f"invalid x-api-key {KEY}"}})
+    report = run_json(capsys, "count", str(tree / "code.py"), "-m", "claude-sonnet-4-5", "--api")
+    assert report["api"]["state"] == "error" and "401" in report["api"]["reason"]
+    assert KEY not in json.dumps(report) and report["exact"] is False
+    assert report["total"]["count"] == expected_count("o200k_base", CLAUDE_CALIBRATION, FILES["code.py"])
+
+    code, out, _ = run(capsys, "count", str(tree / "code.py"), "-m", "gpt-5", "--api")
+    assert code == 0 and "--api: gpt-5 is counted exactly here already" in out

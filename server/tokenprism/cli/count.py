@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..tokenization.costing import CountFacts, format_cost, format_count, format_window_share
 from ..tokenization.textfile import NotText, file_kind, read_text_file
-from . import UsageError
+from . import UsageError, api_count
 from .common import (
     STDIN,
     STDIN_NAME,
@@ -31,6 +31,7 @@ BATCH_BYTES = 4 << 20
 BATCH_FILES = 256
 PROGRESS_MIN_FILES = 50
 DEFAULT_MAX_FILE_SIZE = 64 << 20
+DEFAULT_API_TIMEOUT = 30.0
 
 
 def add_parser(sub) -> None:
@@ -48,6 +49,11 @@ def add_parser(sub) -> None:
                         "total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
     parser.add_argument("--output-tokens", type=whole_number(0), metavar="N",
                         help="with --cost: also price N output tokens (the reply you expect)")
+    parser.add_argument("--api", action="store_true",
+                        help="Claude and Gemini models: exact counts from the provider's count-tokens endpoint "
+                        "(network; needs ANTHROPIC_API_KEY or GEMINI_API_KEY / GOOGLE_API_KEY), each file one request")
+    parser.add_argument("--api-timeout", type=float, default=DEFAULT_API_TIMEOUT, metavar="SECONDS",
+                        help="with --api: files without an answer by then keep their estimate (default %(default)s)")
     parser.add_argument(
         "--max-file-size",
         type=_size,
@@ -250,8 +256,10 @@ class Progress:
             self.stream.flush()
 
 
-def count_texts(tokenizer, special, named_texts, progress: Progress, result: CountResult) -> None:
-    """Encode ``(name, text, size)`` items in batches and add their counts to ``result``."""
+def count_texts(tokenizer, special, named_texts, progress: Progress, result: CountResult,
+                kept: list[tuple[str, str]] | None = None) -> None:
+    """Encode ``(name, text, size)`` items in batches and add their counts to ``result``;
+    ``kept`` receives ``(name, text)`` of each (for --api)."""
     batch: list[tuple[str, str, int]] = []
     batch_bytes = 0
 
@@ -262,6 +270,8 @@ def count_texts(tokenizer, special, named_texts, progress: Progress, result: Cou
         encodings = tokenizer.encode_batch([text for _, text, _ in batch], special)
         for (name, text, size), encoding in zip(batch, encodings, strict=True):
             result.files.append(FileCount(name, len(encoding), len(text), size))
+            if kept is not None:
+                kept.append((name, text))
         progress.advance(len(batch), result.total_tokens)
         batch.clear()
         batch_bytes = 0
@@ -335,22 +345,43 @@ def run(args: argparse.Namespace) -> int:
     result = CountResult()
     planned = collect(args.paths, result)
     progress = Progress(len(planned))
+    kept: list[tuple[str, str]] | None = [] if args.api else None
     try:
         count_texts(
-            tokenizer, special_mode(args), read_planned(planned, args.max_file_size, result), progress, result
+            tokenizer, special_mode(args), read_planned(planned, args.max_file_size, result), progress, result, kept
         )
     finally:
         progress.close()
     costing = Costing(args.model, args, tokenizer.context_window)
+    api = api_count.count_texts(args.model, costing.info, kept, args.api_timeout) if args.api else None
+    facts = facts_of(result, costing, api)
     if args.json:
-        print(json.dumps(as_json(result, tokenizer, args, costing), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(result, tokenizer, args, facts, api), ensure_ascii=False, indent=2))
     else:
-        print_table(result, tokenizer, costing, args.cost, args.output_tokens)
+        print_table(result, tokenizer, facts, args.cost, args.output_tokens, api)
     return 0
 
 
-def as_json(result: CountResult, tokenizer, args, costing: Costing) -> dict:
-    total = costing.facts(result.total_tokens)
+@dataclass
+class Counted:
+    """The facts of every file and of the total (one prompt of every file)."""
+
+    files: list[CountFacts]
+    total: CountFacts
+
+
+def facts_of(result: CountResult, costing: Costing, api: api_count.ApiAnswer | None) -> Counted:
+    """Each file's facts, exact (API) where the provider counted it; the total is exact (API)
+    only when every file is: the sum of their counts."""
+    counts = api.counts if api is not None else {}
+    files = [costing.facts(f.tokens, counts.get(f.path)) for f in result.files]
+    every = bool(result.files) and all(f.path in counts for f in result.files)
+    total = costing.facts(result.total_tokens, sum(counts[f.path] for f in result.files) if every else None)
+    return Counted(files, total)
+
+
+def as_json(result: CountResult, tokenizer, args, counted: Counted, api: api_count.ApiAnswer | None) -> dict:
+    total = counted.total
     out = {
         "model": tokenizer.info.name,
         "spec": args.model,
@@ -359,7 +390,7 @@ def as_json(result: CountResult, tokenizer, args, costing: Costing) -> dict:
         "exact": total.exact,
         "exactness": total.exactness.value,
         "basis": total.basis,
-        "files": [_file_json(f, costing.facts(f.tokens)) for f in result.files],
+        "files": [_file_json(f, facts) for f, facts in zip(result.files, counted.files)],
         "skipped": [vars(s) for s in result.skipped],
         # the total is one prompt of every file: its count, tiered price and window share
         "total": {"files": len(result.files), "tokens": result.total_tokens,
@@ -368,12 +399,15 @@ def as_json(result: CountResult, tokenizer, args, costing: Costing) -> dict:
     if args.output_tokens is not None:
         out["output"] = {"tokens": args.output_tokens, "cost": total.output_cost(args.output_tokens),
                          "requestCost": _request_cost(total, args.output_tokens)}
+    if api is not None:
+        out["api"] = api.to_json()
     return out
 
 
 def _file_json(f: FileCount, facts: CountFacts) -> dict:
     """``tokens`` is what the tokenizer counted, ``count`` the number to show for the model."""
-    return {**vars(f), "count": facts.count, "cost": facts.cost, "windowShare": facts.window_share}
+    return {**vars(f), "count": facts.count, "exactness": facts.exactness.value, "cost": facts.cost,
+            "windowShare": facts.window_share}
 
 
 def _request_cost(facts: CountFacts, output_tokens: int) -> float | None:
@@ -381,10 +415,10 @@ def _request_cost(facts: CountFacts, output_tokens: int) -> float | None:
     return None if facts.cost is None or output is None else facts.cost + output
 
 
-def print_table(result: CountResult, tokenizer, costing: Costing, cost: bool = False,
-                output_tokens: int | None = None) -> None:
-    total = costing.facts(result.total_tokens)
-    rows = [(costing.facts(f.tokens), f.path) for f in result.files]
+def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = False,
+                output_tokens: int | None = None, api: api_count.ApiAnswer | None = None) -> None:
+    total = counted.total
+    rows = list(zip(counted.files, [f.path for f in result.files]))
     files = len(result.files)
     summary = (f"total · {files:,} file{'s' if files != 1 else ''} · {result.total_characters:,} characters · "
                f"{tokenizer.info.name}")
@@ -401,9 +435,14 @@ def print_table(result: CountResult, tokenizer, costing: Costing, cost: bool = F
     if cost and output_tokens is not None:
         out.write(f"+ {output_tokens:,} output tokens: {format_cost(total.output_cost(output_tokens))} · "
                   f"input and output: {format_cost(_request_cost(total, output_tokens))}\n")
-    note = estimate_note(total)
+    if api is not None and api.counts:
+        out.write(f"exact (API): {len(api.counts)} of {len(result.files)} files counted by the "
+                  f"{api.provider} count-tokens endpoint, each alone as one message\n")
+    note = next((estimate_note(f) for f, _ in rows if not f.exact), None)
     if note:
         out.write(note + "\n")
+    if api is not None and api.reason:
+        out.write(f"--api: {api.reason}\n")
     if cost:
         out.write(prices_note(total) + "\n")
     if result.skipped:
