@@ -72,7 +72,7 @@ def format_table(name: str, results: list[ModelComparison], chat_format: str | N
     lines = [f"{name}: {chars} characters" + (f", a {chat_format} chat document" if chat_format else "")]
     width = max(len(r.model) for r in results)
     facts = facts or {}
-    header = f"{'model':<{width}}  {'tokens':>9}  {'cost':>8}  {'window':<16}  {'chars/tok':>9}  {'bytes/tok':>9}"
+    header = f"{'model':<{width}}  {'tokens':>9}  {'cost':>9}  {'window':<16}  {'chars/tok':>9}  {'bytes/tok':>9}"
     if chat_format:
         header += f"  {'rendered':>9}"
     header += f"  {'load ms':>8}  {'encode ms':>9}"
@@ -90,7 +90,7 @@ def format_table(name: str, results: list[ModelComparison], chat_format: str | N
         count = format_count(f.count, f.exact) if f else f"{r.tokens:,}"
         cost = format_cost(f.cost) if f else "—"
         window = format_window_share(f.window_share, f.context_window) if f else ""
-        row = (f"{r.model:<{width}}  {count:>9}  {cost:>8}  {window:<16}  {r.chars_per_token:>9.2f}"
+        row = (f"{r.model:<{width}}  {count:>9}  {cost:>9}  {window:<16}  {r.chars_per_token:>9.2f}"
                f"  {r.bytes_per_token:>9.2f}")
         if chat_format:
             rendered = "-" if r.rendered_tokens is None else format_count(r.rendered_tokens, not r.rendered_estimate)
