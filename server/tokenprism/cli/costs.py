@@ -11,8 +11,9 @@ import os
 import sys
 
 from ..tokenization.costing import CountFacts, facts_for, format_window_size, model_info
-from ..tokenization.model_catalog import ModelInfo, Override, parse_overrides
+from ..tokenization.model_catalog import Exactness, ModelInfo, Override, parse_overrides, split_name
 from ..tokenization.pricing import Prices, data_info
+from ..tokenization.spec import is_api_model_name
 from . import UsageError
 
 PRICES_ENV = "TOKENPRISM_PRICES"
@@ -70,15 +71,22 @@ def model_tokenizers(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
 
 
 class Costing:
-    """The facts of counts for one model spec: the catalog is asked once, not per file."""
+    """The facts of counts for one model spec: the catalog is asked once, not per file, and not
+    at all for a tokenizer spec (``o200k_base``, a path) the user's entries do not name, so a
+    plain count never loads the price data."""
 
     def __init__(self, spec: str, args: argparse.Namespace, tokenizer_window: int | None = None):
         self.spec = spec
         self.overrides = overrides(args)
-        self.info: ModelInfo | None = model_info(spec, self.overrides)
+        catalogued = is_api_model_name(spec) or split_name(spec)[1] in self.overrides
+        self.info: ModelInfo | None = model_info(spec, self.overrides) if catalogued else None
         self.tokenizer_window = tokenizer_window
 
     def facts(self, tokens: int, api_tokens: int | None = None) -> CountFacts:
+        if self.info is None:  # what facts_for says without a catalog entry, without asking again
+            return CountFacts(self.spec, tokens, tokens if api_tokens is None else api_tokens,
+                              Exactness.EXACT if api_tokens is None else Exactness.EXACT_API,
+                              context_window=self.tokenizer_window)
         return facts_for(self.spec, tokens, tokenizer_window=self.tokenizer_window, overrides=self.overrides,
                          api_tokens=api_tokens, info=self.info)
 
