@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
                         help="show the input cost and the share of the model's context window per file and in "
                         "total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
     parser.add_argument("--output-tokens", type=whole_number(0), metavar="N",
-                        help="with --cost: also price N output tokens (the reply you expect)")
+                        help="also price N output tokens (the reply you expect); implies --cost")
     parser.add_argument("--api", action="store_true",
                         help="Claude and Gemini models: exact counts from the provider's count-tokens endpoint "
                         "(network; needs ANTHROPIC_API_KEY or GEMINI_API_KEY / GOOGLE_API_KEY), each file one request")
@@ -358,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(as_json(result, tokenizer, args, facts, api), ensure_ascii=False, indent=2))
     else:
-        print_table(result, tokenizer, facts, args.cost, args.output_tokens, api)
+        print_table(result, tokenizer, facts, args.cost or args.output_tokens is not None, args.output_tokens, api)
     return 0
 
 
