@@ -217,6 +217,24 @@ def test_list_models_groups_the_makers_models():
         assert [m.name for m in models] == sorted(m.name for m in models)
 
 
+def test_every_listed_maker_model_keeps_the_prices_it_was_listed_for():
+    """Listed because genai-prices prices it at its maker: the entry shown must carry those prices
+    (a bare-name lookup can land on another provider's unpriced entry, e.g. chatgpt-4o-latest)."""
+    from genai_prices import data_snapshot
+
+    listed = {m.name: m for models in list_models().values() for m in models}
+    snapshot = data_snapshot.get_snapshot()
+    for provider in snapshot.providers:
+        if provider.id not in ("openai", "anthropic", "mistral", "deepseek"):
+            continue
+        for model in provider.models:
+            prices = model.prices  # a list when prices depend on conditions: not listed then
+            if getattr(prices, "input_mtok", None) is None or getattr(prices, "output_mtok", None) is None:
+                continue
+            shown = listed.get(model.id.lower())
+            assert shown is not None and shown.input_price is not None, (provider.id, model.id)
+
+
 def test_cost_and_window_share():
     assert pricing.cost(2_000, pricing.Prices(input=3.0)) == pytest.approx(0.006)
     assert pricing.cost(2_000, pricing.Prices(input=3.0), "output") is None

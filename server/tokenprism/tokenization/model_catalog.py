@@ -349,16 +349,19 @@ def list_models(overrides: dict[str, Override] | dict | None = None) -> dict[str
     """The catalog by provider: the makers' own text models in genai-prices, a few Qwen and Llama
     models hosted elsewhere, and the user's overrides; within a provider, sorted by name."""
     parsed = _parsed(overrides)
-    names: dict[str, None] = {}
+    names: dict[str, str | None] = {}  # bare name -> the provider whose entry listed it
     for provider in MAKER_PROVIDERS:
         for record in pricing.provider_models(provider):
             if record.prices.input is not None and record.prices.output is not None:
-                names[record.model_id] = None
+                names.setdefault(record.model_id, record.provider)
     names.update(dict.fromkeys(FEATURED))
     names.update(dict.fromkeys(parsed))
     grouped: dict[str, list[ModelInfo]] = {}
-    for name in names:
+    for name, provider in names.items():
         info = resolve_model(name, parsed)
+        if provider and (info is None or info.prices is None):  # the bare name missed the listing entry
+            at_provider = resolve_model(f"{provider}:{name}", parsed)
+            info = replace(at_provider, name=name) if at_provider is not None else info
         if info is not None:
             grouped.setdefault(info.provider, []).append(info)
     return {p: sorted(models, key=lambda m: m.name) for p, models in sorted(grouped.items())}

@@ -195,7 +195,9 @@ def lookup(model_ref: str, provider: str | None = None) -> PriceRecord | None:
     try:
         found_provider, model = snapshot.find_provider_model(model_ref, None, provider, None)
     except LookupError:
-        return None
+        # an entry's own id can miss its match rules (mistral "codestral"): take it by id
+        listed = provider_models(provider) if provider else []
+        return next((r for r in listed if r.model_id.lower() == model_ref.strip().lower()), None)
     return PriceRecord(found_provider.id, model.id, model.name, _prices(model), model.context_window,
                        bool(model.deprecated))
 
