@@ -180,9 +180,9 @@ def test_count_paths_are_relative_to_the_argument(tmp_path, capsys, monkeypatch)
 
 
 def test_count_many_files_in_batches(tmp_path, capsys, monkeypatch):
-    import tokenprism.cli.count as count_module
+    import tokenprism.tokenization.tree_counts as tree_counts
 
-    monkeypatch.setattr(count_module, "BATCH_FILES", 7)  # force several batches
+    monkeypatch.setattr(tree_counts, "BATCH_FILES", 7)  # force several batches
     files = {f"f{i:03}.txt": f"line {i} " * (i % 13) + "🎯" * (i % 3) for i in range(60)}
     write_tree(tmp_path, files)
     code, out, _ = run_cli(capsys, "count", str(tmp_path), "--json")

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import errno
+import dataclasses
 import json
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..tokenization.costing import CountFacts, format_cost, format_count, format_window_share
-from ..tokenization.textfile import NotText, file_kind, read_text_file
+from ..tokenization.tree_counts import (
+    DEFAULT_MAX_FILE_SIZE,
+    FileCount,
+    Skipped,
+    encode_in_batches,
+    read_found_file,
+)
+from ..tokenization.walker import walk
 from . import UsageError, api_count
 from .common import (
     STDIN,
@@ -24,13 +30,9 @@ from .common import (
     whole_number,
 )
 from .costs import Costing, estimate_note, prices_note
+from .tree import add_tree_options, print_tree, tree_json
 
-# Files are encoded in batches of about this many bytes, so encode_batch can use both
-# cores and memory stays bounded however big the tree is.
-BATCH_BYTES = 4 << 20
-BATCH_FILES = 256
 PROGRESS_MIN_FILES = 50
-DEFAULT_MAX_FILE_SIZE = 64 << 20
 DEFAULT_API_TIMEOUT = 30.0
 
 
@@ -61,6 +63,7 @@ def add_parser(sub) -> None:
         metavar="BYTES",
         help="skip files found in directories that are larger than this (default 64M; suffixes K, M, G)",
     )
+    add_tree_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -77,20 +80,6 @@ def _size(text: str) -> int:
 
 
 @dataclass
-class FileCount:
-    path: str
-    tokens: int
-    characters: int
-    bytes: int
-
-
-@dataclass
-class Skipped:
-    path: str
-    reason: str
-
-
-@dataclass
 class CountResult:
     files: list[FileCount] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -102,122 +91,6 @@ class CountResult:
     @property
     def total_characters(self) -> int:
         return sum(f.characters for f in self.files)
-
-
-# -- finding files ----------------------------------------------------------------------------
-
-
-class GitIgnore:
-    """The .gitignore files that apply below one directory, deepest last (git's precedence)."""
-
-    def __init__(self, rules: tuple[tuple[Path, object], ...] = ()):
-        self.rules = rules
-
-    @classmethod
-    def for_directory(cls, directory: Path) -> GitIgnore:
-        """Rules from the .gitignore files of the enclosing repository above ``directory``."""
-        ancestors = []
-        directory = directory.resolve()
-        if not (directory / ".git").exists():
-            for parent in directory.parents:
-                ancestors.append(parent)
-                if (parent / ".git").exists():
-                    break
-            else:
-                ancestors = []  # not inside a repository: only the tree's own .gitignore files count
-        ignore = cls()
-        for parent in reversed(ancestors):
-            ignore = ignore.entering(parent)
-        if ignore.ignored(directory, is_dir=True):
-            return cls()  # an ignored directory named explicitly: the user wants it counted
-        return ignore
-
-    def entering(self, directory: Path) -> GitIgnore:
-        file = directory / ".gitignore"
-        try:
-            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return self
-        import pathspec
-
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        return GitIgnore(self.rules + ((directory.resolve(), spec),))
-
-    def ignored(self, path: Path, is_dir: bool) -> bool:
-        # ``path`` lies under the resolved root, so it compares with the resolved bases as is
-        # (a symlink is matched by its own name, as git does).
-        verdict = False
-        for base, spec in self.rules:
-            try:
-                relative = path.relative_to(base).as_posix()
-            except ValueError:
-                continue
-            include = _verdict(spec, relative + "/" if is_dir else relative)
-            if include is not None:
-                verdict = include
-        return verdict
-
-
-def _verdict(spec, relative: str) -> bool | None:
-    """True: ignored, False: re-included by a ``!`` rule, None: no rule of this file matches."""
-    check_file = getattr(spec, "check_file", None)  # recent pathspec
-    if check_file is not None:
-        return check_file(relative).include
-    return True if spec.match_file(relative) else None  # older: a negation only works within its file
-
-
-def walk(root: Path, report_skip) -> list[Path]:
-    """Files under ``root`` in sorted order, without .git and what .gitignore files exclude.
-    Entries that are neither regular files nor directories (FIFOs, devices, sockets, broken or
-    looping symlinks, symlinks to directories) go to ``report_skip`` unopened."""
-    found: list[Path] = []
-    root = root.resolve()
-    stack = [(root, GitIgnore.for_directory(root).entering(root))]
-    while stack:
-        directory, ignore = stack.pop()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            report_skip(directory, f"cannot list ({exc.strerror or exc})")
-            continue
-        subdirs = []
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)  # usually from the listing, no stat
-            except OSError:  # gone since the listing
-                continue
-            if entry.name == ".git" or ignore.ignored(path, is_dir):
-                continue
-            if is_dir:
-                subdirs.append(path)
-                continue
-            why = _not_a_file(entry)
-            if why is None:
-                found.append(path)
-            else:
-                report_skip(path, why)
-        for sub in reversed(subdirs):
-            stack.append((sub, ignore.entering(sub)))
-    return found
-
-
-def _not_a_file(entry: os.DirEntry) -> str | None:
-    """Why a directory entry (not itself a directory) cannot be counted; None for a regular
-    file. Only stats: a FIFO is never opened."""
-    try:
-        mode = entry.stat().st_mode  # follows a symlink
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symlink loop"
-        if entry.is_symlink() and isinstance(exc, FileNotFoundError):
-            return "broken symlink"
-        return f"cannot read ({exc.strerror or exc})"
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "symlink to a directory (not followed)"
-    return f"not a regular file: {file_kind(mode)}"
 
 
 def display_path(path: Path, given: str, root: Path) -> str:
@@ -260,28 +133,12 @@ def count_texts(tokenizer, special, named_texts, progress: Progress, result: Cou
                 kept: list[tuple[str, str]] | None = None) -> None:
     """Encode ``(name, text, size)`` items in batches and add their counts to ``result``;
     ``kept`` receives ``(name, text)`` of each (for --api)."""
-    batch: list[tuple[str, str, int]] = []
-    batch_bytes = 0
-
-    def flush():
-        nonlocal batch_bytes
-        if not batch:
-            return
-        encodings = tokenizer.encode_batch([text for _, text, _ in batch], special)
-        for (name, text, size), encoding in zip(batch, encodings, strict=True):
-            result.files.append(FileCount(name, len(encoding), len(text), size))
+    for batch in encode_in_batches(tokenizer, special, named_texts):
+        for (name, text, size), tokens in batch:
+            result.files.append(FileCount(name, tokens, len(text), size))
             if kept is not None:
                 kept.append((name, text))
         progress.advance(len(batch), result.total_tokens)
-        batch.clear()
-        batch_bytes = 0
-
-    for item in named_texts:
-        batch.append(item)
-        batch_bytes += item[2]
-        if batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_FILES:
-            flush()
-    flush()
 
 
 def collect(paths: list[str], result: CountResult):
@@ -322,20 +179,16 @@ def read_planned(planned, max_file_size: int, result: CountResult):
             source = read_source(STDIN if path is None else str(path), max_file_size)
             yield name, source.text, source.size
             continue
-        try:
-            size = path.stat().st_size
-            if size > max_file_size:
-                result.skipped.append(Skipped(name, f"larger than {max_file_size:,} bytes"))
-                continue
-            text, size = read_text_file(path, max_file_size)
-            yield name, text, size
-        except NotText as exc:
-            result.skipped.append(Skipped(name, exc.kind))
-        except OSError as exc:
-            result.skipped.append(Skipped(name, f"cannot read ({exc.strerror or exc})"))
+        read = read_found_file(path, max_file_size)
+        if isinstance(read, str):
+            result.skipped.append(Skipped(name, read))
+        else:
+            yield name, *read
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.tree and (args.threshold or args.sort != "tokens"):
+        raise UsageError("--threshold and --sort go with --tree")
     if args.paths.count(STDIN) > 1:
         raise UsageError("- (stdin) can be given only once")
     missing = next((p for p in args.paths if p != STDIN and not os.path.lexists(p)), None)
@@ -355,10 +208,16 @@ def run(args: argparse.Namespace) -> int:
     costing = Costing(args.model, args, tokenizer.context_window)
     api = api_count.count_texts(args.model, costing.info, kept, args.api_timeout) if args.api else None
     facts = facts_of(result, costing, api)
+    # the tree adds up the number each file shows (an estimate's calibrated count, an API's exact one)
+    shown = [dataclasses.replace(f, tokens=facts.count) for f, facts in zip(result.files, facts.files)]
     if args.json:
-        print(json.dumps(as_json(result, tokenizer, args, facts, api), ensure_ascii=False, indent=2))
+        report = as_json(result, tokenizer, args, facts, api)
+        if args.tree:
+            report["tree"] = tree_json(shown, args.threshold, args.sort)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print_table(result, tokenizer, facts, args.cost or args.output_tokens is not None, args.output_tokens, api)
+        tree = (shown, args.threshold, args.sort) if args.tree else None
+        print_table(result, tokenizer, facts, args.cost or args.output_tokens is not None, args.output_tokens, api, tree)
     return 0
 
 
@@ -416,7 +275,10 @@ def _request_cost(facts: CountFacts, output_tokens: int) -> float | None:
 
 
 def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = False,
-                output_tokens: int | None = None, api: api_count.ApiAnswer | None = None) -> None:
+                output_tokens: int | None = None, api: api_count.ApiAnswer | None = None,
+                tree: tuple | None = None) -> None:
+    """One row per file and the total; with ``tree`` (files, threshold, order) the files as a
+    tree with folder subtotals instead of the file rows."""
     total = counted.total
     rows = list(zip(counted.files, [f.path for f in result.files]))
     files = len(result.files)
@@ -429,6 +291,9 @@ def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = F
             cell += [format_cost(facts.cost), format_window_share(facts.window_share, facts.context_window)]
     widths = [max(len(cell[k]) for cell in cells) for k in range(len(cells[0]))]
     out = sys.stdout
+    if tree is not None:
+        print_tree(tree[0], widths[0], tree[1], tree[2], out)
+        cells, rows = cells[-1:], rows[-1:]
     for cell, (_, name) in zip(cells, rows):
         columns = "  ".join(text.rjust(widths[k]) if k < 2 else text.ljust(widths[k]) for k, text in enumerate(cell))
         out.write(f"{columns}  {name}\n")
