@@ -97,8 +97,14 @@ def tree_json(files: list[FileCount], threshold: int = 0, by: str = "tokens") ->
     children?, hidden?}``; ``hidden`` sums the children under the threshold (left out)."""
 
     def as_dict(node: Node) -> dict:
-        out = {"name": node.name, "path": node.path, "tokens": node.tokens, "files": node.files,
-               "characters": node.characters, "bytes": node.bytes}
+        out = {
+            "name": node.name,
+            "path": node.path,
+            "tokens": node.tokens,
+            "files": node.files,
+            "characters": node.characters,
+            "bytes": node.bytes,
+        }
         if node.is_folder:
             shown, hidden_files, hidden_tokens = _shown(node, threshold, by)
             out["children"] = [as_dict(child) for child in shown]

@@ -8,7 +8,6 @@ between files and reports each batch as it is done, so a big tree fills in as it
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -54,7 +53,10 @@ def read_found_file(path: Path, max_file_size: int) -> tuple[str, int] | str:
 
 
 def encode_in_batches(
-    tokenizer: Tokenizer, special: SpecialTokens, items: Iterable[tuple], cancel: threading.Event | None = None
+    tokenizer: Tokenizer,
+    special: SpecialTokens,
+    items: Iterable[tuple],
+    cancel: threading.Event | None = None,
 ) -> Iterator[list[tuple[tuple, int]]]:
     """``(key, text, size)`` items encoded with ``encode_batch`` a few MB at a time; yields
     each batch as ``[(item, tokens)]``. Stops early once ``cancel`` is set."""
@@ -118,7 +120,9 @@ class Tree:
         for i, part in enumerate(parts[:-1]):
             child = node.children.get(part)
             if child is None:
-                child = node.children[part] = Node(part, "/".join(parts[: i + 1]).replace("//", "/"), children={})
+                child = node.children[part] = Node(
+                    part, "/".join(parts[: i + 1]).replace("//", "/"), children={}
+                )
             node = child
             folders.append(node)
         name = parts[-1] if parts else count.path
@@ -185,14 +189,21 @@ class CountCache:
 # -- counting a tree ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FolderTotal:
+    path: str  # "" for the root
+    tokens: int
+    files: int
+
+
 @dataclass
 class Batch:
-    """What one step of a tree count added: new files, new skipped files, and the folders
-    whose subtotals changed (the root among them), with how far the count has got."""
+    """What one step of a tree count added: new files, new skipped files, and the new
+    subtotals of the folders they changed (the root among them), with how far the count has got."""
 
     files: list[FileCount]
     skipped: list[Skipped]
-    folders: list[Node]
+    folders: list[FolderTotal]
     done: int
     planned: int
 
@@ -232,7 +243,7 @@ def count_tree(
 
     files = walk(root, skip)
     result.planned = len(files)
-    cancelled = lambda: cancel is not None and cancel.is_set()  # noqa: E731
+    cancelled = lambda: cancel is not None and cancel.is_set()
     counted: list[FileCount] = []
     done = 0
 
@@ -244,7 +255,8 @@ def count_tree(
                 touched[id(folder)] = folder
         result.skipped.extend(pending_skips)
         if on_batch is not None and (counted or pending_skips):
-            on_batch(Batch(counted, list(pending_skips), list(touched.values()), done, result.planned))
+            folders = [FolderTotal(n.path, n.tokens, n.files) for n in touched.values()]
+            on_batch(Batch(counted, list(pending_skips), folders, done, result.planned))
         counted = []
         pending_skips.clear()
 
@@ -283,7 +295,9 @@ def count_tree(
         for ((path, info), text, size), tokens in batch:
             counted.append(FileCount(relative(path), tokens, len(text), size))
             if cache:
-                cache.store(tokenizer, special, str(path), info.st_size, info.st_mtime_ns, (tokens, len(text)))
+                cache.store(
+                    tokenizer, special, str(path), info.st_size, info.st_mtime_ns, (tokens, len(text))
+                )
                 cache.encoded += 1
         done += len(batch)
         report()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .textfile import file_kind
 
+
 class GitIgnore:
     """The .gitignore files that apply below one directory, deepest last (git's precedence)."""
 

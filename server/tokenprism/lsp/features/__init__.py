@@ -67,6 +67,7 @@ FEATURES = (
     "chat",
     "compare",
     "api_keys",
+    "workspace_tokens",
 )
 
 
