@@ -14,8 +14,9 @@ import { renderedPromptFeature } from "./features/renderedPrompt";
 import { statusBarFeature } from "./features/statusBar";
 import { togglesFeature } from "./features/toggles";
 import { tokenTableFeature } from "./features/tokenTable";
+import { tokenUsageFeature } from "./features/tokenUsage";
 
-const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature];
+const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature, tokenUsageFeature];
 
 let session: ServerSession | undefined;
 

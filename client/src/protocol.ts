@@ -11,6 +11,8 @@ export const Methods = {
   compare: "tokenprism/compare",
   setApiKeys: "tokenprism/setApiKeys",
   apiKeyStatus: "tokenprism/apiKeyStatus",
+  workspaceTokens: "tokenprism/workspaceTokens",
+  workspaceTokensChanged: "tokenprism/workspaceTokensChanged",
 } as const;
 
 export interface TextDocumentRef {
@@ -128,3 +130,59 @@ export interface CompareResult {
 
 /** tokenprism/apiKeyStatus: where the server's key of each provider comes from (never the key). */
 export type ApiKeyStatus = Partial<Record<"anthropic" | "gemini", "client" | "environment" | null>>;
+
+/** tokenprism/workspaceTokens: every file of the workspace folders counted, with folder subtotals. */
+export interface WorkspaceTokensParams {
+  /** Folder URIs to count (default: the workspace folders). */
+  folders?: string[];
+  partialResultToken?: string | number;
+  workDoneToken?: string | number;
+}
+export interface FileTotal {
+  /** Relative to its root, with "/". */
+  path: string;
+  tokens: number;
+  characters: number;
+  bytes: number;
+}
+export interface FolderTotal {
+  /** Relative to its root, with "/"; "" is the root itself. */
+  path: string;
+  tokens: number;
+  files: number;
+}
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+export interface WorkspaceRoot {
+  uri: string;
+  name: string;
+  complete: boolean;
+  total: { tokens: number; files: number };
+  folders: FolderTotal[];
+  files: FileTotal[];
+  skipped: SkippedFile[];
+}
+export interface WorkspaceTokensResult {
+  model: string;
+  specialTokens: string;
+  complete: boolean;
+  roots: WorkspaceRoot[];
+  total: { tokens: number; files: number; skipped: number };
+}
+/** A partial result ($/progress on partialResultToken): what one batch added to a root. */
+export interface WorkspaceTokensPartial {
+  root: string;
+  files: FileTotal[];
+  skipped: SkippedFile[];
+  /** The new subtotals of the folders the batch changed. */
+  folders: FolderTotal[];
+  done: number;
+  planned: number;
+}
+/** Server -> client: files under a counted folder changed (or the model did): ask again. */
+export interface WorkspaceTokensChanged {
+  reason: "files" | "model";
+  uris: string[];
+}

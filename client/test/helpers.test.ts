@@ -10,6 +10,7 @@ import { compareHtml } from "../src/features/compare";
 import { escapeHtml, visibleText } from "../src/features/feature";
 import { parseModels } from "../src/features/modelPicker";
 import { nextInlayHintMode } from "../src/features/toggles";
+import { shareText, tokenBadge, WorkspaceTokens } from "../src/common/workspaceTokens";
 
 test("server.command: arrays as given, strings split on spaces with quotes grouping", () => {
   assert.deepEqual(parseCommand(["/v/bin/python", "-m", "tokenprism", "serve", ""]), ["/v/bin/python", "-m", "tokenprism", "serve"]);
@@ -54,7 +55,7 @@ test("visible whitespace and HTML escaping", () => {
 // -- workspace trust ------------------------------------------------------------------------------
 
 // Settings reviewed as harmless from an untrusted workspace: none names a file, a model or a program.
-const UNRESTRICTED = ["inlayHints.mode", "colorize", "specialTokens", "budget", "maxDocumentCharacters", "trace.server"];
+const UNRESTRICTED = ["inlayHints.mode", "colorize", "explorer.badges", "specialTokens", "budget", "maxDocumentCharacters", "trace.server"];
 
 function manifest(): any {
   // the bundle runs from client/out/test/
@@ -174,4 +175,34 @@ test("API keys: read from secret storage by provider, checked, their source name
   assert.match(keySource(false, { anthropic: "environment" }, anthropic), /ANTHROPIC_API_KEY/);
   assert.match(keySource(false, { gemini: "environment" }, gemini), /GEMINI_API_KEY \/ GOOGLE_API_KEY/);
   assert.equal(keySource(false, undefined, gemini), "no key: estimates only");
+});
+
+test("explorer badges fit two characters; shares are short", () => {
+  const cases: [number, string][] = [[0, "·"], [999, "·"], [1000, "1k"], [9999, "9k"], [10_000, "k+"], [999_999, "k+"], [1_000_000, "1M"], [9_999_999, "9M"], [12_000_000, "M+"]];
+  for (const [n, badge] of cases) {
+    assert.equal(tokenBadge(n), badge, `${n}`);
+    assert.ok([...tokenBadge(n)].length <= 2);
+  }
+  assert.equal(shareText(1, 2), "50%");
+  assert.equal(shareText(42, 1000), "4.2%");
+  assert.equal(shareText(1, 100_000), "<0.1%");
+  assert.equal(shareText(0, 0), "");
+});
+
+test("workspace token tree: partial results file entries under their folders, the final answer replaces them", () => {
+  const data = new WorkspaceTokens();
+  const root = "file:///ws";
+  data.applyPartial({ root, files: [{ path: "src/a.py", tokens: 30, characters: 90, bytes: 90 }, { path: "b.md", tokens: 50, characters: 1, bytes: 1 }],
+    skipped: [{ path: "x.bin", reason: "binary file" }], folders: [{ path: "", tokens: 80, files: 2 }, { path: "src", tokens: 30, files: 1 }], done: 2, planned: 3 });
+  assert.deepEqual(data.children(root, "", "tokens").map((e) => [e.name, e.kind, e.tokens]), [["b.md", "file", 50], ["src", "folder", 30]]);
+  assert.deepEqual(data.children(root, "", "name").map((e) => e.name), ["src", "b.md"]);
+  assert.deepEqual(data.children(root, "src", "tokens").map((e) => e.path), ["src/a.py"]);
+  assert.deepEqual(data.progress.get(root), { done: 2, planned: 3 });
+  const gone = data.applyResult({ model: "o200k_base", specialTokens: "special", complete: true, total: { tokens: 30, files: 1, skipped: 0 },
+    roots: [{ uri: root, name: "ws", complete: true, total: { tokens: 30, files: 1 }, folders: [{ path: "", tokens: 30, files: 1 }, { path: "src", tokens: 30, files: 1 }],
+      files: [{ path: "src/a.py", tokens: 30, characters: 90, bytes: 90 }], skipped: [] }] });
+  assert.deepEqual(gone, [{ root, path: "b.md" }]);
+  assert.deepEqual(data.children(root, "", "tokens").map((e) => e.name), ["src"]);
+  assert.deepEqual(data.total(), { tokens: 30, files: 1 });
+  assert.equal(data.progress.size, 0);
 });

@@ -1,7 +1,7 @@
 // Owns the language client: starts it, restarts it, and lets features talk to whichever client is
 // current without caring about restarts.
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, State, Trace } from "vscode-languageclient/node";
+import { LanguageClient, LanguageClientOptions, ProgressType, ServerOptions, State, Trace } from "vscode-languageclient/node";
 import { installServer } from "./install";
 import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
 import { configurationResult, readSettings, SECTION } from "./settings";
@@ -22,6 +22,7 @@ export class ServerSession implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   private _state: SessionState = "stopped";
   private _lastError = "";
+  private partialIds = 0;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -52,6 +53,31 @@ export class ServerSession implements vscode.Disposable {
     }
     // Never pass an undefined token: vscode-jsonrpc would send [params, undefined] by position.
     return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
+  }
+
+  /** A request whose partial results ($/progress on a `partialResultToken` it adds) go to `onPartial`
+   *  as they arrive, before the final result. */
+  async requestWithPartials<R, P>(
+    method: string,
+    params: object,
+    onPartial: (partial: P) => void,
+    token?: vscode.CancellationToken,
+  ): Promise<R> {
+    if (this.startup) {
+      await this.startup;
+    }
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new NotRunningError();
+    }
+    const partialResultToken = `tokenprism-partial-${++this.partialIds}`;
+    const listening = client.onProgress(new ProgressType<P>(), partialResultToken, onPartial);
+    try {
+      const full = { ...params, partialResultToken };
+      return await (token ? client.sendRequest<R>(method, full, token) : client.sendRequest<R>(method, full));
+    } finally {
+      listening.dispose();
+    }
   }
 
   /** Sends a notification to the running server. `secret`: its params (API keys) must not reach the
