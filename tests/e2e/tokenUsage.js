@@ -100,7 +100,16 @@ module.exports = async function tokenUsage({ check, assert, page, cli, WS, shot,
       )
       .then(() => true, () => false);
     assert(ok, `no "${want}" badge on long.md in the Explorer`);
+    // For the screenshot: give the view more room, dragging the sash above its header up
+    const box = await pane.locator(".pane-header").first().boundingBox();
+    if (box) {
+      await page.mouse.move(box.x + box.width / 2, box.y - 1);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y - 260, { steps: 8 });
+      await page.mouse.up();
+    }
     await page.mouse.move(5, 5);
+    await page.waitForTimeout(500);
     await shot("token-usage");
     return `long.md: ${fmt(notes.tokens)} tokens, badge "${want}"`;
   });
