@@ -193,7 +193,7 @@ async function main() {
       });
     }
     await shot("status-bar");
-    await require("./tokenUsage")({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets });
+    await require("./tokenUsage")({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets, runCommand });
 
     // greet.py: inlay hints, hover, selections
     const greet = fs.readFileSync(file("greet.py"), "utf8");

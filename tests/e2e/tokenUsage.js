@@ -13,7 +13,7 @@ function badge(n) {
   return "M+";
 }
 
-module.exports = async function tokenUsage({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets }) {
+module.exports = async function tokenUsage({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets, runCommand }) {
   const pane = page.locator(".pane", { has: page.locator(".pane-header", { hasText: "Token usage" }) }).first();
   const rows = pane.locator(".pane-body .monaco-list-row");
   /** [name, description] of the view's visible rows */
@@ -112,6 +112,33 @@ module.exports = async function tokenUsage({ check, assert, page, cli, WS, shot,
     await page.waitForTimeout(500);
     await shot("token-usage");
     return `long.md: ${fmt(notes.tokens)} tokens, badge "${want}"`;
+  });
+  await check("Token usage: sort by name puts folders first, then files, as `count --tree --sort name`", async () => {
+    await closeWidgets();
+    const report = JSON.parse(cli("count", "--tree", "--json", "--sort", "name", "--model", "o200k_base", WS));
+    let node = report.tree.children.find((c) => c.name === "/");
+    for (const part of WS.split("/").filter(Boolean)) {
+      node = node.children.find((c) => c.name === part);
+    }
+    await runCommand("TokenPrism: Token usage: sort by name");
+    const want = node.children.map((c) => c.name);
+    const deadline = Date.now() + 15000;
+    let names = [];
+    while (Date.now() < deadline) {
+      // the top level only: rows whose indent is the least
+      names = await rows.evaluateAll((els) => {
+        const level = (el) => Number(el.getAttribute("aria-level") || 1);
+        const top = Math.min(...els.map(level));
+        return els.filter((el) => level(el) === top).map((el) => (el.querySelector(".label-name") || {}).textContent || "");
+      });
+      if (JSON.stringify(names.filter((n) => !n.startsWith("Skipped"))) === JSON.stringify(want)) {
+        break;
+      }
+      await page.waitForTimeout(300);
+    }
+    await runCommand("TokenPrism: Token usage: largest first");
+    assert(JSON.stringify(names) === JSON.stringify(want), `the view's order ${JSON.stringify(names)}, CLI ${JSON.stringify(want)}`);
+    return names.join(", ");
   });
   fs.rmSync(path.dirname(big), { recursive: true, force: true });
   await closeWidgets();
