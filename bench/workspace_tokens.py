@@ -14,81 +14,61 @@ timed too. The machine is shared: each figure is the best of ``--repeat`` runs.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import queue
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-
-def frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "lsp"))
+from raw_lsp import RawServer, frame  # noqa: E402
 
 
-class Server:
+class Server(RawServer):
+    """``tokenprism serve`` over pipes (tests/lsp/raw_lsp.py), messages stamped as they are taken."""
+
     def __init__(self, model: str):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tokenprism", "serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
+        super().__init__([sys.executable, "-m", "tokenprism", "serve"])
         self.model = model
-        self.inbox: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self) -> None:
-        out = self.proc.stdout
-        while True:
-            header = b""
-            while not header.endswith(b"\r\n\r\n"):
-                byte = out.read(1)
-                if not byte:
-                    return
-                header += byte
-            length = int(header.split(b":")[1].split(b"\r\n")[0])
-            self.inbox.put((time.perf_counter(), json.loads(out.read(length))))
-
-    def send(self, message: dict) -> None:
-        self.proc.stdin.write(frame({"jsonrpc": "2.0", **message}))
-        self.proc.stdin.flush()
+    def post(self, message: dict) -> None:
+        self.send(frame({"jsonrpc": "2.0", **message}))
 
     def wait(self, predicate, timeout: float = 600.0):
         deadline = time.monotonic() + timeout
         while True:
-            at, message = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            message = self.messages.get(timeout=max(0.0, deadline - time.monotonic()))
             if predicate(message):
-                return at, message
+                return time.perf_counter(), message
 
     def start(self, folder: Path) -> None:
         uri = folder.resolve().as_uri()
-        self.send({"id": "init", "method": "initialize", "params": {
+        self.post({"id": "init", "method": "initialize", "params": {
             "processId": None, "rootUri": uri, "capabilities": {},
             "workspaceFolders": [{"uri": uri, "name": folder.name}],
             "initializationOptions": {"model": self.model}}})
         self.wait(lambda m: m.get("id") == "init")
-        self.send({"method": "initialized", "params": {}})
-        self.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        self.post({"method": "initialized", "params": {}})
+        self.post({"method": "textDocument/didOpen", "params": {"textDocument": {
             "uri": "file:///bench/typing.txt", "languageId": "plaintext", "version": 1,
             "text": "a document the user is working on while the workspace is counted\n"}}})
         self.wait(lambda m: m.get("method") == "tokenprism/documentStats")
 
     def stop(self) -> int:
-        self.send({"id": "bye", "method": "shutdown"})
+        """Shut down; the peak RSS in MB."""
+        self.post({"id": "bye", "method": "shutdown"})
         self.wait(lambda m: m.get("id") == "bye", 60)
-        self.send({"method": "exit"})
-        _, _, usage = os.wait4(self.proc.pid, 0)
-        return usage.ru_maxrss // 1024
+        self.post({"method": "exit"})
+        self.wait_exit(60)
+        return self.peak_rss_kb // 1024
 
 
 def fill(folder: Path, model: str) -> dict:
     server = Server(model)
     server.start(folder)
     started = time.perf_counter()
-    server.send({"id": "walk", "method": "tokenprism/workspaceTokens", "params": {"partialResultToken": "p"}})
+    server.post({"id": "walk", "method": "tokenprism/workspaceTokens", "params": {"partialResultToken": "p"}})
     first_partial = answer = None
     partials, hovers, pending = 0, [], {}
     next_hover, n = started, 0
@@ -97,7 +77,7 @@ def fill(folder: Path, model: str) -> dict:
         if now >= next_hover:
             n += 1
             pending[f"h{n}"] = now
-            server.send({"id": f"h{n}", "method": "textDocument/hover", "params": {
+            server.post({"id": f"h{n}", "method": "textDocument/hover", "params": {
                 "textDocument": {"uri": "file:///bench/typing.txt"}, "position": {"line": 0, "character": 3}}})
             next_hover = now + 0.1
         try:
@@ -113,7 +93,7 @@ def fill(folder: Path, model: str) -> dict:
             answer = (at - started, message["result"])
     fill_s, result = answer
     again_start = time.perf_counter()
-    server.send({"id": "again", "method": "tokenprism/workspaceTokens", "params": {}})
+    server.post({"id": "again", "method": "tokenprism/workspaceTokens", "params": {}})
     again_at, _ = server.wait(lambda m: m.get("id") == "again")
     peak_mb = server.stop()
     return {

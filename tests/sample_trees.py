@@ -46,19 +46,18 @@ def git_listed(root: Path) -> set[str]:
     return {name for name in out.split("\0") if name}
 
 
+def run_cli(root: Path, *argv: str) -> str:
+    """``tokenprism ARGV...`` run in another process in ``root``; its stdout."""
+    env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
+    return subprocess.run(
+        [sys.executable, "-m", "tokenprism", *argv],
+        cwd=root, check=True, capture_output=True, text=True, timeout=300, env=env,
+    ).stdout
+
+
 def cli_count(root: Path, *extra: str, model: str = "o200k_base") -> dict:
     """``tokenprism count --json ROOT`` run in another process."""
-    env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
-    out = subprocess.run(
-        [sys.executable, "-m", "tokenprism", "count", "--json", "--model", model, *extra, "."],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    ).stdout
-    return json.loads(out)
+    return json.loads(run_cli(root, "count", "--json", "--model", model, *extra, "."))
 
 
 def folder_sums(files: dict[str, int]) -> dict[str, tuple[int, int]]:

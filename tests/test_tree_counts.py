@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from sample_trees import SAMPLE, cli_count, folder_sums, generate_big_tree, git_listed, write_tree
+from sample_trees import SAMPLE, cli_count, folder_sums, generate_big_tree, git_listed, run_cli, write_tree
 from tokenprism.tokenization import load_tokenizer
 from tokenprism.tokenization.tree_counts import CountCache, count_tree
 
@@ -144,21 +142,11 @@ def test_cancel_stops_between_batches(tmp_path, o200k, monkeypatch):
     assert len(batches) == 1 and result.tree.root.files <= 20
 
 
-PY = [sys.executable, "-m", "tokenprism"]
 ROW = re.compile(r"^\s*([\d,]+)\s+([\d.]+)%\s+(?:[│ ]{4})*(?:[├└]── )?(.*)$")
 
 
 def run_tree(root, *args) -> str:
-    env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
-    return subprocess.run(
-        [*PY, "count", "--tree", *args, "."],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    ).stdout
+    return run_cli(root, "count", "--tree", *args, ".")
 
 
 def test_cli_tree_prints_folder_subtotals(sample):

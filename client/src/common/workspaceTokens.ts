@@ -31,7 +31,18 @@ class RootState {
     return this.folders.get("") ?? { path: "", tokens: 0, files: 0 };
   }
 
-  link(path: string): void {
+  add(folders: FolderTotal[], files: FileTotal[]): void {
+    for (const folder of folders) {
+      this.folders.set(folder.path, folder);
+      this.link(folder.path);
+    }
+    for (const file of files) {
+      this.files.set(file.path, file);
+      this.link(file.path);
+    }
+  }
+
+  private link(path: string): void {
     while (path !== "") {
       const parent = parentOf(path);
       let set = this.children.get(parent);
@@ -82,14 +93,7 @@ export class WorkspaceTokens {
       root = new RootState(partial.root, baseName(partial.root.replace(/\/+$/, "")));
       this.roots.set(partial.root, root);
     }
-    for (const folder of partial.folders) {
-      root.folders.set(folder.path, folder);
-      root.link(folder.path);
-    }
-    for (const file of partial.files) {
-      root.files.set(file.path, file);
-      root.link(file.path);
-    }
+    root.add(partial.folders, partial.files);
     if (partial.skipped.length) {
       const known = new Set(root.skipped.map((s) => s.path));
       root.skipped.push(...partial.skipped.filter((s) => !known.has(s.path)));
@@ -173,14 +177,7 @@ export class WorkspaceTokens {
 
 function fromRoot(r: WorkspaceRoot): RootState {
   const root = new RootState(r.uri, r.name);
-  for (const folder of r.folders) {
-    root.folders.set(folder.path, folder);
-    root.link(folder.path);
-  }
-  for (const file of r.files) {
-    root.files.set(file.path, file);
-    root.link(file.path);
-  }
+  root.add(r.folders, r.files);
   root.skipped = [...r.skipped];
   return root;
 }
