@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -191,3 +193,13 @@ def test_cli_tree_threshold_folds_small_entries_and_json_keeps_totals(sample):
 
     check(report["tree"])
     assert report["tree"]["tokens"] == report["total"]["tokens"]
+
+
+def test_cli_tree_options_without_tree_are_a_usage_error(sample):
+    env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenprism", "count", "--threshold", "10", "."],
+        cwd=sample, capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert done.returncode == 2 and "--threshold and --sort go with --tree" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
