@@ -44,15 +44,34 @@ class Server(RawServer):
 
     def start(self, folder: Path) -> None:
         uri = folder.resolve().as_uri()
-        self.post({"id": "init", "method": "initialize", "params": {
-            "processId": None, "rootUri": uri, "capabilities": {},
-            "workspaceFolders": [{"uri": uri, "name": folder.name}],
-            "initializationOptions": {"model": self.model}}})
+        self.post(
+            {
+                "id": "init",
+                "method": "initialize",
+                "params": {
+                    "processId": None,
+                    "rootUri": uri,
+                    "capabilities": {},
+                    "workspaceFolders": [{"uri": uri, "name": folder.name}],
+                    "initializationOptions": {"model": self.model},
+                },
+            }
+        )
         self.wait(lambda m: m.get("id") == "init")
         self.post({"method": "initialized", "params": {}})
-        self.post({"method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": "file:///bench/typing.txt", "languageId": "plaintext", "version": 1,
-            "text": "a document the user is working on while the workspace is counted\n"}}})
+        self.post(
+            {
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": "file:///bench/typing.txt",
+                        "languageId": "plaintext",
+                        "version": 1,
+                        "text": "a document the user is working on while the workspace is counted\n",
+                    }
+                },
+            }
+        )
         self.wait(lambda m: m.get("method") == "tokenprism/documentStats")
 
     def stop(self) -> int:
@@ -77,8 +96,16 @@ def fill(folder: Path, model: str) -> dict:
         if now >= next_hover:
             n += 1
             pending[f"h{n}"] = now
-            server.post({"id": f"h{n}", "method": "textDocument/hover", "params": {
-                "textDocument": {"uri": "file:///bench/typing.txt"}, "position": {"line": 0, "character": 3}}})
+            server.post(
+                {
+                    "id": f"h{n}",
+                    "method": "textDocument/hover",
+                    "params": {
+                        "textDocument": {"uri": "file:///bench/typing.txt"},
+                        "position": {"line": 0, "character": 3},
+                    },
+                }
+            )
             next_hover = now + 0.1
         try:
             at, message = server.wait(lambda m: True, timeout=max(0.001, next_hover - time.perf_counter()))
@@ -97,17 +124,27 @@ def fill(folder: Path, model: str) -> dict:
     again_at, _ = server.wait(lambda m: m.get("id") == "again")
     peak_mb = server.stop()
     return {
-        "files": result["total"]["files"], "skipped": result["total"]["skipped"], "tokens": result["total"]["tokens"],
-        "fill_s": fill_s, "first_partial_s": first_partial, "partials": partials, "cached_s": again_at - again_start,
+        "files": result["total"]["files"],
+        "skipped": result["total"]["skipped"],
+        "tokens": result["total"]["tokens"],
+        "fill_s": fill_s,
+        "first_partial_s": first_partial,
+        "partials": partials,
+        "cached_s": again_at - again_start,
         "hover_median_ms": 1000 * statistics.median(hovers) if hovers else None,
-        "hover_max_ms": 1000 * max(hovers) if hovers else None, "hovers": len(hovers), "peak_rss_mb": peak_mb,
+        "hover_max_ms": 1000 * max(hovers) if hovers else None,
+        "hovers": len(hovers),
+        "peak_rss_mb": peak_mb,
     }
 
 
 def cli_count(folder: Path, model: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tokenprism", "count", "--json", "--model", model, str(folder)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "tokenprism", "count", "--json", "--model", model, str(folder)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -122,12 +159,18 @@ def main() -> None:
         best = min(runs, key=lambda r: r["fill_s"])
         cli = min(cli_count(folder, args.model) for _ in range(args.repeat))
         print(f"{folder}: {best['files']:,} files ({best['skipped']:,} skipped), {best['tokens']:,} tokens")
-        print(f"  tree filled in {best['fill_s']:.2f} s (first batch after {best['first_partial_s']:.2f} s, "
-              f"{best['partials']} batches); again from the cache {best['cached_s']:.2f} s; CLI count {cli:.2f} s")
-        print(f"  hover during the walk: median {best['hover_median_ms']:.1f} ms, max {best['hover_max_ms']:.1f} ms "
-              f"({best['hovers']} hovers); server peak RSS {best['peak_rss_mb']} MB")
-        print(f"  all runs: fill {[round(r['fill_s'], 2) for r in runs]} s, "
-              f"hover max {[round(r['hover_max_ms'], 1) for r in runs]} ms")
+        print(
+            f"  tree filled in {best['fill_s']:.2f} s (first batch after {best['first_partial_s']:.2f} s, "
+            f"{best['partials']} batches); again from the cache {best['cached_s']:.2f} s; CLI count {cli:.2f} s"
+        )
+        print(
+            f"  hover during the walk: median {best['hover_median_ms']:.1f} ms, max {best['hover_max_ms']:.1f} ms "
+            f"({best['hovers']} hovers); server peak RSS {best['peak_rss_mb']} MB"
+        )
+        print(
+            f"  all runs: fill {[round(r['fill_s'], 2) for r in runs]} s, "
+            f"hover max {[round(r['hover_max_ms'], 1) for r in runs]} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,12 @@ def run_cli(root: Path, *argv: str) -> str:
     env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
     return subprocess.run(
         [sys.executable, "-m", "tokenprism", *argv],
-        cwd=root, check=True, capture_output=True, text=True, timeout=300, env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     ).stdout
 
 

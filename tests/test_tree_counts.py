@@ -199,7 +199,11 @@ def test_cli_tree_options_without_tree_are_a_usage_error(sample):
     env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error"}
     done = subprocess.run(
         [sys.executable, "-m", "tokenprism", "count", "--threshold", "10", "."],
-        cwd=sample, capture_output=True, text=True, timeout=120, env=env,
+        cwd=sample,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 2 and "--threshold and --sort go with --tree" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -126,6 +126,22 @@ async def test_a_saved_file_is_recounted_and_the_client_told(client, folders):
         files_of(root)["src/util.py"]
         == {f["path"]: f["tokens"] for f in cli_count(folders["sample"])["files"]}["src/util.py"]
     )
+    # a file created in a counted folder (a file-system event, not a save): counted at the next request
+    created = folders["sample"] / "src" / "deep" / "new.md"
+    created.write_text("A new note with a few words in it.\n", encoding="utf-8")
+    client.changed.clear()
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=from_fs_path(str(created)), type=types.FileChangeType.Created)]
+        )
+    )
+    deadline = time.monotonic() + 10
+    while not client.changed and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert client.changed and client.changed[-1]["uris"] == [from_fs_path(str(created))]
+    (root,) = (await request(client, METHOD, {}))["roots"]
+    assert files_of(root) == {f["path"]: f["tokens"] for f in cli_count(folders["sample"])["files"]}
+    assert "src/deep/new.md" in files_of(root)
     # a file outside every counted folder is no news
     client.changed.clear()
     client.workspace_did_change_watched_files(
