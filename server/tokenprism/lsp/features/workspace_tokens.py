@@ -130,14 +130,17 @@ class WorkspaceWalks:
                     value = batch_json(uri, batch)
                     loop.call_soon_threadsafe(self._send_batch, partial_token, progress, name, value)
 
-                counted = await loop.run_in_executor(
-                    self._executor,
-                    lambda path=path, on_batch=on_batch: count_tree(
+                def walk(path=path, on_batch=on_batch, uri=uri, name=name) -> tuple[dict, list[str]]:
+                    counted = count_tree(
                         path, tokenizer, special, cache=self.cache, cancel=cancel, on_batch=on_batch
-                    ),
-                )
-                self._counted_folders.update(str(counted.root / n.path) for n in counted.tree.folders())
-                results.append(root_json(uri, name, counted))
+                    )
+                    # the answer's JSON is built here too: for a big tree that takes a while
+                    folders = [str(counted.root / n.path) for n in counted.tree.folders()]
+                    return root_json(uri, name, counted), folders
+
+                answer, folders = await loop.run_in_executor(self._executor, walk)
+                self._counted_folders.update(folders)
+                results.append(answer)
                 if cancel.is_set():
                     break
         finally:
