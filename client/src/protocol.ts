@@ -165,11 +165,25 @@ export interface WorkspaceRoot {
   skipped: SkippedFile[];
 }
 export interface WorkspaceTokensResult {
+  /** The tokenizer's name, and the model as the settings name it (an API model name has prices). */
   model: string;
+  spec?: string;
   specialTokens: string;
   complete: boolean;
   roots: WorkspaceRoot[];
-  total: { tokens: number; files: number; skipped: number };
+  /** The whole workspace as one prompt: its count (calibrated for an estimate), cost and window share,
+   *  with the server's wording of count and cost (`≈1,234`, `$0.04`; costText null without a price). */
+  total: {
+    tokens: number;
+    files: number;
+    skipped: number;
+    count?: number;
+    exact?: boolean;
+    cost?: number | null;
+    windowShare?: number | null;
+    countText?: string;
+    costText?: string | null;
+  };
 }
 /** A partial result ($/progress on partialResultToken): what one batch added to a root. */
 export interface WorkspaceTokensPartial {

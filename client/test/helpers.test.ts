@@ -177,6 +177,13 @@ test("API keys: read from secret storage by provider, checked, their source name
   assert.equal(keySource(false, undefined, gemini), "no key: estimates only");
 });
 
+test("the view's summary is the server's wording, with the cost when the model has a price", () => {
+  const data = new WorkspaceTokens();
+  data.applyResult({ model: "o200k_base", spec: "claude-sonnet-4-5", specialTokens: "special", complete: true, roots: [],
+    total: { tokens: 100, files: 1, skipped: 0, count: 120, exact: false, cost: 0.00036, countText: "≈120", costText: "$0.00036" } });
+  assert.equal(data.summary, "≈120 tokens · $0.00036 · claude-sonnet-4-5");
+});
+
 test("explorer badges fit two characters; shares are short", () => {
   const cases: [number, string][] = [[0, "·"], [999, "·"], [1000, "1k"], [9999, "9k"], [10_000, "k+"], [999_999, "k+"], [1_000_000, "1M"], [9_999_999, "9M"], [12_000_000, "M+"]];
   for (const [n, badge] of cases) {
@@ -204,5 +211,6 @@ test("workspace token tree: partial results file entries under their folders, th
   assert.deepEqual(gone, [{ root, path: "b.md" }]);
   assert.deepEqual(data.children(root, "", "tokens").map((e) => e.name), ["src"]);
   assert.deepEqual(data.total(), { tokens: 30, files: 1 });
+  assert.equal(data.summary, "30 tokens · o200k_base");
   assert.equal(data.progress.size, 0);
 });

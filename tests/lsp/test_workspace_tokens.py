@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_helpers import SERVER, open_document, plain, request, wait_stats
+from lsp_helpers import SERVER, configured, open_document, plain, request, wait_stats
 from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
@@ -229,3 +229,20 @@ async def test_bad_params_are_one_line_errors(client):
         await request(client, METHOD, {"folders": "file:///x"})
     with pytest.raises(JsonRpcException, match="not a folder on disk"):
         await request(client, METHOD, {"folders": ["file:///no/such/folder"]})
+
+
+async def test_the_total_carries_the_cost_for_an_api_model_like_count_cost(client, folders):
+    plain_total = (await request(client, METHOD, {}))["total"]
+    assert plain_total["cost"] is None and plain_total["costText"] is None  # o200k_base: a tokenizer, no price
+    async with configured(client, model="gpt-5"):
+        deadline = time.monotonic() + 30
+        while True:
+            result = await request(client, METHOD, {})
+            if result["spec"] == "gpt-5" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    cli = cli_count(folders["sample"], "--cost", model="gpt-5")
+    total = result["total"]
+    assert result["spec"] == "gpt-5" and total["tokens"] == cli["total"]["tokens"]
+    assert total["cost"] == pytest.approx(cli["total"]["cost"]) and total["cost"] > 0
+    assert total["costText"].startswith("$") and total["exact"] is True

@@ -71,6 +71,8 @@ function baseName(path: string): string {
 export class WorkspaceTokens {
   private roots = new Map<string, RootState>();
   model = "";
+  /** The server's wording of the last whole answer's total: `≈1,234 tokens · $0.04 · gpt-5`. */
+  summary = "";
   /** files done / planned of the walk in progress, by root */
   readonly progress = new Map<string, { done: number; planned: number }>();
 
@@ -124,6 +126,10 @@ export class WorkspaceTokens {
     }
     this.roots = next;
     this.model = result.model;
+    const t = result.total;
+    this.summary = [`${t.countText ?? t.tokens.toLocaleString("en-US")} tokens`, t.costText, result.spec || result.model]
+      .filter(Boolean)
+      .join(" · ");
     this.progress.clear();
     return gone;
   }

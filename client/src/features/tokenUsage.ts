@@ -163,7 +163,12 @@ class TokenUsage implements vscode.TreeDataProvider<Node>, vscode.FileDecoration
     this.redraw.cancel();
     const total = this.data.total();
     const walking = [...this.data.progress.values()];
-    this.view.description = this.data.isEmpty ? undefined : `${formatCount(total.tokens)} tokens · ${this.data.model || "counting"}`;
+    // while a walk fills the tree: its running total; then the server's summary (with the cost when priced)
+    this.view.description = this.data.isEmpty
+      ? undefined
+      : walking.length || !this.data.summary
+        ? `${formatCount(total.tokens)} tokens · ${this.data.model || "counting"}`
+        : this.data.summary;
     this.view.message = walking.length
       ? `Counting… ${formatCount(walking.reduce((n, p) => n + p.done, 0))} of ${formatCount(walking.reduce((n, p) => n + p.planned, 0))} files`
       : undefined;

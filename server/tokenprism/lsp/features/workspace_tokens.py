@@ -22,6 +22,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
 from ...tokenization import TokenizerLoadError
+from ...tokenization.costing import facts_for, format_cost, format_count
 from ...tokenization.tree_counts import Batch, CountCache, TreeCount, count_tree
 from .. import convert
 
@@ -149,15 +150,25 @@ class WorkspaceWalks:
                 self._cancel = None
             progress.end()
         complete = len(results) == len(roots) and all(r["complete"] for r in results)
+        tokens = sum(r["total"]["tokens"] for r in results)
+        # what the whole workspace as one prompt would cost the model named in the settings
+        # (null for a plain tokenizer); the price data loads off the event loop
+        facts = await loop.run_in_executor(
+            self._executor, lambda: facts_for(settings.model, tokens, tokenizer_window=tokenizer.context_window)
+        )
         return {
             "model": tokenizer.name,
+            "spec": settings.model,
             "specialTokens": special.value,
             "complete": complete,
             "roots": results,
             "total": {
-                "tokens": sum(r["total"]["tokens"] for r in results),
+                "tokens": tokens,
                 "files": sum(r["total"]["files"] for r in results),
                 "skipped": sum(len(r["skipped"]) for r in results),
+                **facts.to_json(),
+                "countText": format_count(facts.count, facts.exact),
+                "costText": None if facts.cost is None else format_cost(facts.cost),
             },
         }
 
