@@ -7,7 +7,7 @@ import types as pytypes
 
 from tokenprism.lsp.features import FEATURES, register_all
 from tokenprism.lsp.server import TokenPrismServer, create_server
-from tokenprism.lsp.settings import InlayHintMode, Settings
+from tokenprism.lsp.settings import ColorMode, InlayHintMode, Settings
 from tokenprism.tokenization import SpecialTokens
 
 
@@ -32,11 +32,25 @@ def test_bad_settings_fall_back_one_line_each():
     )
     assert settings.model == Settings().model  # the default, not ""
     assert settings.model_for("python") == "starcoder2" and settings.model_for("markdown") == settings.model
-    assert settings.inlay_hints_mode is InlayHintMode.COUNTS and settings.colorize is False
+    assert settings.inlay_hints_mode is InlayHintMode.COUNTS and settings.colorize is ColorMode.OFF
     assert settings.special_tokens is SpecialTokens.TEXT and settings.budget == 0
     assert settings.gguf_search_paths is None
     assert len(problems) == 5 and all("\n" not in p for p in problems)
     assert any("tokenprism.inlayHints.mode" in p and "'sometimes'" in p for p in problems)
+
+
+def test_colorize_takes_a_mode_or_the_old_boolean():
+    modes = {True: ColorMode.FOREGROUND, False: ColorMode.OFF, "off": ColorMode.OFF,
+             "foreground": ColorMode.FOREGROUND, "background": ColorMode.BACKGROUND}
+    for raw, mode in modes.items():
+        settings, problems = Settings.from_dict({"colorize": raw})
+        assert settings.colorize is mode and problems == []
+    settings, problems = Settings.from_dict({"colorize": "rainbow"})
+    assert settings.colorize is ColorMode.OFF
+    expected = (
+        "tokenprism.colorize: expected 'off', 'foreground' or 'background', got 'rainbow'; using the default"
+    )
+    assert problems == [expected]
 
 
 def test_garbage_settings_are_defaults():

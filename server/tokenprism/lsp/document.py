@@ -273,6 +273,24 @@ class Snapshot:
         ends[has_break] = nxt - 1 - crlf
         return ends
 
+    def cut_at_lines(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Spans ``[starts[i], ends[i])`` cut into one piece per line they touch, without the
+        line breaks (an editor range of one line each): (starts, ends, index of the span)."""
+        starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+        if not len(starts):
+            return starts, ends, np.zeros(0, np.int64)
+        lines = self.lines
+        first_lines = lines.lines_of(starts)
+        last_lines = lines.lines_of(np.maximum(ends - 1, starts))
+        per_span = last_lines - first_lines + 1  # most spans touch one line
+        span = np.repeat(np.arange(len(starts)), per_span)
+        nth_line = np.arange(len(span)) - np.repeat(np.cumsum(per_span) - per_span, per_span)
+        piece_lines = first_lines[span] + nth_line
+        p_starts = np.maximum(starts[span], lines.starts[piece_lines])
+        p_ends = np.minimum(ends[span], self.content_ends(piece_lines))
+        keep = p_ends > p_starts  # line breaks and empty spans go
+        return p_starts[keep], p_ends[keep], span[keep]
+
     @property
     def is_ascii(self) -> bool:
         if not self._ascii:

@@ -24,6 +24,12 @@ class InlayHintMode(str, Enum):
     OFF = "off"
 
 
+class ColorMode(str, Enum):
+    OFF = "off"
+    FOREGROUND = "foreground"  # semantic tokens: the theme's colours for alternate tokens
+    BACKGROUND = "background"  # pastel bands drawn by the client from tokenprism/tokenRanges
+
+
 def default_gguf_search_paths() -> tuple[str, ...]:
     """The usual local model folders of Ollama, LM Studio and llama.cpp that exist here."""
     home = Path.home()
@@ -43,7 +49,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     model_by_language: dict[str, str] = field(default_factory=dict)
     inlay_hints_mode: InlayHintMode = InlayHintMode.COUNTS
-    colorize: bool = False
+    colorize: ColorMode = ColorMode.OFF
     special_tokens: SpecialTokens = SpecialTokens.SPECIAL
     budget: int = 0
     gguf_search_paths: tuple[str, ...] | None = None  # None: the default folders
@@ -80,7 +86,7 @@ class Settings:
         take("model", "model", _non_empty_string)
         take("modelByLanguage", "model_by_language", _string_map)
         take("inlayHints.mode", "inlay_hints_mode", lambda v: _choice(InlayHintMode, v))
-        take("colorize", "colorize", _boolean)
+        take("colorize", "colorize", _color_mode)
         take("specialTokens", "special_tokens", lambda v: _choice(SpecialTokens, v))
         take("budget", "budget", _non_negative_int)
         take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
@@ -148,6 +154,16 @@ def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
     return value
+
+
+def _color_mode(value: Any) -> ColorMode:
+    """A mode name; ``true`` / ``false`` (the setting was a boolean once) mean foreground / off."""
+    if isinstance(value, bool):
+        return ColorMode.FOREGROUND if value else ColorMode.OFF
+    try:
+        return ColorMode(value)
+    except ValueError:
+        raise ValueError(f"expected 'off', 'foreground' or 'background', got {value!r}") from None
 
 
 def _non_negative_int(value: Any) -> int:

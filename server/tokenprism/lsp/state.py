@@ -67,7 +67,6 @@ class TokenView:
     encoding: Encoding  # or the TokenState's frozen snapshot: the same query API and arrays
     tokenizer: Tokenizer
     special: SpecialTokens
-    _segment_numbers: list = field(default_factory=list, repr=False)
 
     @property
     def version(self) -> int:
@@ -110,13 +109,6 @@ class TokenView:
     def counts_between(self, bounds) -> np.ndarray:
         """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
         return np.diff(self.counted_before(bounds))
-
-    def segment_numbers(self) -> np.ndarray:
-        """For each token, the number of its display segment (0, 1, 2, … in document order)."""
-        if not self._segment_numbers:
-            starts_segment = (self.encoding.flags & CONTINUES) == 0
-            self._segment_numbers.append(np.cumsum(starts_segment, dtype=np.int64) - 1)
-        return self._segment_numbers[0]
 
 
 @dataclass(eq=False)

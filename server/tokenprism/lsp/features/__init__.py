@@ -61,6 +61,7 @@ FEATURES = (
     "inlay_hints",
     "hover",
     "semantic_tokens",
+    "token_ranges",
     "count",
     "tokens",
     "models",
