@@ -13,10 +13,11 @@ import { modelPickerFeature } from "./features/modelPicker";
 import { renderedPromptFeature } from "./features/renderedPrompt";
 import { statusBarFeature } from "./features/statusBar";
 import { togglesFeature } from "./features/toggles";
+import { tokenBandsFeature } from "./features/tokenBands";
 import { tokenTableFeature } from "./features/tokenTable";
 import { tokenUsageFeature } from "./features/tokenUsage";
 
-const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature, tokenUsageFeature];
+const FEATURES: Feature[] = [statusBarFeature, modelPickerFeature, togglesFeature, tokenBandsFeature, tokenTableFeature, renderedPromptFeature, compareFeature, apiKeysFeature, tokenUsageFeature];
 
 let session: ServerSession | undefined;
 

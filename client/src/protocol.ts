@@ -6,6 +6,7 @@ export const Methods = {
   documentStats: "tokenprism/documentStats",
   count: "tokenprism/count",
   tokens: "tokenprism/tokens",
+  tokenRanges: "tokenprism/tokenRanges",
   models: "tokenprism/models",
   renderChat: "tokenprism/renderChat",
   compare: "tokenprism/compare",
@@ -54,6 +55,23 @@ export interface TokensResult {
   version: number;
   model: string;
   tokens: TokenInfo[];
+}
+
+export interface TokenRangesParams {
+  textDocument: TextDocumentRef;
+  range: Range;
+  model?: string;
+}
+/** Kinds of a token range: a band (0 or 1, alternating segment by segment) or a special token (2);
+ *  plus SPLIT_CHARACTER when the range is one character whose bytes lie in more than one token. */
+export const TokenRangeKind = { band0: 0, band1: 1, special: 2, splitCharacter: 4 } as const;
+export interface TokenRangesResult {
+  version: number;
+  model: string;
+  /** [line, startCharacter, endCharacter, kind], each within one line, line breaks left out. */
+  ranges: [number, number, number, number][];
+  /** The range held more tokens than one answer carries: the ranges stop early. */
+  truncated: boolean;
 }
 
 /** One entry of `tokenprism/models` ({models: [...], searchPaths, current}); see docs/protocol.md. */

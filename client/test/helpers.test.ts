@@ -4,12 +4,13 @@ import { test } from "node:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { configurationResult, effectiveTarget, parseCommand, readSettings, RESTRICTED_SETTINGS } from "../src/common/settings";
+import { colorMode, configurationResult, effectiveTarget, parseCommand, readSettings, RESTRICTED_SETTINGS } from "../src/common/settings";
 import { API_PROVIDERS, checkKey, keySource, secretName, storedKeys } from "../src/features/apiKeys";
 import { compareHtml } from "../src/features/compare";
 import { escapeHtml, visibleText } from "../src/features/feature";
 import { parseModels } from "../src/features/modelPicker";
-import { nextInlayHintMode } from "../src/features/toggles";
+import { nextColorMode, nextInlayHintMode } from "../src/features/toggles";
+import { bucketRanges, covers, spansToRequest } from "../src/features/tokenBands";
 import { shareText, tokenBadge, WorkspaceTokens } from "../src/common/workspaceTokens";
 
 test("server.command: arrays as given, strings split on spaces with quotes grouping", () => {
@@ -25,6 +26,34 @@ test("inlay hint modes cycle counts -> boundaries -> off -> counts, unknown rest
   assert.equal(nextInlayHintMode("boundaries"), "off");
   assert.equal(nextInlayHintMode("off"), "counts");
   assert.equal(nextInlayHintMode("bogus"), "counts");
+});
+
+test("colorize: the three modes, the old booleans, anything else off; the cycle visits all three", () => {
+  assert.equal(colorMode(true), "foreground");
+  assert.equal(colorMode(false), "off");
+  assert.equal(colorMode("background"), "background");
+  assert.equal(colorMode("rainbow"), "off");
+  assert.equal(colorMode(undefined), "off");
+  assert.deepEqual([nextColorMode("off"), nextColorMode("foreground"), nextColorMode("background")], ["foreground", "background", "off"]);
+});
+
+test("background colours: visible lines widened by a margin, clamped, merged; coverage", () => {
+  assert.deepEqual(spansToRequest([[10, 50]], 20, 1000), [[0, 70]]);
+  assert.deepEqual(spansToRequest([[990, 999]], 20, 1000), [[970, 999]]);
+  // folded: two visible pieces far apart stay two requests, near ones become one
+  assert.deepEqual(spansToRequest([[500, 520], [0, 10]], 20, 100_000), [[0, 30], [480, 540]]);
+  assert.deepEqual(spansToRequest([[0, 10], [40, 50]], 20, 100), [[0, 70]]);
+  assert.ok(covers([[0, 70]], [[30, 60]]));
+  assert.ok(!covers([[0, 70]], [[60, 80]]));
+  assert.ok(!covers([[0, 30], [480, 540]], [[0, 10], [490, 541]]));
+});
+
+test("background colours: each server range goes to its band or special colour, split characters also outlined", () => {
+  const buckets = bucketRanges([[0, 0, 1, 0], [0, 1, 2, 1], [0, 2, 4, 4], [0, 4, 17, 2], [1, 0, 2, 5]]);
+  assert.deepEqual(buckets.band0, [[0, 0, 1], [0, 2, 4]]);
+  assert.deepEqual(buckets.band1, [[0, 1, 2], [1, 0, 2]]);
+  assert.deepEqual(buckets.special, [[0, 4, 17]]);
+  assert.deepEqual(buckets.split, [[0, 2, 4], [1, 0, 2]]);
 });
 
 test("tokenprism/models: entries without a spec are dropped, the rest kept in order", () => {
@@ -124,7 +153,7 @@ test("untrusted: restricted settings come from the user's settings only, the oth
     assert.equal(s["chatTemplate.allowOutsideWorkspace"], false);
     assert.deepEqual(s.server.command, []);
     assert.equal(s.budget, 500);
-    assert.equal(s.colorize, true);
+    assert.equal(s.colorize, "foreground"); // the old boolean, still understood
     // a choice made from the UI goes where it counts: the user's settings
     assert.equal(effectiveTarget("model"), vscode.ConfigurationTarget.Global);
     assert.equal(effectiveTarget("budget"), vscode.ConfigurationTarget.Workspace);

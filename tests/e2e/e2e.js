@@ -344,6 +344,8 @@ async function main() {
       return text.match(/semantic token type\s*\w+/)[0];
     });
 
+    await require("./colours")({ check, assert, page, cli, openFile, runCommand, shot, file, log }).then(() => openFile("greet.py"));
+
     await check("a budget below the count turns the status bar item into a warning", async () => {
       const settingsPath = file(".vscode/settings.json");
       const saved = JSON.parse(fs.readFileSync(settingsPath, "utf8"));

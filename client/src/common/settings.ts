@@ -6,11 +6,23 @@ export const SECTION = "tokenprism";
 export type InlayHintMode = "counts" | "boundaries" | "off";
 export const INLAY_HINT_MODES: readonly InlayHintMode[] = ["counts", "boundaries", "off"];
 
+/** Token colours: none, the theme's colours (semantic tokens), or pastel backgrounds (decorations). */
+export type ColorMode = "off" | "foreground" | "background";
+export const COLOR_MODES: readonly ColorMode[] = ["off", "foreground", "background"];
+
+/** `colorize` as set: a mode, or true / false from when it was a boolean (foreground / off). */
+export function colorMode(value: unknown): ColorMode {
+  if (value === true) {
+    return "foreground";
+  }
+  return (COLOR_MODES as readonly unknown[]).includes(value) ? (value as ColorMode) : "off";
+}
+
 export interface TokenPrismSettings {
   model: string;
   modelByLanguage: Record<string, string>;
   inlayHints: { mode: InlayHintMode };
-  colorize: boolean;
+  colorize: ColorMode;
   specialTokens: "special" | "text";
   budget: number;
   gguf: { searchPaths: string[] };
@@ -53,7 +65,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
     model: nonEmpty(cfg.get<string>("model")) ?? DEFAULT_MODEL,
     modelByLanguage: stringRecord(cfg.get("modelByLanguage")),
     inlayHints: { mode: (INLAY_HINT_MODES as readonly string[]).includes(mode) ? (mode as InlayHintMode) : "counts" },
-    colorize: cfg.get<boolean>("colorize", false) === true,
+    colorize: colorMode(cfg.get<unknown>("colorize", "off")),
     specialTokens: cfg.get<string>("specialTokens") === "text" ? "text" : "special",
     budget: Number.isFinite(budget) && budget > 0 ? Math.floor(budget) : 0,
     gguf: { searchPaths: stringArray(cfg.get("gguf.searchPaths")) },

@@ -1,6 +1,6 @@
 // Commands that flip a display setting where it is currently decided.
 import * as vscode from "vscode";
-import { effectiveTarget, INLAY_HINT_MODES, readSettings, SECTION } from "../common/settings";
+import { COLOR_MODES, ColorMode, effectiveTarget, INLAY_HINT_MODES, readSettings, SECTION } from "../common/settings";
 import { Feature, FeatureContext, reportError } from "./feature";
 
 async function write(ctx: FeatureContext, key: string, value: unknown, message: string): Promise<void> {
@@ -18,6 +18,13 @@ export function nextInlayHintMode(current: string): string {
   return INLAY_HINT_MODES[(i + 1) % INLAY_HINT_MODES.length];
 }
 
+export function nextColorMode(current: ColorMode): ColorMode {
+  return COLOR_MODES[(COLOR_MODES.indexOf(current) + 1) % COLOR_MODES.length];
+}
+
+/** Toggling colours off and on again brings back the mode last used (at first: foreground). */
+const LAST_COLOR_MODE = "tokenprism.lastColorMode";
+
 export const togglesFeature: Feature = {
   name: "display toggles",
   register: (ctx) => [
@@ -25,9 +32,18 @@ export const togglesFeature: Feature = {
       const mode = nextInlayHintMode(readSettings(vscode.window.activeTextEditor?.document.uri).inlayHints.mode);
       return write(ctx, "inlayHints.mode", mode, `inlay hints: ${mode}`);
     }),
-    vscode.commands.registerCommand("tokenprism.toggleColorize", () => {
-      const on = !readSettings(vscode.window.activeTextEditor?.document.uri).colorize;
-      return write(ctx, "colorize", on, `token colours ${on ? "on" : "off"}`);
+    vscode.commands.registerCommand("tokenprism.toggleColorize", async () => {
+      const current = readSettings(vscode.window.activeTextEditor?.document.uri).colorize;
+      if (current !== "off") {
+        await ctx.extension.globalState.update(LAST_COLOR_MODE, current);
+        return write(ctx, "colorize", "off", "token colours off");
+      }
+      const mode = ctx.extension.globalState.get<ColorMode>(LAST_COLOR_MODE) === "background" ? "background" : "foreground";
+      return write(ctx, "colorize", mode, `token colours: ${mode}`);
+    }),
+    vscode.commands.registerCommand("tokenprism.cycleColorize", () => {
+      const mode = nextColorMode(readSettings(vscode.window.activeTextEditor?.document.uri).colorize);
+      return write(ctx, "colorize", mode, `token colours: ${mode}`);
     }),
   ],
 };
