@@ -344,7 +344,7 @@ async function main() {
       return text.match(/semantic token type\s*\w+/)[0];
     });
 
-    await require("./colours")({ check, assert, page, cli, openFile, runCommand, shot, file, log }).then(() => openFile("greet.py"));
+    await require("./colours")({ check, assert, page, cli, openFile, runCommand, file, log, shotsDir: args.shots }).then(() => openFile("greet.py"));
 
     await check("a budget below the count turns the status bar item into a warning", async () => {
       const settingsPath = file(".vscode/settings.json");
