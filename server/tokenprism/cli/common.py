@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..tokenization import DEFAULT_MODEL, LoadOptions, SpecialTokens, Tokenizer, load_tokenizer
+from ..tokenization.notebook import CellSelection, NotebookCell, NotebookPart, read_notebook, select_parts
 from ..tokenization.textfile import NotText, decode_text, read_bounded, read_text_file
 from . import UsageError
 from .costs import add_prices_option, model_tokenizers
@@ -36,6 +38,21 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     add_gguf_path_option(group)
     add_prices_option(group)
+
+
+def add_notebook_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("notebooks (.ipynb: each cell is counted on its own)")
+    group.add_argument(
+        "--cells",
+        choices=[c.value for c in CellSelection],
+        default=CellSelection.ALL.value,
+        help="which cells of a notebook count (default: all; code takes raw cells too, as VS Code does)",
+    )
+    group.add_argument(
+        "--outputs",
+        action="store_true",
+        help="count the cells' outputs too (stream text, error tracebacks, text/plain results)",
+    )
 
 
 def add_gguf_path_option(parser) -> None:
@@ -112,12 +129,40 @@ def read_source(path: str, limit: int = MAX_STREAM_BYTES) -> Source:
     """Read one named file (or stdin for ``-``); any problem is a one-line UsageError. Only
     regular files are opened (never a FIFO or a device: use - for a pipe)."""
     name = STDIN_NAME if path == STDIN else path
-    try:
+    with _usage_errors(name, path):
         if path == STDIN:
             data = read_bounded(sys.stdin.buffer, limit)
             return Source(name, decode_text(data), len(data))
         text, size = read_text_file(path, limit)
         return Source(name, text, size)
+
+
+def read_notebook_parts(
+    path: str, args: argparse.Namespace, limit: int = MAX_STREAM_BYTES
+) -> tuple[list[NotebookPart], int]:
+    """The parts of a named notebook that ``--cells`` / ``--outputs`` count, and its size in
+    bytes; any problem is a one-line UsageError."""
+    with _usage_errors(path, path):
+        cells, size = read_notebook(path, limit)
+    return notebook_parts(cells, args), size
+
+
+def notebook_parts(cells: list[NotebookCell], args: argparse.Namespace) -> list[NotebookPart]:
+    """The parts ``--cells`` and ``--outputs`` choose."""
+    return select_parts(cells, *notebook_choice(args))
+
+
+def notebook_choice(args: argparse.Namespace) -> tuple[CellSelection, bool]:
+    """``--cells`` and ``--outputs`` (their defaults for commands without them)."""
+    selection = CellSelection(getattr(args, "cells", CellSelection.ALL.value))
+    return selection, bool(getattr(args, "outputs", False))
+
+
+@contextmanager
+def _usage_errors(name: str, path: str):
+    """Reading problems as one-line UsageErrors."""
+    try:
+        yield
     except NotText as exc:
         raise UsageError(f"{name}: {exc.reason}") from None
     except FileNotFoundError:

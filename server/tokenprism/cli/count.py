@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..tokenization.costing import CountFacts, format_cost, format_count, format_window_share
+from ..tokenization.notebook import NotebookPart, is_notebook_path, texts_of
 from ..tokenization.tree_counts import (
     DEFAULT_MAX_FILE_SIZE,
     FileCount,
     Skipped,
     encode_in_batches,
     read_found_file,
+    total_of,
 )
 from ..tokenization.walker import walk
 from . import UsageError, api_count
@@ -24,7 +26,10 @@ from .common import (
     STDIN,
     STDIN_NAME,
     add_model_options,
+    add_notebook_options,
     load_from_args,
+    notebook_choice,
+    read_notebook_parts,
     read_source,
     special_mode,
     whole_number,
@@ -41,11 +46,12 @@ def add_parser(sub) -> None:
         "count",
         help="count the tokens of files and directories",
         description="Count the tokens of each file (directories are walked, honouring .gitignore "
-        "files; .git and binary files are skipped) and the total. - reads stdin.",
+        "files; .git and binary files are skipped) and the total. A Jupyter notebook (.ipynb) counts "
+        "its cells' text, each cell encoded on its own, not the JSON around it. - reads stdin.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
     add_model_options(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (notebooks: per cell too)")
     parser.add_argument("--cost", action="store_true",
                         help="show the input cost and the share of the model's context window per file and in "
                         "total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
@@ -64,6 +70,7 @@ def add_parser(sub) -> None:
         help="skip files found in directories that are larger than this (default 64M; suffixes K, M, G)",
     )
     add_tree_options(parser)
+    add_notebook_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -132,13 +139,33 @@ class Progress:
 def count_texts(tokenizer, special, named_texts, progress: Progress, result: CountResult,
                 kept: list[tuple[str, str]] | None = None) -> None:
     """Encode ``(name, text, size)`` items in batches and add their counts to ``result``;
-    ``kept`` receives ``(name, text)`` of each (for --api)."""
+    ``kept`` receives ``(name, text)`` of each (for --api). A notebook's ``text`` is its list
+    of ``NotebookPart``s, each encoded on its own (kept: their texts one after another)."""
     for batch in encode_in_batches(tokenizer, special, named_texts):
-        for (name, text, size), tokens in batch:
-            result.files.append(FileCount(name, tokens, len(text), size))
+        for (name, text, size), counts in batch:
+            tokens, characters = total_of(text, counts)
+            cells = None if isinstance(text, str) else notebook_counts(text, iter(counts))
+            result.files.append(FileCount(name, tokens, characters, size, cells))
             if kept is not None:
-                kept.append((name, text))
+                kept.append((name, "".join(texts_of(text))))
         progress.advance(len(batch), result.total_tokens)
+
+
+def notebook_counts(parts: list[NotebookPart], counts) -> list[dict]:
+    """Per counted cell ``{index, kind, tokens, characters}`` (+ ``outputs_tokens``,
+    ``outputs_characters`` for outputs), taking each part's count from the iterator ``counts``."""
+    cells: dict[int, dict] = {}
+    for part in parts:
+        source = part.cell
+        cell = cells.setdefault(
+            source.index,
+            {"index": source.index, "kind": source.kind, "tokens": 0, "characters": len(source.source)},
+        )
+        if part.outputs:
+            cell["outputs_tokens"], cell["outputs_characters"] = next(counts), len(part.text)
+        else:
+            cell["tokens"] = next(counts)
+    return list(cells.values())
 
 
 def collect(paths: list[str], result: CountResult):
@@ -173,13 +200,22 @@ def collect(paths: list[str], result: CountResult):
     return planned
 
 
-def read_planned(planned, max_file_size: int, result: CountResult):
+def read_planned(
+    planned, max_file_size: int, result: CountResult, notebooks: argparse.Namespace | None = None
+):
+    """``(name, text, size)`` of each planned file; a notebook's text is the list of parts
+    ``notebooks`` (``--cells``, ``--outputs``; default: every cell's source) counts."""
+    notebooks = notebooks or argparse.Namespace()
     for name, path, explicit in planned:
+        if path is not None and explicit and is_notebook_path(path):
+            parts, size = read_notebook_parts(str(path), notebooks, max_file_size)
+            yield name, parts, size
+            continue
         if path is None or explicit:  # stdin or a named file: a problem is a usage error
             source = read_source(STDIN if path is None else str(path), max_file_size)
             yield name, source.text, source.size
             continue
-        read = read_found_file(path, max_file_size)
+        read = read_found_file(path, max_file_size, *notebook_choice(notebooks))
         if isinstance(read, str):
             result.skipped.append(Skipped(name, read))
         else:
@@ -201,7 +237,12 @@ def run(args: argparse.Namespace) -> int:
     kept: list[tuple[str, str]] | None = [] if args.api else None
     try:
         count_texts(
-            tokenizer, special_mode(args), read_planned(planned, args.max_file_size, result), progress, result, kept
+            tokenizer,
+            special_mode(args),
+            read_planned(planned, args.max_file_size, result, args),
+            progress,
+            result,
+            kept,
         )
     finally:
         progress.close()
@@ -265,7 +306,8 @@ def as_json(result: CountResult, tokenizer, args, counted: Counted, api: api_cou
 
 def _file_json(f: FileCount, facts: CountFacts) -> dict:
     """``tokens`` is what the tokenizer counted, ``count`` the number to show for the model."""
-    return {**vars(f), "count": facts.count, "exactness": facts.exactness.value, "cost": facts.cost,
+    given = {k: v for k, v in vars(f).items() if v is not None}  # cells: notebooks only
+    return {**given, "count": facts.count, "exactness": facts.exactness.value, "cost": facts.cost,
             "windowShare": facts.window_share}
 
 
@@ -274,13 +316,17 @@ def _request_cost(facts: CountFacts, output_tokens: int) -> float | None:
     return None if facts.cost is None or output is None else facts.cost + output
 
 
+def _cells_note(f: FileCount) -> str:
+    return "" if f.cells is None else f"  ({len(f.cells)} cell{'s' if len(f.cells) != 1 else ''})"
+
+
 def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = False,
                 output_tokens: int | None = None, api: api_count.ApiAnswer | None = None,
                 tree: tuple | None = None) -> None:
     """One row per file and the total; with ``tree`` (files, threshold, order) the files as a
     tree with folder subtotals instead of the file rows."""
     total = counted.total
-    rows = list(zip(counted.files, [f.path for f in result.files]))
+    rows = list(zip(counted.files, [f.path + _cells_note(f) for f in result.files]))
     files = len(result.files)
     summary = (f"total · {files:,} file{'s' if files != 1 else ''} · {result.total_characters:,} characters · "
                f"{tokenizer.info.name}")

@@ -11,11 +11,14 @@ import numpy as np
 
 from ..tokenization import CONTINUES, SPECIAL, Encoding, Tokenizer, visible_whitespace
 from ..tokenization.costing import CountFacts, format_count
+from ..tokenization.notebook import NotebookPart, is_notebook_path
 from .common import (
     add_color_options,
     add_model_options,
+    add_notebook_options,
     describe_model,
     load_from_args,
+    read_notebook_parts,
     read_source,
     special_mode,
     wants_color,
@@ -41,15 +44,18 @@ def add_parser(sub) -> None:
         "show",
         help="print a file with its tokens on alternating colours",
         description="Print FILE (or - for stdin) with each token on its own background colour, "
-        "whitespace made visible, then a summary line.",
+        "whitespace made visible, then a summary line. A notebook (.ipynb) is shown cell by cell.",
     )
     parser.add_argument("file", metavar="FILE", help="a text file, or - for stdin")
     add_model_options(parser)
     add_color_options(parser)
+    add_notebook_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_notebook_path(args.file):
+        return run_notebook(args)
     source = read_source(args.file)
     tokenizer = load_from_args(args)
     encoding = tokenizer.encode(source.text, special_mode(args))
@@ -62,6 +68,49 @@ def run(args: argparse.Namespace) -> int:
     out.write(summary(source.text, encoding, tokenizer, color, facts) + "\n")
     out.flush()
     return 0
+
+
+def part_title(part: NotebookPart, tokens: int) -> str:
+    """The heading of a notebook cell (or its outputs) in ``show`` and ``tokens``."""
+    what = "outputs" if part.outputs else part.cell.kind
+    plural = "s" if tokens != 1 else ""
+    return f"── cell {part.cell.index + 1} · {what} · {tokens:,} token{plural} ──"
+
+
+def run_notebook(args: argparse.Namespace) -> int:
+    """Each counted cell under its own heading, tokenized on its own; one summary for all."""
+    parts, _ = read_notebook_parts(args.file, args)
+    tokenizer = load_from_args(args)
+    encodings = tokenizer.encode_batch([p.text for p in parts], special_mode(args))
+    color = wants_color(args)
+    out = sys.stdout
+    for part, encoding in zip(parts, encodings, strict=True):
+        title = part_title(part, len(encoding))
+        out.write((f"{LEGEND_DIM}{title}{RESET}" if color else title) + "\n")
+        for chunk in render_tokens(part.text, encoding, color):
+            out.write(chunk)
+        out.write("\n" if part.text and not part.text.endswith(("\n", "\r")) else "")
+    cells = len({p.cell.index for p in parts})
+    text = "".join(p.text for p in parts)
+    joined = _concatenated(encodings)
+    facts = Costing(args.model, args, tokenizer.context_window).facts(len(joined))
+    line = summary(text, joined, tokenizer, color, facts)
+    out.write(f"{cells} cell{'s' if cells != 1 else ''} · {line}\n")
+    out.flush()
+    return 0
+
+
+def _concatenated(encodings: list[Encoding]) -> Encoding:
+    """The encodings of consecutive texts as one encoding of the joined text (for the summary)."""
+    if not encodings:
+        return Encoding.empty()
+    shifts = np.cumsum([0] + [e.text_length for e in encodings[:-1]])
+    return Encoding(
+        np.concatenate([e.ids for e in encodings]),
+        np.concatenate([e.ends + shift for e, shift in zip(encodings, shifts, strict=True)]),
+        np.concatenate([e.flags for e in encodings]),
+        int(sum(e.text_length for e in encodings)),
+    )
 
 
 def segment_bounds(encoding: Encoding) -> tuple[list[int], list[int], list[bool], list[bool]]:

@@ -7,8 +7,16 @@ import json
 import sys
 
 from ..tokenization import SPECIAL, visible_whitespace
-from .common import add_model_options, load_from_args, read_source, special_mode
-from .show import printable
+from ..tokenization.notebook import is_notebook_path
+from .common import (
+    add_model_options,
+    add_notebook_options,
+    load_from_args,
+    read_notebook_parts,
+    read_source,
+    special_mode,
+)
+from .show import part_title, printable
 
 
 def add_parser(sub) -> None:
@@ -17,16 +25,19 @@ def add_parser(sub) -> None:
         help="list every token (id, offsets, text, bytes)",
         description="List the tokens of FILE (or - for stdin). Offsets are character offsets into "
         "the text (Python str indices); a token that holds only the tail bytes of a split "
-        "character has start == end.",
+        "character has start == end. A notebook (.ipynb) is listed cell by cell, offsets into "
+        "each cell's text (in JSON each token also names its \"cell\", 0-based).",
     )
     parser.add_argument("file", metavar="FILE", help="a text file, or - for stdin")
     add_model_options(parser)
     parser.add_argument("--json", action="store_true", help="a JSON array, one object per token")
+    add_notebook_options(parser)
     parser.set_defaults(run=run)
 
 
-def token_records(text: str, encoding, tokenizer):
-    """One dict per token, in order: id, start, end, text, bytes (hex), special."""
+def token_records(text: str, encoding, tokenizer, extra: str = ""):
+    """One dict per token, in order: id, start, end, text, bytes (hex), special; ``extra``
+    is JSON text written into each object as is (a notebook's ``"cell": 3, ``)."""
     ids = encoding.ids.tolist()
     ends = encoding.ends.tolist()
     specials = (encoding.flags & SPECIAL).astype(bool).tolist()
@@ -39,6 +50,7 @@ def token_records(text: str, encoding, tokenizer):
             "text": text[start:end],
             "bytes": tokenizer.token_bytes(token_id).hex(),
             "special": special,
+            "extra": extra,
         }
         start = end
 
@@ -52,7 +64,7 @@ def write_json_lines(records, out) -> None:
     for r in records:
         special = "true" if r["special"] else "false"
         lines.append(
-            f'{{"id": {r["id"]}, "start": {r["start"]}, "end": {r["end"]}, '
+            f'{{{r["extra"]}"id": {r["id"]}, "start": {r["start"]}, "end": {r["end"]}, '
             f'"text": {quote(r["text"])}, "bytes": "{r["bytes"]}", "special": {special}}}'
         )
         if len(lines) == 4096:
@@ -65,24 +77,41 @@ def write_json_lines(records, out) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    source = read_source(args.file)
-    tokenizer = load_from_args(args)
-    encoding = tokenizer.encode(source.text, special_mode(args))
-    records = token_records(source.text, encoding, tokenizer)
+    if is_notebook_path(args.file):  # each counted part with its own offsets, under a heading
+        parts, _ = read_notebook_parts(args.file, args)
+        tokenizer = load_from_args(args)
+        texts = [p.text for p in parts]
+        encodings = tokenizer.encode_batch(texts, special_mode(args))
+        extras = [f'"cell": {p.cell.index}, ' + ('"outputs": true, ' if p.outputs else "") for p in parts]
+        titles = [part_title(p, len(e)) for p, e in zip(parts, encodings, strict=True)]
+    else:
+        source = read_source(args.file)
+        tokenizer = load_from_args(args)
+        texts, encodings = [source.text], [tokenizer.encode(source.text, special_mode(args))]
+        extras, titles = [""], [None]
     out = sys.stdout
     if args.json:
-        write_json_lines(records, out)
-    else:
-        width = len(str(max(len(encoding) - 1, 0)))
-        out.write(f"{'#':>{width}}  {'id':>7}  {'start-end':<13}  {'bytes':<16}  text  [vocabulary form]\n")
-        for k, record in enumerate(records):
-            shown = visible_whitespace(printable(record["text"])) or "·"  # · : no characters of its own
-            # the vocabulary's own spelling (Ġworld, ▁world) when it differs from the text
-            vocab = visible_whitespace(printable(tokenizer.token_text(record["id"])))
-            vocab = f"  {vocab}" if vocab != shown else ""
-            marker = "  special" if record["special"] else ""
-            out.write(
-                f"{k:>{width}}  {record['id']:>7}  {record['start']:>6}-{record['end']:<6}  "
-                f"{record['bytes']:<16}  {shown}{vocab}{marker}\n"
-            )
+        records = zip(texts, encodings, extras, strict=True)
+        write_json_lines((r for t, e, x in records for r in token_records(t, e, tokenizer, x)), out)
+        return 0
+    for text, encoding, title in zip(texts, encodings, titles, strict=True):
+        if title is not None:
+            out.write(title + "\n")
+        write_table(text, encoding, tokenizer, out)
     return 0
+
+
+def write_table(text: str, encoding, tokenizer, out) -> None:
+    records = token_records(text, encoding, tokenizer)
+    width = len(str(max(len(encoding) - 1, 0)))
+    out.write(f"{'#':>{width}}  {'id':>7}  {'start-end':<13}  {'bytes':<16}  text  [vocabulary form]\n")
+    for k, record in enumerate(records):
+        shown = visible_whitespace(printable(record["text"])) or "·"  # · : no characters of its own
+        # the vocabulary's own spelling (Ġworld, ▁world) when it differs from the text
+        vocab = visible_whitespace(printable(tokenizer.token_text(record["id"])))
+        vocab = f"  {vocab}" if vocab != shown else ""
+        marker = "  special" if record["special"] else ""
+        out.write(
+            f"{k:>{width}}  {record['id']:>7}  {record['start']:>6}-{record['end']:<6}  "
+            f"{record['bytes']:<16}  {shown}{vocab}{marker}\n"
+        )

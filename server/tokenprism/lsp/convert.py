@@ -33,6 +33,34 @@ def offset(snapshot: Snapshot, pos: types.Position) -> int:
     return snapshot.offset_at(pos.line, pos.character)
 
 
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def text_changes(raw: Any, what: str) -> list[tuple]:
+    """Content changes as sent (JSON), each ``((line, col), (line, col), text)`` or
+    ``(None, None, text)`` for the whole text; JsonRpcInvalidParams (naming ``what``) if
+    they are not shaped like TextDocumentContentChangeEvents."""
+    try:
+        changes = []
+        for change in raw:
+            text, rng = change["text"], change.get("range")
+            if rng is None:
+                changes.append((None, None, text))
+            else:
+                start, end = rng["start"], rng["end"]
+                changes.append(((start["line"], start["character"]), (end["line"], end["character"]), text))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise JsonRpcInvalidParams(f"{what} params are malformed: {exc!r}") from None
+    ok = all(
+        isinstance(text, str) and (start is None or all(is_int(n) for n in (*start, *end)))
+        for start, end, text in changes
+    )
+    if not ok:
+        raise JsonRpcInvalidParams(f"{what} params are malformed: wrong types")
+    return changes
+
+
 # -- custom-method parameters -------------------------------------------------------------------
 
 

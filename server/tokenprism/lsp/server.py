@@ -33,8 +33,9 @@ from pygls.protocol.language_server import lsp_method
 from .. import __version__
 from ..tokenization.errors import is_rust_panic, one_line
 from . import wire
-from .convert import RequestFailed
+from .convert import RequestFailed, is_int, text_changes
 from .document import ENCODINGS, UTF16
+from .notebooks import CellText, Notebook, NotebookChange, Notebooks, cell_of, notebook_change
 from .settings import SECTION, Settings
 from .state import OpenDocument, Session, TokenView
 from .transport import exit_process, serve_stdio
@@ -60,7 +61,12 @@ class RawNotification:
         self.method, self.params, self.jsonrpc = data["method"], data.get("params"), data["jsonrpc"]
 
 
-RAW_NOTIFICATIONS = frozenset({types.TEXT_DOCUMENT_DID_CHANGE})
+# notebookDocument/didChange carries every keystroke in a notebook cell
+RAW_NOTIFICATIONS = frozenset({types.TEXT_DOCUMENT_DID_CHANGE, types.NOTEBOOK_DOCUMENT_DID_CHANGE})
+# every cell of every notebook, saved too
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[types.NotebookDocumentFilterWithNotebook(notebook="*")], save=True
+)
 
 
 class TokenPrismProtocol(LanguageServerProtocol):
@@ -179,15 +185,36 @@ class TokenPrismProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def lsp_notebook_document__did_open(self, params: types.DidOpenNotebookDocumentParams):
+        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def lsp_notebook_document__did_change(self, params: dict):
+        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CHANGE, params)  # not reached: as above
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def lsp_notebook_document__did_close(self, params: types.DidCloseNotebookDocumentParams):
+        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CLOSE, params)
+
 
 class TokenPrismServer(LanguageServer):
     """The server object every feature receives in ``register(server)``."""
 
     def __init__(self) -> None:
         super().__init__(
-            "tokenprism", __version__, protocol_cls=TokenPrismProtocol, converter_factory=default_converter
+            "tokenprism",
+            __version__,
+            notebook_document_sync=NOTEBOOK_SYNC,
+            protocol_cls=TokenPrismProtocol,
+            converter_factory=default_converter,
         )
         self.session = Session()
+        self.notebooks = Notebooks()
+        # fn(notebook) after a notebook opened or its cells changed (not their texts: those
+        # reach tokenized_listeners as the cells' documents); fn(uri) after one closed
+        self.notebook_listeners: list[Callable[[Notebook], None]] = []
+        self.notebook_closed_listeners: list[Callable[[str], None]] = []
         self.settings_listeners: list[SettingsListener] = []
         self.tokenized_listeners: list[TokenizedListener] = []
         self.closed_listeners: list[Callable[[str], None]] = []
@@ -270,6 +297,50 @@ class TokenPrismServer(LanguageServer):
                 self.workspace_semantic_tokens_refresh(None)
         except Exception:
             log.exception("refresh %s failed", what)
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def close_document(self, uri: str) -> None:
+        """Close a text document (or a notebook's cell): its tokens, diagnostics, features' state."""
+        self.session.close(uri)
+        self.clear_diagnostics(uri)
+        self._tell(self.closed_listeners, uri, f"closing {uri}")
+
+    def _tell(self, listeners: list, argument: Any, what: str) -> None:
+        for listener in listeners:
+            try:
+                listener(argument)
+            except Exception:
+                log.exception("a feature failed on %s", what)
+
+    def open_notebook(self, notebook: Notebook, cells: Sequence[CellText]) -> None:
+        for uri in self.notebooks.open(notebook):  # a notebook opened again: its old cells go
+            self.close_document(uri)
+        for cell in cells:
+            self.session.open(cell.uri, cell.language_id, cell.version, cell.text)
+        self._tell(self.notebook_listeners, notebook, f"opening {notebook.uri}")
+
+    def change_notebook(self, change: NotebookChange) -> None:
+        notebook = self.notebooks.apply(change)
+        if notebook is None:
+            log.warning("notebookDocument/didChange for %s, which is not open", change.uri)
+            return
+        for uri in change.closed:
+            self.close_document(uri)
+        for cell in change.opened:
+            self.session.open(cell.uri, cell.language_id, cell.version, cell.text)
+        for uri, version, changes in change.texts:
+            if uri in self.session.documents:
+                self.session.change(uri, version, changes)
+            else:
+                log.warning("a change to cell %s, which is not open", uri)
+        if change.structure is not None or change.opened or change.closed or change.kinds:
+            self._tell(self.notebook_listeners, notebook, f"changing {notebook.uri}")
+
+    def close_notebook(self, uri: str) -> None:
+        for cell_uri in self.notebooks.close(uri):
+            self.close_document(cell_uri)
+        self._tell(self.notebook_closed_listeners, uri, f"closing {uri}")
 
     # -- session hooks --------------------------------------------------------------------------
 
@@ -413,13 +484,26 @@ def _register_core(server: TokenPrismServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TokenPrismServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.session.close(params.text_document.uri)
-        ls.clear_diagnostics(params.text_document.uri)
-        for listener in ls.closed_listeners:
-            try:
-                listener(params.text_document.uri)
-            except Exception:
-                log.exception("a feature failed on closing %s", params.text_document.uri)
+        ls.close_document(params.text_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(ls: TokenPrismServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        nb = params.notebook_document
+        cells = [cell_of(cell) for cell in nb.cells]
+        texts = [CellText(d.uri, d.language_id, d.version, d.text) for d in params.cell_text_documents]
+        ls.open_notebook(Notebook(nb.uri, nb.notebook_type, nb.version, cells), texts)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(ls: TokenPrismServer, params: dict) -> None:
+        ls.change_notebook(notebook_change(params))  # the JSON as sent: see RawNotification
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(ls: TokenPrismServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        pass  # the cells' texts are the editor's already; nothing to read from disk
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_did_close(ls: TokenPrismServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.close_notebook(params.notebook_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TokenPrismServer, params: Any) -> None:
@@ -442,24 +526,12 @@ def content_changes(params: Any) -> tuple[str, int, list[tuple]]:
     try:
         document = params["textDocument"]
         uri, version = document["uri"], document["version"]
-        changes = []
-        for change in params["contentChanges"]:
-            text, rng = change["text"], change.get("range")
-            if rng is None:
-                changes.append((None, None, text))
-            else:
-                start, end = rng["start"], rng["end"]
-                changes.append(((start["line"], start["character"]), (end["line"], end["character"]), text))
-    except (KeyError, TypeError, AttributeError) as exc:
+        raw_changes = params["contentChanges"]
+    except (KeyError, TypeError) as exc:
         raise JsonRpcInvalidParams(f"didChange params are malformed: {exc!r}") from None
-    ok = isinstance(uri, str) and isinstance(version, int) and all(
-        isinstance(text, str)
-        and (start is None or all(isinstance(n, int) and not isinstance(n, bool) for n in (*start, *end)))
-        for start, end, text in changes
-    )
-    if not ok:
+    if not isinstance(uri, str) or not is_int(version):
         raise JsonRpcInvalidParams("didChange params are malformed: wrong types")
-    return uri, version, changes
+    return uri, version, text_changes(raw_changes, "didChange")
 
 
 class ExpectedErrorAnswers(logging.Filter):

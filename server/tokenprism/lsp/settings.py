@@ -14,6 +14,7 @@ from typing import Any
 
 from ..tokenization import DEFAULT_MODEL, SpecialTokens
 from ..tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
+from ..tokenization.notebook import CellSelection
 
 SECTION = "tokenprism"
 
@@ -57,6 +58,7 @@ class Settings:
     chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
     chat_template_outside_workspace: bool = False  # chatTemplate may name a file outside the workspace
     compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS  # tokenprism/compare without "models"
+    notebook_cells: CellSelection = CellSelection.ALL  # which cells a notebook's total counts
 
     def model_for(self, language_id: str | None) -> str:
         return self.model_by_language.get(language_id or "", self.model)
@@ -94,6 +96,7 @@ class Settings:
         take("chatTemplate", "chat_template", _optional_path)
         take("chatTemplate.allowOutsideWorkspace", "chat_template_outside_workspace", _boolean)
         take("compareModels", "compare_models", _model_list)
+        take("notebook.cells", "notebook_cells", lambda v: _choice(CellSelection, v))
         return cls(**values), problems
 
 

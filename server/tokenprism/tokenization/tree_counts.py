@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .base import SpecialTokens, Tokenizer
+from .notebook import CellSelection, NotebookPart, is_notebook_path, read_notebook, select_parts, texts_of
 from .textfile import NotText, read_text_file
 from .walker import walk
 
@@ -31,6 +32,7 @@ class FileCount:
     tokens: int
     characters: int
     bytes: int
+    cells: list[dict] | None = None  # a notebook's counted cells (the CLI's --json lists them)
 
 
 @dataclass
@@ -39,12 +41,18 @@ class Skipped:
     reason: str
 
 
-def read_found_file(path: Path, max_file_size: int) -> tuple[str, int] | str:
+def read_found_file(
+    path: Path, max_file_size: int, cells: CellSelection = CellSelection.ALL, outputs: bool = False
+) -> tuple[str | list[NotebookPart], int] | str:
     """A file found by walking: ``(text, size)``, or why it is not counted (one short reason
-    that groups skipped files: binary file, larger than…, cannot read (…))."""
+    that groups skipped files: binary file, larger than…, cannot read (…)). A notebook's text
+    is the list of its parts that count (``cells``, ``outputs``), each encoded on its own."""
     try:
         if path.stat().st_size > max_file_size:
             return f"larger than {max_file_size:,} bytes"
+        if is_notebook_path(path):
+            notebook, size = read_notebook(path, max_file_size)
+            return select_parts(notebook, cells, outputs), size
         return read_text_file(path, max_file_size)
     except NotText as exc:
         return exc.kind
@@ -59,7 +67,8 @@ def encode_in_batches(
     cancel: threading.Event | None = None,
 ) -> Iterator[list[tuple[tuple, int]]]:
     """``(key, text, size)`` items encoded with ``encode_batch`` a few MB at a time; yields
-    each batch as ``[(item, tokens)]``. Stops early once ``cancel`` is set."""
+    each batch as ``[(item, tokens)]``. A notebook's text is its list of parts: its ``tokens``
+    is the list of their counts. Stops early once ``cancel`` is set."""
     batch: list[tuple] = []
     batch_bytes = 0
     for item in items:
@@ -74,9 +83,20 @@ def encode_in_batches(
         yield _encode(tokenizer, special, batch)
 
 
-def _encode(tokenizer, special, batch) -> list[tuple[tuple, int]]:
-    encodings = tokenizer.encode_batch([text for _, text, _ in batch], special)
-    return [(item, len(encoding)) for item, encoding in zip(batch, encodings, strict=True)]
+def _encode(tokenizer, special, batch) -> list[tuple[tuple, int | list[int]]]:
+    encodings = tokenizer.encode_batch([t for _, text, _ in batch for t in texts_of(text)], special)
+    counts = iter([len(encoding) for encoding in encodings])
+    return [
+        (item, next(counts) if isinstance(item[1], str) else [next(counts) for _ in item[1]])
+        for item in batch
+    ]
+
+
+def total_of(text: str | list[NotebookPart], tokens: int | list[int]) -> tuple[int, int]:
+    """``(tokens, characters)`` of an encoded item: a notebook's parts added up."""
+    if isinstance(text, str):
+        return tokens, len(text)
+    return sum(tokens), sum(len(part.text) for part in text)
 
 
 # -- folder subtotals ---------------------------------------------------------------------------
@@ -292,11 +312,12 @@ def count_tree(
                 report()
 
     for batch in encode_in_batches(tokenizer, special, to_encode(), cancel):
-        for ((path, info), text, size), tokens in batch:
-            counted.append(FileCount(relative(path), tokens, len(text), size))
+        for ((path, info), text, size), counts in batch:
+            tokens, characters = total_of(text, counts)
+            counted.append(FileCount(relative(path), tokens, characters, size))
             if cache:
                 cache.store(
-                    tokenizer, special, str(path), info.st_size, info.st_mtime_ns, (tokens, len(text))
+                    tokenizer, special, str(path), info.st_size, info.st_mtime_ns, (tokens, characters)
                 )
                 cache.encoded += 1
         done += len(batch)

@@ -7,7 +7,10 @@ A feature module has ``register(server: TokenPrismServer) -> None``, which uses
   tokenizing pass of a document (bursts of edits are coalesced; the newest version always
   gets a pass);
 - ``server.settings_listeners.append(fn)``: ``fn(old_settings, new_settings)``;
-- ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed;
+- ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed (a
+  notebook's cells are documents too: ``server.notebooks.of_cell(uri)`` finds the notebook);
+- ``server.notebook_listeners.append(fn)``: ``fn(notebook)`` after a notebook opens or its
+  cells are added, removed, moved or change kind; ``server.notebook_closed_listeners``: ``fn(uri)``;
 - ``server.inlay_hint_providers.append(fn)``: ``fn(params)`` (sync or async) returns extra
   inlay hints that the inlay-hint feature adds to its answer (a failing provider is logged
   and skipped).
@@ -57,6 +60,7 @@ log = logging.getLogger(__name__)
 # The one registration point: module names under this package, in registration order.
 FEATURES = (
     "stats",
+    "notebook_stats",
     "budget",
     "inlay_hints",
     "hover",
