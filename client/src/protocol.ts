@@ -4,6 +4,7 @@ import type { Range } from "vscode-languageclient";
 
 export const Methods = {
   documentStats: "tokenprism/documentStats",
+  notebookStats: "tokenprism/notebookStats",
   count: "tokenprism/count",
   tokens: "tokenprism/tokens",
   tokenRanges: "tokenprism/tokenRanges",
@@ -27,6 +28,24 @@ export interface DocumentStats {
   model: string;
   tokens: number;
   characters: number;
+}
+
+export type NotebookCells = "all" | "code" | "markdown";
+
+/** Server -> client after a notebook's cells are tokenized or its cells change: the sum of the
+ *  cells the `notebook.cells` setting chooses (each cell tokenized on its own). */
+export interface NotebookStats {
+  uri: string;
+  version: number;
+  cells: NotebookCells;
+  tokens: number;
+  characters: number;
+  cellCount: number;
+  /** Counted cells whose newest text is not tokenized yet: the total is about to change. */
+  pending: number;
+  model: string;
+  code: { cells: number; tokens: number };
+  markdown: { cells: number; tokens: number };
 }
 
 export interface CountParams {

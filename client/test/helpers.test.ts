@@ -84,7 +84,7 @@ test("visible whitespace and HTML escaping", () => {
 // -- workspace trust ------------------------------------------------------------------------------
 
 // Settings reviewed as harmless from an untrusted workspace: none names a file, a model or a program.
-const UNRESTRICTED = ["inlayHints.mode", "colorize", "explorer.badges", "specialTokens", "budget", "maxDocumentCharacters", "trace.server"];
+const UNRESTRICTED = ["inlayHints.mode", "colorize", "explorer.badges", "specialTokens", "budget", "maxDocumentCharacters", "notebook.cells", "trace.server"];
 
 function manifest(): any {
   // the bundle runs from client/out/test/
@@ -242,4 +242,16 @@ test("workspace token tree: partial results file entries under their folders, th
   assert.deepEqual(data.total(), { tokens: 30, files: 1 });
   assert.equal(data.summary, "30 tokens · o200k_base");
   assert.equal(data.progress.size, 0);
+});
+
+test("notebook.cells: all, code or markdown; anything else counts every cell", () => {
+  const cases: [unknown, string][] = [["code", "code"], ["markdown", "markdown"], ["raw", "all"], [3, "all"]];
+  for (const [value, want] of cases) {
+    const restore = playSettings({ "notebook.cells": { defaultValue: "all", workspaceValue: value } }, true);
+    try {
+      assert.equal(readSettings().notebook.cells, want);
+    } finally {
+      restore();
+    }
+  }
 });

@@ -5,6 +5,7 @@ import { LanguageClient, LanguageClientOptions, ProgressType, ServerOptions, Sta
 import { installServer } from "./install";
 import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
 import { configurationResult, readSettings, SECTION } from "./settings";
+import { NOTEBOOK_CELL_SCHEME } from "./notebooks";
 
 export type SessionState = "stopped" | "starting" | "running" | "missing" | "failed";
 
@@ -173,7 +174,9 @@ export class ServerSession implements vscode.Disposable {
       options: { env: { ...process.env, TRANSFORMERS_VERBOSITY: process.env.TRANSFORMERS_VERBOSITY ?? "error" } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+      // Notebook cells: their text reaches the server through notebookDocument/* sync (the server
+      // asks for every notebook); this selector gives them hints, hovers and colours.
+      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }, { scheme: NOTEBOOK_CELL_SCHEME }],
       initializationOptions: readSettings(vscode.window.activeTextEditor?.document.uri),
       synchronize: { configurationSection: SECTION },
       middleware: {

@@ -1,5 +1,6 @@
 // Typed, defaulted view of the `tokenprism` settings section.
 import * as vscode from "vscode";
+import type { NotebookCells } from "../protocol";
 
 export const SECTION = "tokenprism";
 
@@ -33,7 +34,10 @@ export interface TokenPrismSettings {
   "chatTemplate.allowOutsideWorkspace": boolean;
   server: { command: string[] };
   maxDocumentCharacters: number;
+  notebook: { cells: NotebookCells };
 }
+
+export const NOTEBOOK_CELLS: readonly NotebookCells[] = ["all", "code", "markdown"];
 
 /**
  * The settings that name a file, a model or a program (see the trust table in docs/vscode.md).
@@ -74,6 +78,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
     "chatTemplate.allowOutsideWorkspace": cfg.get<boolean>("allowChatTemplateOutsideWorkspace", false) === true,
     server: { command: parseCommand(cfg.get("server.command")) },
     maxDocumentCharacters: Math.max(0, Math.floor(cfg.get<number>("maxDocumentCharacters", 20_000_000) || 0)),
+    notebook: { cells: oneOf(cfg.get<string>("notebook.cells"), NOTEBOOK_CELLS, "all") },
   };
 }
 
@@ -153,6 +158,10 @@ export function effectiveTarget(key: string, scope?: vscode.ConfigurationScope):
 function nonEmpty(value: string | undefined | null): string | undefined {
   const trimmed = typeof value === "string" ? value.trim() : "";
   return trimmed.length > 0 ? trimmed : undefined;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return (allowed as readonly unknown[]).includes(value) ? (value as T) : fallback;
 }
 
 function stringOr(value: unknown, fallback: string): string {

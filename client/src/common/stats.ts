@@ -1,13 +1,18 @@
-// The latest `tokenprism/documentStats` per document, as the server reports them.
+// The latest `tokenprism/documentStats` per document and `tokenprism/notebookStats` per notebook,
+// as the server reports them.
 import * as vscode from "vscode";
-import { DocumentStats, Methods } from "../protocol";
+import { DocumentStats, Methods, NotebookStats } from "../protocol";
 import type { ServerSession } from "./session";
 
 export class DocumentStatsStore implements vscode.Disposable {
   private readonly byUri = new Map<string, DocumentStats>();
+  private readonly notebooks = new Map<string, NotebookStats>();
   private readonly emitter = new vscode.EventEmitter<DocumentStats>();
+  private readonly notebookEmitter = new vscode.EventEmitter<NotebookStats>();
   /** Fires after a new version of a document has been tokenized. */
   readonly onDidUpdate = this.emitter.event;
+  /** Fires after a notebook's total changed (a cell tokenized, cells added, removed, moved). */
+  readonly onDidUpdateNotebook = this.notebookEmitter.event;
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(session: ServerSession) {
@@ -18,8 +23,20 @@ export class DocumentStatsStore implements vscode.Disposable {
           this.emitter.fire(stats);
         }
       }),
+      session.onNotification<NotebookStats>(Methods.notebookStats, (stats) => {
+        if (stats && typeof stats.uri === "string" && typeof stats.tokens === "number") {
+          this.notebooks.set(stats.uri, stats);
+          this.notebookEmitter.fire(stats);
+        }
+      }),
       vscode.workspace.onDidCloseTextDocument((doc) => this.byUri.delete(doc.uri.toString())),
-      session.onDidChangeState((state) => state !== "running" && this.byUri.clear()),
+      vscode.workspace.onDidCloseNotebookDocument((nb) => this.notebooks.delete(nb.uri.toString())),
+      session.onDidChangeState((state) => {
+        if (state !== "running") {
+          this.byUri.clear();
+          this.notebooks.clear();
+        }
+      }),
     ];
   }
 
@@ -27,8 +44,13 @@ export class DocumentStatsStore implements vscode.Disposable {
     return this.byUri.get(uri.toString());
   }
 
+  notebook(uri: vscode.Uri): NotebookStats | undefined {
+    return this.notebooks.get(uri.toString());
+  }
+
   dispose(): void {
     this.subscriptions.forEach((d) => d.dispose());
     this.emitter.dispose();
+    this.notebookEmitter.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // What every feature gets, and the shape of its registration function.
 import * as vscode from "vscode";
 import type { ServerSession } from "../common/session";
+import { NOTEBOOK_CELL_SCHEME } from "../common/notebooks";
 import type { DocumentStatsStore } from "../common/stats";
 
 export interface FeatureContext {
@@ -47,7 +48,8 @@ export function nonce(): string {
 }
 
 export function isTokenizable(document: vscode.TextDocument): boolean {
-  return document.uri.scheme === "file" || document.uri.scheme === "untitled";
+  const scheme = document.uri.scheme;
+  return scheme === "file" || scheme === "untitled" || scheme === NOTEBOOK_CELL_SCHEME;
 }
 
 // VS Code and the client both count positions in UTF-16 code units, as LSP does by default.

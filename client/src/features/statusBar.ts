@@ -1,8 +1,10 @@
 // The status bar item: the document's token count and model; with a selection, `selected / total`
-// (all cursors summed by the server). Clicking it opens the model picker.
+// (all cursors summed by the server). In a notebook: the active cell's count and the notebook's
+// total (`cell 42 · notebook 1,234 tokens`). Clicking it opens the model picker.
 import * as vscode from "vscode";
+import { notebookOf } from "../common/notebooks";
 import { readSettings } from "../common/settings";
-import { CountResult, DocumentStats, Methods } from "../protocol";
+import { CountResult, DocumentStats, Methods, NotebookStats } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
 
 const SELECTION_DEBOUNCE_MS = 150;
@@ -30,6 +32,8 @@ class TokenStatusBar implements vscode.Disposable {
     this.subscriptions = [
       this.item,
       ctx.stats.onDidUpdate((stats) => this.onStats(stats)),
+      ctx.stats.onDidUpdateNotebook((stats) => this.activeNotebook()?.uri.toString() === stats.uri && this.render()),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.render()),
       ctx.session.onDidChangeState(() => this.render()),
       vscode.window.onDidChangeActiveTextEditor(() => this.onSelectionChanged()),
       vscode.window.onDidChangeTextEditorSelection((e) => e.textEditor === vscode.window.activeTextEditor && this.onSelectionChanged()),
@@ -37,6 +41,12 @@ class TokenStatusBar implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((doc) => this.problems.delete(doc.uri.toString())),
     ];
     this.render();
+  }
+
+  /** The notebook of the active cell editor, or the active notebook editor's. */
+  private activeNotebook(): vscode.NotebookDocument | undefined {
+    const editor = vscode.window.activeTextEditor;
+    return editor ? notebookOf(editor.document)?.notebook : vscode.window.activeNotebookEditor?.notebook;
   }
 
   private async probe(): Promise<void> {
@@ -120,6 +130,15 @@ class TokenStatusBar implements vscode.Disposable {
       return;
     }
     this.item.command = "tokenprism.selectModel";
+    const notebook = this.activeNotebook();
+    const notebookStats = notebook ? this.ctx.stats.notebook(notebook.uri) : undefined;
+    if (!editor && notebookStats) {  // a notebook without a cell in edit mode: its total only
+      this.item.text = `$(notebook) ${notebookLabel(notebookStats)} tokens · ${notebookStats.model}`;
+      this.item.tooltip = notebookTooltip(notebookStats, undefined);
+      this.item.backgroundColor = undefined;
+      this.item.show();
+      return;
+    }
     if (!editor || !isTokenizable(editor.document)) {
       this.item.hide();
       return;
@@ -147,9 +166,18 @@ class TokenStatusBar implements vscode.Disposable {
     const total = formatCount(stats.tokens);
     const selected = this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.selected : undefined;
     const stale = stats.version !== editor.document.version ? "~" : "";
-    this.item.text = selected !== undefined
-      ? `$(symbol-text) ${formatCount(selected)} / ${stale}${total} tokens · ${stats.model}`
-      : `$(symbol-text) ${stale}${total} tokens · ${stats.model}`;
+    const prefix = selected !== undefined ? `${formatCount(selected)} / ` : "";
+    if (notebook) {  // a cell: its count, then the notebook's total (which the budget applies to)
+      const cell = notebookOf(editor.document)?.cell;
+      const whole = notebookStats ? ` · notebook ${notebookLabel(notebookStats)}` : "";
+      this.item.text = `$(notebook) ${prefix}cell ${stale}${total}${whole} tokens · ${stats.model}`;
+      const counted = notebookStats?.tokens ?? stats.tokens;
+      this.item.backgroundColor = budget > 0 && counted > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+      this.item.tooltip = notebookStats ? notebookTooltip(notebookStats, { stats, cell, selected, budget }) : tooltip(stats, budget, selected);
+      this.item.show();
+      return;
+    }
+    this.item.text = `$(symbol-text) ${prefix}${stale}${total} tokens · ${stats.model}`;
     this.item.backgroundColor = budget > 0 && stats.tokens > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
     this.item.tooltip = tooltip(stats, budget, selected);
     this.item.show();
@@ -182,6 +210,40 @@ function tooltip(stats: DocumentStats, budget: number, selected: number | undefi
     lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(budget)} (${percent}%)${verdict}`);
   }
   lines.push("", "Click to choose another tokenizer.");
+  return new vscode.MarkdownString(lines.join("\n"));
+}
+
+/** `1,234`, `(code) 800`, `~1,234` while a cell's newest text is still being tokenized. */
+function notebookLabel(stats: NotebookStats): string {
+  const which = stats.cells !== "all" ? `(${stats.cells}) ` : "";
+  return `${which}${stats.pending > 0 ? "~" : ""}${formatCount(stats.tokens)}`;
+}
+
+function notebookTooltip(
+  stats: NotebookStats,
+  cell: { stats: DocumentStats; cell: number | undefined; selected: number | undefined; budget: number } | undefined,
+): vscode.MarkdownString {
+  const cells = (n: number) => `${formatCount(n)} cell${n === 1 ? "" : "s"}`;
+  const lines = [
+    `**TokenPrism** · \`${stats.model}\``,
+    "",
+    `Notebook: ${formatCount(stats.tokens)} tokens in ${cells(stats.cellCount)}` + (stats.cells !== "all" ? ` (${stats.cells} cells only)` : ""),
+    "",
+    `Code: ${formatCount(stats.code.tokens)} tokens in ${cells(stats.code.cells)} · Markdown: ${formatCount(stats.markdown.tokens)} tokens in ${cells(stats.markdown.cells)}`,
+  ];
+  if (cell) {
+    const where = cell.cell !== undefined ? `Cell ${cell.cell + 1}` : "This cell";
+    lines.push("", `${where}: ${formatCount(cell.stats.tokens)} tokens · ${formatCount(cell.stats.characters)} characters`);
+    if (cell.selected !== undefined) {
+      lines.push("", `Selection: ${formatCount(cell.selected)} tokens`);
+    }
+    if (cell.budget > 0) {
+      const percent = Math.round((100 * stats.tokens) / cell.budget);
+      const verdict = stats.tokens > cell.budget ? ` — **over budget by ${formatCount(stats.tokens - cell.budget)}**` : "";
+      lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(cell.budget)} (${percent}%)${verdict}`);
+    }
+  }
+  lines.push("", "Each cell is tokenized on its own. Click to choose another tokenizer.");
   return new vscode.MarkdownString(lines.join("\n"));
 }
 
