@@ -194,6 +194,7 @@ async function main() {
     }
     await shot("status-bar");
     await require("./tokenUsage")({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets, runCommand });
+    await require("./notebook")({ check, assert, page, cli, waitStatus, runCommand, closeWidgets, shot, file, fmt, lineStarts, startingIn, norm });
 
     // greet.py: inlay hints, hover, selections
     const greet = fs.readFileSync(file("greet.py"), "utf8");
