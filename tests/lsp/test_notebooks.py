@@ -192,7 +192,7 @@ async def test_open_counts_each_cell_and_the_notebook(client, tmp_path):
         assert cell_stats["tokens"] == fresh_count(cell["text"])
 
 
-async def test_a_cell_gets_inlay_hints_per_line(client):
+async def test_a_cell_gets_inlay_hints_and_hovers_like_a_document(client):
     client = watched(client)
     nb = Model(f"file:///hints-{client.profile}.ipynb", CELLS)
     open_notebook(client, nb)
@@ -217,6 +217,19 @@ async def test_a_cell_gets_inlay_hints_per_line(client):
     # lines' counts add up to the cell's fresh encode
     assert [p for p, _ in got] == expected
     assert sum(n for _, n in got) == fresh_count(text)
+
+    # hovering a Korean character names the token that a fresh encode of the cell puts there
+    offset = text.index("단위")
+    tokenizer = load_tokenizer("o200k_base")
+    encoding = tokenizer.encode(text)
+    token = next(i for i in range(len(encoding)) if encoding.ends[i] > offset)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=cell["uri"]),
+            position=types.Position(**reference_position(text, offset, enc)),
+        )
+    )
+    assert f"id `{int(encoding.ids[token])}`" in hover.contents.value
 
 
 async def test_edits_and_structure_changes_keep_the_total_exact(client, tmp_path):

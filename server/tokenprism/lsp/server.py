@@ -211,9 +211,10 @@ class TokenPrismServer(LanguageServer):
         )
         self.session = Session()
         self.notebooks = Notebooks()
-        # fn(notebook) after a notebook opened or its cells changed (not their texts: those
-        # reach tokenized_listeners as the cells' documents); fn(uri) after one closed
-        self.notebook_listeners: list[Callable[[Notebook], None]] = []
+        # fn(notebook, edited) after a notebook opened or changed: ``edited`` lists the cells
+        # whose text changed (their new tokens follow as tokenized_listeners calls), None when
+        # cells were added, removed, moved or changed kind; fn(uri) after one closed
+        self.notebook_listeners: list[Callable[[Notebook, list[str] | None], None]] = []
         self.notebook_closed_listeners: list[Callable[[str], None]] = []
         self.settings_listeners: list[SettingsListener] = []
         self.tokenized_listeners: list[TokenizedListener] = []
@@ -304,12 +305,12 @@ class TokenPrismServer(LanguageServer):
         """Close a text document (or a notebook's cell): its tokens, diagnostics, features' state."""
         self.session.close(uri)
         self.clear_diagnostics(uri)
-        self._tell(self.closed_listeners, uri, f"closing {uri}")
+        self._tell(self.closed_listeners, f"closing {uri}", uri)
 
-    def _tell(self, listeners: list, argument: Any, what: str) -> None:
+    def _tell(self, listeners: list, what: str, *arguments: Any) -> None:
         for listener in listeners:
             try:
-                listener(argument)
+                listener(*arguments)
             except Exception:
                 log.exception("a feature failed on %s", what)
 
@@ -318,7 +319,7 @@ class TokenPrismServer(LanguageServer):
             self.close_document(uri)
         for cell in cells:
             self.session.open(cell.uri, cell.language_id, cell.version, cell.text)
-        self._tell(self.notebook_listeners, notebook, f"opening {notebook.uri}")
+        self._tell(self.notebook_listeners, f"opening {notebook.uri}", notebook, None)
 
     def change_notebook(self, change: NotebookChange) -> None:
         notebook = self.notebooks.apply(change)
@@ -329,18 +330,21 @@ class TokenPrismServer(LanguageServer):
             self.close_document(uri)
         for cell in change.opened:
             self.session.open(cell.uri, cell.language_id, cell.version, cell.text)
+        edited = []
         for uri, version, changes in change.texts:
             if uri in self.session.documents:
                 self.session.change(uri, version, changes)
+                edited.append(uri)
             else:
                 log.warning("a change to cell %s, which is not open", uri)
-        if change.structure is not None or change.opened or change.closed or change.kinds:
-            self._tell(self.notebook_listeners, notebook, f"changing {notebook.uri}")
+        restructured = change.structure is not None or change.opened or change.closed or change.kinds
+        edited_or_none = None if restructured else edited
+        self._tell(self.notebook_listeners, f"changing {notebook.uri}", notebook, edited_or_none)
 
     def close_notebook(self, uri: str) -> None:
         for cell_uri in self.notebooks.close(uri):
             self.close_document(cell_uri)
-        self._tell(self.notebook_closed_listeners, uri, f"closing {uri}")
+        self._tell(self.notebook_closed_listeners, f"closing {uri}", uri)
 
     # -- session hooks --------------------------------------------------------------------------
 

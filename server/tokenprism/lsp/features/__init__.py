@@ -9,8 +9,9 @@ A feature module has ``register(server: TokenPrismServer) -> None``, which uses
 - ``server.settings_listeners.append(fn)``: ``fn(old_settings, new_settings)``;
 - ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed (a
   notebook's cells are documents too: ``server.notebooks.of_cell(uri)`` finds the notebook);
-- ``server.notebook_listeners.append(fn)``: ``fn(notebook)`` after a notebook opens or its
-  cells are added, removed, moved or change kind; ``server.notebook_closed_listeners``: ``fn(uri)``;
+- ``server.notebook_listeners.append(fn)``: ``fn(notebook, edited)`` after a notebook opens or
+  changes: ``edited`` lists the cells whose text changed, None when cells were added, removed,
+  moved or changed kind; ``server.notebook_closed_listeners``: ``fn(uri)``;
 - ``server.inlay_hint_providers.append(fn)``: ``fn(params)`` (sync or async) returns extra
   inlay hints that the inlay-hint feature adds to its answer (a failing provider is logged
   and skipped).
