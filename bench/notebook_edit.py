@@ -24,7 +24,8 @@ from raw_lsp import RawServer, notification  # noqa: E402
 
 CELL_TEXTS = [
     "## Step {i}\n\nExplain what the next cell does, in a sentence or two, for the reader.\n",
-    "def step_{i}(values):\n    total = sum(v * {i} for v in values)\n    return total / max(len(values), 1)\n",
+    "def step_{i}(values):\n    total = sum(v * {i} for v in values)\n"
+    "    return total / max(len(values), 1)\n",
     "토큰은 모델이 텍스트를 읽는 단위입니다. 셀 {i}번은 한국어 설명입니다.\n",
 ]
 
@@ -41,8 +42,10 @@ def run_notebook(texts, edits: int) -> dict:
         srv.initialize()
         started = time.perf_counter()
         srv.send(notification("notebookDocument/didOpen", {
-            "notebookDocument": {"uri": uri, "notebookType": "jupyter-notebook", "version": 1,
-                                 "cells": [{"kind": k, "document": u} for (k, _), u in zip(texts, cell_uris)]},
+            "notebookDocument": {
+                "uri": uri, "notebookType": "jupyter-notebook", "version": 1,
+                "cells": [{"kind": k, "document": u} for (k, _), u in zip(texts, cell_uris)],
+            },
             "cellTextDocuments": [{"uri": u, "languageId": "markdown" if k == 1 else "python", "version": 1,
                                    "text": t} for (k, t), u in zip(texts, cell_uris)],
         }))
@@ -76,7 +79,8 @@ def run_notebook(texts, edits: int) -> dict:
         total = stats["params"]["tokens"]
         srv.close_stdin()
         srv.wait_exit(30)
-        return {"open": opened, "latencies": latencies, "total": total, "final": final, "rss": srv.peak_rss_kb}
+        return {"open": opened, "latencies": latencies, "total": total, "final": final,
+                "rss": srv.peak_rss_kb}
 
 
 def run_document(text: str, edits: int) -> dict:
@@ -134,7 +138,7 @@ def main() -> int:
     joined = "".join(t for _, t in texts)
     notebook = [run_notebook(texts, args.edits) for _ in range(args.repeat)]
     document = [run_document(joined, args.edits) for _ in range(args.repeat)]
-    print(f"{args.cells:,} cells, {len(joined):,} characters, {args.edits} keystrokes in one cell, o200k_base")
+    print(f"{args.cells:,} cells, {len(joined):,} characters, {args.edits} keystrokes in one cell (o200k_base)")
     describe("notebook", notebook)
     describe("document", document)
     tokenizer = load_tokenizer("o200k_base")

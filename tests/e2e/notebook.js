@@ -79,6 +79,7 @@ module.exports = async function notebookChecks(h) {
   });
 
   const cells = notebook.cells.map((c) => ({ ...c, source: sourceOf(c) }));
+  let edited = whole;
   await check("editing a cell updates its count and the notebook's total", async () => {
     const typed = "\nprint('노트북 셀 편집')";
     await cellRows().nth(1).locator(".view-lines").first().click();
@@ -86,9 +87,18 @@ module.exports = async function notebookChecks(h) {
     await page.keyboard.type(typed, { delay: 10 });
     cells[1] = { ...cells[1], source: cells[1].source + typed };
     const after = counted(cells);
+    edited = after;
     assert(after.tokens !== whole.tokens, "the typed text should change the total");
     return (await waitStatus(`cell ${fmt(after.cells[1].tokens)} · notebook ${fmt(after.tokens)} tokens · o200k_base`, 30000)) +
       ` (was ${whole.tokens})`;
+  });
+
+  await check("a selection inside a cell reads `selected / cell · notebook`", async () => {
+    await page.keyboard.press("Control+Home"); // the cell's first line
+    await page.keyboard.press("Shift+End");
+    const text = sourceOf(notebook.cells[1]);
+    const want = startingIn(tokens.filter((t) => t.cell === 1), 0, text.indexOf("\n"));
+    return waitStatus(`${fmt(want)} / cell ${fmt(edited.cells[1].tokens)} · notebook ${fmt(edited.tokens)} tokens · o200k_base`, 20000);
   });
 
   await check("adding a cell adds its count to the notebook's total", async () => {

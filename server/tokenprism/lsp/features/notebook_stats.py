@@ -26,7 +26,8 @@ class Tally:
     """Running sums of one notebook's cells, by kind."""
 
     kinds: dict[str, str] = field(default_factory=dict)  # cell uri -> kind
-    counted: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # uri -> (tokens, characters, model)
+    # cell uri -> (tokens, characters, model) of its newest tokens
+    counted: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     tokens: Counter = field(default_factory=Counter)  # kind -> tokens
     characters: Counter = field(default_factory=Counter)  # kind -> characters
     cells: Counter = field(default_factory=Counter)  # kind -> cells
