@@ -138,7 +138,7 @@ def main() -> int:
     joined = "".join(t for _, t in texts)
     notebook = [run_notebook(texts, args.edits) for _ in range(args.repeat)]
     document = [run_document(joined, args.edits) for _ in range(args.repeat)]
-    print(f"{args.cells:,} cells, {len(joined):,} characters, {args.edits} keystrokes in one cell (o200k_base)")
+    print(f"{args.cells:,} cells, {len(joined):,} characters, {args.edits} keystrokes in a cell (o200k_base)")
     describe("notebook", notebook)
     describe("document", document)
     tokenizer = load_tokenizer("o200k_base")
