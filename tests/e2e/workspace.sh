@@ -20,7 +20,6 @@ CS="$CSROOT/node_modules/.bin/code-server --user-data-dir $DATA/ud --extensions-
 WS=$DATA/ws
 mkdir -p "$WS/.vscode" "$DATA/ud/User"
 cp "$REPO/examples/prompt.md" "$WS/prompt.md"
-cp "$REPO/examples/notebook.ipynb" "$WS/notebook.ipynb"
 cat > "$WS/greet.py" <<'PY'
 def hello(name: str) -> str:
     """Greet someone by name."""
