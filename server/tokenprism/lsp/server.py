@@ -279,7 +279,9 @@ class TokenPrismServer(LanguageServer):
                 listener(doc, view, previous)
             except Exception:
                 log.exception("a feature failed after tokenizing %s", doc.uri)
-        model_changed = previous is not None and previous.tokenizer is not view.tokenizer
+        model_changed = previous is not None and (
+            previous.tokenizer is not view.tokenizer or previous.spec != view.spec  # ≈ may come or go
+        )
         if model_changed or (doc.stale_answers and doc.up_to_date):
             doc.stale_answers = False
             self.request_refresh("inlayHint")

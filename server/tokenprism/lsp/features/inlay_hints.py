@@ -13,6 +13,8 @@ import numpy as np
 from lsprotocol import types
 
 from ...tokenization import CONTINUES, SPECIAL
+from ...tokenization.costing import format_count
+from ..costs import costs_of
 from ..settings import InlayHintMode, to_plain
 from ..state import DocumentError, TokenView
 from .describe import segment_markdown
@@ -31,7 +33,7 @@ def line_range(view: TokenView, rng: types.Range) -> tuple[int, int]:
     return first, min(last, first + MAX_HINTS)
 
 
-def count_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
+def count_hints(view: TokenView, rng: types.Range, costs=None) -> list[types.InlayHint]:
     snapshot = view.snapshot
     first, last = line_range(view, rng)
     lines = np.arange(first, last)
@@ -45,16 +47,30 @@ def count_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
         return []
     _, columns = snapshot.positions_at(content_ends)
     model = view.model
+    shown, exact, basis = line_counter(view, costs)
     return [
         types.InlayHint(
             position=types.Position(line=line, character=column),
-            label=f"{n} token{'s' if n != 1 else ''}",
+            label=f"{format_count(shown(n), exact)} token{'s' if shown(n) != 1 else ''}",
             kind=types.InlayHintKind.Type,
             padding_left=True,
-            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line",
+            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line" + basis,
         )
         for line, column, n in zip(lines.tolist(), columns.tolist(), counts.tolist())
     ]
+
+
+def line_counter(view: TokenView, costs) -> tuple:
+    """(tokenizer count -> the number to show, exact, tooltip tail): for a model whose tokenizer
+    only estimates its count, each line's count calibrated and marked ``≈``."""
+    if costs is None:
+        return (lambda n: n), True, ""
+    facts = costs.range_facts(view, 0)
+    if facts.exact:
+        return (lambda n: n), True, ""
+    info = costs.info(view.model_spec)
+    shown = info.count if info is not None else (lambda n: n)
+    return shown, False, f"; {view.model_spec} estimate: {facts.basis}"
 
 
 def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
@@ -98,7 +114,7 @@ async def token_hints(server, params: types.InlayHintParams) -> list[types.Inlay
     if not view.snapshot.length:
         return []
     if mode is InlayHintMode.COUNTS:
-        return count_hints(view, params.range)
+        return count_hints(view, params.range, costs_of(server))
     return boundary_hints(view, params.range)
 
 

@@ -1,0 +1,276 @@
+"""What a document's count means for the model it is counted for: the catalog facts (the number
+to show, exactness, cost, window share), the provider's exact count when its count-tokens API
+answered, and the budget in tokens. One :class:`Costs` per server; no LSP types here.
+
+The facts of a view cost a dictionary lookup and a few multiplications per keystroke: the
+catalog entry of each model spec is resolved once (genai-prices lookups take milliseconds) and
+kept until the ``tokenprism.prices`` setting changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..tokenization import pricing
+from ..tokenization.costing import CountFacts, facts_for, format_count, model_info
+from ..tokenization.model_catalog import ModelInfo
+from ..tokenization.remote_count import EMPTY, NO_KEY, PENDING, TOO_LARGE, RemoteCount, RemoteCounter
+from .idle import IdleTimer
+from .settings import Budget
+
+log = logging.getLogger(__name__)
+
+# catalog provider -> count-tokens provider (tokenization/count_api.py)
+API_PROVIDERS = {"anthropic": "anthropic", "google": "gemini"}
+# Seconds without a new tokenized version before a document's text is hashed and handed to the
+# counter (which debounces the network request itself): typing never hashes a whole document.
+HAND_OVER_AFTER = 0.25
+NO_KEY_REASON = {
+    "anthropic": "no Anthropic API key (TokenPrism: Set API key…, or ANTHROPIC_API_KEY)",
+    "gemini": "no Gemini API key (TokenPrism: Set API key…, or GEMINI_API_KEY)",
+}
+
+
+def api_provider(info: ModelInfo | None) -> str | None:
+    """The count-tokens provider of a model whose offline count is an estimate (Claude, Gemini)."""
+    if info is None or info.exact:
+        return None
+    return API_PROVIDERS.get(info.provider)
+
+
+def counter_from_environment() -> RemoteCounter:
+    """The server's counter; ``TOKENPRISM_API_DEBOUNCE`` / ``TOKENPRISM_API_TIMEOUT`` (seconds)
+    tune it (tests, slow gateways)."""
+    options = {}
+    for name, option in (("TOKENPRISM_API_DEBOUNCE", "debounce"), ("TOKENPRISM_API_TIMEOUT", "timeout")):
+        try:
+            if os.environ.get(name):
+                options[option] = max(0.0, float(os.environ[name]))
+        except ValueError:
+            log.warning("%s must be a number of seconds, got %r; using the default", name, os.environ[name])
+    return RemoteCounter(**options)
+
+
+def api_state(count: RemoteCount | None, provider: str | None, version: int) -> dict | None:
+    """The ``api`` field of documentStats: ``{state, reason?}``; None for models without an API."""
+    if provider is None:
+        return None
+    if count is None:
+        return {"state": "pending"}
+    if count.tokens is not None and count.version == version:
+        return {"state": "exact"}
+    if count.reason == NO_KEY:
+        return {"state": "no-key", "reason": NO_KEY_REASON.get(provider, NO_KEY)}
+    if count.reason in (EMPTY, TOO_LARGE):
+        return {"state": "off", "reason": count.reason}
+    if count.reason == PENDING or count.version != version or count.reason is None:
+        return {"state": "pending"}
+    reason = f"{count.reason}: {count.detail}" if count.detail else count.reason
+    return {"state": "error", "reason": reason}
+
+
+# -- the budget ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    limit: int | None  # in tokens of ``facts.count``; None when this budget cannot apply
+    problem: str | None = None  # why not (no window, no price)
+
+
+def budget_limit(budget: Budget, facts: CountFacts) -> BudgetCheck:
+    """The budget as a number of tokens for this model: tokens as written, a share of the
+    context window, or the most input tokens the dollars buy (tiered prices included)."""
+    if budget.kind == "tokens":
+        return BudgetCheck(int(budget.value))
+    if budget.kind == "share":
+        if not facts.context_window:
+            return BudgetCheck(None, f"budget {budget.spec} needs a context window and {facts.model} has none"
+                                     " (add contextWindow in tokenprism.prices)")
+        return BudgetCheck(math.floor(facts.context_window * budget.value))
+    prices = facts.prices
+    if prices is None or prices.input is None:
+        return BudgetCheck(None, f"budget {budget.spec} needs an input price and {facts.model} has none"
+                                 " (add it in tokenprism.prices)")
+    if prices.input == 0:
+        return BudgetCheck(None, f"budget {budget.spec}: input to {facts.model} is free")
+    return BudgetCheck(affordable_tokens(budget.value, prices))
+
+
+def affordable_tokens(usd: float, prices) -> int:
+    """The most input tokens whose cost is at most ``usd`` (cost grows with the count, tiers too)."""
+    def cost(n: int) -> float:
+        return pricing.cost(n, prices, "input") or 0.0
+
+    n = math.floor(usd * 1_000_000 / prices.input)
+    while n > 0 and cost(n) > usd * (1 + 1e-12):  # a tier above the base price applies
+        unit = pricing.unit_price(prices.input, prices.input_tiers, n)
+        n = min(n - 1, math.floor(usd * 1_000_000 / unit))
+    while cost(n + 1) <= usd * (1 + 1e-12):  # float rounding of the division
+        n += 1
+    return n
+
+
+def budget_json(budget: Budget | None, facts: CountFacts) -> tuple[dict | None, str | None]:
+    """The documentStats ``budget`` field, and the problem when the budget cannot apply."""
+    if budget is None:
+        return None, None
+    check = budget_limit(budget, facts)
+    if check.limit is None:
+        return None, check.problem
+    over = max(0, facts.count - check.limit)
+    return {"limit": check.limit, "spec": budget.spec, "over": over > 0, "overBy": over}, None
+
+
+def cost_line(facts: CountFacts) -> str:
+    """``≈1,234 tokens · $0.0031 · 0.6 % of 200k`` (parts that are unknown left out)."""
+    from ..tokenization.costing import format_cost, format_window_share
+
+    parts = [f"{format_count(facts.count, facts.exact)} tokens"]
+    if facts.cost is not None:
+        parts.append(format_cost(facts.cost))
+    share = format_window_share(facts.window_share, facts.context_window)
+    if share:
+        parts.append(share)
+    return " · ".join(parts)
+
+
+# -- the server's state --------------------------------------------------------------------------
+
+ApiListener = Callable[[object, object], None]  # (open document, its view)
+
+
+class Costs:
+    """The catalog entries of the models in use and the API counts of the open documents."""
+
+    def __init__(self, server, counter: RemoteCounter) -> None:
+        self.server = server
+        self.counter = counter
+        self._info: dict[str, ModelInfo | None] = {}
+        self._prices = None  # the overrides the cached entries were resolved with
+        self._api: dict[str, RemoteCount] = {}  # uri -> the newest answer or status
+        self._timers: dict[str, IdleTimer] = {}
+        self.api_listeners: list[ApiListener] = []  # an API count arrived for a document's current version
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def info(self, spec: str) -> ModelInfo | None:
+        prices = self.server.settings.prices
+        if prices is not self._prices:
+            self._info.clear()
+            self._prices = prices
+        if spec not in self._info:
+            self._info[spec] = model_info(spec, prices)
+        return self._info[spec]
+
+    def facts(self, view, *, exact_api: bool = True) -> CountFacts:
+        """The facts of a view's whole document; with the provider's count when it answered for
+        exactly this version (``exact_api=False``: the offline count only)."""
+        spec = view.model_spec
+        count = self.current(view) if exact_api else None
+        api_tokens = count.tokens if count is not None else None
+        return facts_for(spec, len(view), tokenizer_window=view.tokenizer.context_window,
+                         overrides=self.server.settings.prices, api_tokens=api_tokens, info=self.info(spec))
+
+    def range_facts(self, view, tokens: int) -> CountFacts:
+        """The facts of a part of a document (a selection, a line): never the API's, which counts
+        whole documents."""
+        spec = view.model_spec
+        return facts_for(spec, tokens, tokenizer_window=view.tokenizer.context_window,
+                         overrides=self.server.settings.prices, info=self.info(spec))
+
+    def current(self, view) -> RemoteCount | None:
+        """What the provider said of this view's model and version, if anything."""
+        count = self._api.get(view.uri)
+        info = self.info(view.model_spec)
+        if count is None or info is None or count.version != view.version or count.model != info.name:
+            return None
+        return count
+
+    def api(self, view) -> dict | None:
+        provider = api_provider(self.info(view.model_spec))
+        if provider is not None and not self.counter.has_key(provider):
+            return api_state(RemoteCount(view.uri, provider, "", view.version, "", None, NO_KEY), provider,
+                             view.version)
+        return api_state(self.current(view), provider, view.version)
+
+    # -- API counts -----------------------------------------------------------------------------
+
+    def tokenized(self, doc, view) -> None:
+        """A new version: ask the provider for its count once typing pauses (if the model has an
+        API and a key). Until it answers, the facts are the estimate's."""
+        provider = api_provider(self.info(view.model_spec))
+        if provider is None or not self.counter.has_key(provider):
+            self._stop(view.uri)
+            return
+        timer = self._timers.get(view.uri)
+        if timer is None:
+            timer = self._timers[view.uri] = IdleTimer(HAND_OVER_AFTER, lambda: self._hand_over(view.uri))
+        timer.touch()
+
+    def _hand_over(self, uri: str) -> None:
+        doc = self.server.session.documents.get(uri)
+        view = doc.view if doc is not None else None
+        if view is None:
+            return
+        info = self.info(view.model_spec)
+        provider = api_provider(info)
+        if provider is None:
+            return
+        loop = asyncio.get_running_loop()
+        status = self.counter.request(
+            uri, provider, info.name, text=view.text, version=view.version,
+            on_result=lambda result: loop.call_soon_threadsafe(self._arrived, result),
+        )
+        self._arrived(status)
+
+    def _arrived(self, count: RemoteCount) -> None:
+        """An answer or a status for a document (on the event loop)."""
+        doc = self.server.session.documents.get(count.key) if isinstance(count.key, str) else None
+        view = doc.view if doc is not None else None
+        if view is None or count.version != view.version:
+            return  # an older version's answer: the newer one's request follows
+        old = self._api.get(count.key)
+        self._api[count.key] = count
+        if old is not None and (old.version, old.tokens, old.reason, old.detail) == (
+                count.version, count.tokens, count.reason, count.detail):
+            return
+        for listener in self.api_listeners:
+            try:
+                listener(doc, view)
+            except Exception:
+                log.exception("a feature failed after an API count of %s", doc.uri)
+
+    def keys_changed(self) -> None:
+        """Keys set or cleared: every open document asks again (or says it has no key)."""
+        for doc in list(self.server.session.documents.values()):
+            if doc.view is not None:
+                self._api.pop(doc.uri, None)
+                for listener in self.api_listeners:
+                    listener(doc, doc.view)
+                self.tokenized(doc, doc.view)
+
+    def closed(self, uri: str) -> None:
+        self._stop(uri)
+        self.counter.forget(uri)
+
+    def _stop(self, uri: str) -> None:
+        self._api.pop(uri, None)
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+
+def costs_of(server) -> Costs:
+    """The server's one :class:`Costs`, made on first use."""
+    costs = getattr(server, "costs", None)
+    if costs is None:
+        from .features.api_keys import remote_counter
+
+        costs = server.costs = Costs(server, remote_counter(server))
+    return costs
