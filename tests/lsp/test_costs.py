@@ -19,6 +19,7 @@ from lsp_helpers import (
     make_client_fixture,
     open_document,
     reference_position,
+    request,
     until,
     wait_stats,
 )
@@ -207,3 +208,122 @@ async def test_a_prices_entry_names_the_tokenizer_of_a_new_model(client):
     tokens = len(tiktoken.get_encoding("cl100k_base").encode(TEXT))
     assert (stats["tokenizer"], stats["tokens"], stats["exact"]) == ("cl100k_base", tokens, True)
     assert stats["cost"] == pytest.approx(tokens / 1e6) and stats["contextWindow"] == 4096
+
+
+# -- the requests that count: count, models, compare, renderChat ---------------------------------
+
+
+def whole_lines(n: int) -> dict:
+    return {"start": {"line": n, "character": 0}, "end": {"line": n + 1, "character": 0}}
+
+
+async def test_count_of_ranges_is_calibrated_and_priced_for_an_estimate(client):
+    uri = "file:///costs/count.txt"
+    lines = TEXT.splitlines(keepends=True)
+    async with configured(client, model="claude-sonnet-4-5"):
+        open_document(client, uri, TEXT)
+        await stats_for(client, uri, "claude-sonnet-4-5")
+        result = await request(client, "tokenprism/count", {"textDocument": {"uri": uri},
+                                                          "ranges": [whole_lines(0), whole_lines(1)]})
+    raw = [o200k(lines[0]), o200k(lines[1])]
+    shown = [math.ceil(n * CLAUDE_CALIBRATION) for n in raw]
+    assert result["counts"] == shown and result["tokenizerCounts"] == raw
+    assert result["total"] == math.ceil(sum(raw) * CLAUDE_CALIBRATION) and result["exact"] is False
+    assert "o200k_base" in result["basis"]
+    for n, cost in zip(shown, result["costs"]):
+        assert cost == pytest.approx(float(reference_price("claude-sonnet-4-5", "anthropic", n).input_price))
+    assert result["totalCost"] == pytest.approx(
+        float(reference_price("claude-sonnet-4-5", "anthropic", result["total"]).input_price))
+
+
+async def test_models_lists_the_api_catalog_with_user_entries(client):
+    prices = {"acme-chat-1": {"input": 1.0, "output": 2.0, "contextWindow": 4096, "provider": "acme"}}
+    async def listed():
+        result = await request(client, "tokenprism/models", {})
+        return result if any(m["spec"] == "acme-chat-1" for m in result["apiModels"]) else None
+
+    async with configured(client, prices=prices):
+        result = await until(listed, client, timeout=10)  # once the server has the new settings
+    by_spec = {m["spec"]: m for m in result["apiModels"]}
+    claude = by_spec["claude-sonnet-4-5"]
+    # the base price: 100k input tokens are below Claude's long-context tier
+    reference = calc_price(Usage(input_tokens=100_000, output_tokens=100_000), model_ref="claude-sonnet-4-5",
+                           provider_id="anthropic")
+    assert (claude["provider"], claude["tokenizer"], claude["exactness"]) == ("anthropic", "o200k_base", "estimate")
+    assert claude["inputPrice"] == pytest.approx(float(reference.input_price) * 10)
+    assert claude["outputPrice"] == pytest.approx(float(reference.output_price) * 10)
+    assert claude["contextWindow"] == 200_000 and "o200k_base" in claude["basis"]
+    assert by_spec["gpt-5"]["exactness"] == "exact" and by_spec["gpt-5"]["basis"] is None
+    assert by_spec["acme-chat-1"] == {"spec": "acme-chat-1", "provider": "acme", "tokenizer": "o200k_base",
+                                      "exactness": "estimate", "basis": by_spec["acme-chat-1"]["basis"],
+                                      "inputPrice": 1.0, "outputPrice": 2.0, "contextWindow": 4096,
+                                      "deprecated": False}
+    assert "genai-prices" in result["pricesSource"]
+    assert any(m["spec"] == "o200k_base" for m in result["models"])  # the local tokenizers stay
+
+
+async def test_compare_rows_have_cost_and_window(client):
+    uri = "file:///costs/compare.txt"
+    open_document(client, uri, TEXT)
+    await wait_stats(client, uri, 1)
+    result = await request(client, "tokenprism/compare", {"textDocument": {"uri": uri},
+                                                        "models": ["gpt-5", "claude-sonnet-4-5", "cl100k_base"]})
+    rows = {r["model"]: r for r in result["results"]}
+    tokens = o200k(TEXT)
+    gpt = rows["gpt-5"]
+    reference = reference_price("gpt-5", "openai", tokens)
+    assert (gpt["tokens"], gpt["count"], gpt["exact"], gpt["basis"]) == (tokens, tokens, True, None)
+    assert gpt["cost"] == pytest.approx(float(reference.input_price))
+    assert gpt["contextWindow"] == reference.model.context_window
+    assert gpt["windowShare"] == pytest.approx(tokens / gpt["contextWindow"])
+    claude = rows["claude-sonnet-4-5"]
+    assert claude["count"] == math.ceil(tokens * CLAUDE_CALIBRATION) and claude["exact"] is False
+    cl100k = rows["cl100k_base"]
+    assert cl100k["count"] == len(tiktoken.get_encoding("cl100k_base").encode(TEXT)) and cl100k["cost"] is None
+
+
+CHAT = ('[{"role": "system", "content": "You are terse."},\n'
+        ' {"role": "user", "content": "What does a token cost?"}]\n')
+JSONL = ('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n'
+         '{"messages": [{"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Goodbye."}]}\n')
+
+
+async def test_render_chat_costs_each_message(client):
+    uri = "file:///costs/chat.json"
+    async with configured(client, model="claude-sonnet-4-5"):
+        open_document(client, uri, CHAT, language="json")
+        await stats_for(client, uri, "claude-sonnet-4-5")
+        result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+    assert result["exact"] is False and "o200k_base" in result["basis"] and "cookbook" in result["basis"]
+    assert result["count"] == math.ceil(result["tokens"] * CLAUDE_CALIBRATION)
+    assert result["cost"] == pytest.approx(
+        float(reference_price("claude-sonnet-4-5", "anthropic", result["count"]).input_price))
+    for message in result["messages"]:
+        assert message["count"] == math.ceil(message["tokens"] * CLAUDE_CALIBRATION)
+        assert message["cost"] == pytest.approx(
+            float(reference_price("claude-sonnet-4-5", "anthropic", message["count"]).input_price))
+    assert result["trainingCost"] is None  # not a JSONL file
+    assert result["api"]["state"] == "no-key"
+
+
+async def test_render_chat_of_jsonl_has_the_training_cost_per_epoch(client):
+    uri = "file:///costs/train.jsonl"
+    prices = {"gpt-4.1-mini": {"training": 5.0}}
+    async with configured(client, model="gpt-4.1-mini", prices=prices):
+        open_document(client, uri, JSONL, language="jsonl")
+        await stats_for(client, uri, "gpt-4.1-mini")
+        result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}, "epochs": 3})
+        total = result["documentTokens"]
+        assert result["trainingTokens"] == total
+        assert result["trainingCost"]["perEpoch"] == pytest.approx(total * 5.0 / 1e6)
+        assert result["trainingCost"]["epochs"] == 3
+        assert result["trainingCost"]["total"] == pytest.approx(3 * total * 5.0 / 1e6)
+        with pytest.raises(Exception, match="epochs"):
+            await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}, "epochs": 0})
+    async def untrained():
+        result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+        return result if result["trainingCost"] is None else None
+
+    async with configured(client, model="gpt-4.1-mini"):  # genai-prices has no training prices
+        result = await until(untrained, client, timeout=10)  # once the server has the new settings
+        assert result and result["trainingTokens"] == total

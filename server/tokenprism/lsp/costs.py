@@ -246,6 +246,29 @@ class Costs:
             except Exception:
                 log.exception("a feature failed after an API count of %s", doc.uri)
 
+    def chat_count(self, view, conversation: int, messages: list) -> tuple[RemoteCount | None, dict | None]:
+        """The provider's counts of one conversation of a chat document (the whole prompt and each
+        message alone), as far as known now, and the ``api`` state; asks for what is missing.
+        When an answer arrives, documentStats goes out again (the client re-renders on it)."""
+        info = self.info(view.model_spec)
+        provider = api_provider(info)
+        if provider is None or not self.counter.has_key(provider):
+            return None, self.api(view)
+        loop = asyncio.get_running_loop()
+        status = self.counter.request(
+            (view.uri, conversation), provider, info.name, messages=messages, version=view.version,
+            per_message=True, on_result=lambda result: loop.call_soon_threadsafe(self._chat_arrived, result),
+        )
+        state = api_state(status, provider, status.version)
+        return status, state
+
+    def _chat_arrived(self, count: RemoteCount) -> None:
+        doc = self.server.session.documents.get(count.key[0])
+        view = doc.view if doc is not None else None
+        if view is not None and view.version == count.version:
+            for listener in self.api_listeners:
+                listener(doc, view)
+
     def keys_changed(self) -> None:
         """Keys set or cleared: every open document asks again (or says it has no key)."""
         for doc in list(self.server.session.documents.values()):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from lsprotocol import types
@@ -31,7 +31,11 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
+from pygls.exceptions import JsonRpcInvalidParams
+
+from ...tokenization import pricing
 from .. import convert
+from ..costs import costs_of
 from ..document import UTF16, Snapshot, cumulative_units
 from ..state import DocumentError, TokenView
 
@@ -243,6 +247,42 @@ def render_result(analysis: ChatAnalysis, offset: int | None = None) -> dict:
     return result
 
 
+def add_costs(result: dict, analysis: ChatAnalysis, facts_of, epochs: int = 1, api=None) -> dict:
+    """The renderChat answer with what it costs: ``count``/``cost`` per message and for the
+    conversation (``facts_of(tokens)``: the model's facts for that many tokenizer tokens),
+    ``exact``/``basis``, the provider's counts when its API answered (``api``: a RemoteCount of
+    this conversation), and for JSONL training data ``trainingCost`` of the whole file."""
+    whole = facts_of(result["tokens"])
+    cookbook = "OpenAI cookbook estimate of the chat framing" if result.get("estimate") else None
+    exact_api = api is not None and api.tokens is not None
+    result.update(count=api.tokens if exact_api else whole.count, cost=whole.cost,
+                  exact=exact_api or (whole.exact and not cookbook),
+                  exactness="exact-api" if exact_api else ("estimate" if cookbook else whole.exactness.value),
+                  basis=None if exact_api else "; ".join(b for b in (whole.basis, cookbook) if b) or None)
+    if exact_api:
+        result["cost"] = replace(whole, count=api.tokens).cost
+    for i, message in enumerate(result["messages"]):
+        facts = facts_of(message["tokens"])
+        message.update(count=facts.count, cost=facts.cost)
+        if api is not None and api.messages is not None and i < len(api.messages) and api.messages[i] is not None:
+            message["apiCount"] = api.messages[i]  # the message alone, with the request's framing
+    result["trainingCost"] = None
+    if analysis.format == "jsonl" and analysis.counted is not None:
+        training = facts_of(analysis.counted.tokens)
+        per_epoch = pricing.cost(training.count, training.prices, "training")
+        result["trainingTokens"] = training.count
+        if per_epoch is not None:
+            result["trainingCost"] = {"perEpoch": per_epoch, "epochs": epochs, "total": per_epoch * epochs}
+    return result
+
+
+def epochs_of(params: dict) -> int:
+    epochs = params.get("epochs", 1)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 1000:
+        raise JsonRpcInvalidParams(f"epochs must be a whole number from 1 to 1000, got {epochs!r}")
+    return epochs
+
+
 # -- wiring --------------------------------------------------------------------------------------
 
 
@@ -377,9 +417,12 @@ def register(server) -> None:
     server.closed_listeners.append(feature.on_closed)
     server.inlay_hint_providers.append(feature.hints)
 
+    costs = costs_of(server)
+
     @server.feature(METHOD)
     async def render_chat(ls, params) -> dict:
         p = convert.params_dict(params)
+        epochs = epochs_of(p)
         view = await convert.requested_view(ls.session, p)
         position = p.get("position")
         offset = convert.offset(view.snapshot, convert.parse_position(position, "position")) if position else None
@@ -393,4 +436,9 @@ def register(server) -> None:
                 f"{document_path(view.uri)} is not a chat document (a JSON messages array or request body, "
                 "JSONL with one conversation per line, or a *.prompt.yml with messages:)"
             )
-        return render_result(analysis, offset)
+        result = render_result(analysis, offset)
+        if analysis.counted is None:
+            return result
+        conv = analysis.counted.conversations[result["conversation"]][0]
+        api, result["api"] = costs.chat_count(view, result["conversation"], [m.data for m in conv.messages])
+        return add_costs(result, analysis, lambda n: costs.range_facts(view, n), epochs, api)
