@@ -294,6 +294,9 @@ async def test_render_chat_costs_each_message(client):
         open_document(client, uri, CHAT, language="json")
         await stats_for(client, uri, "claude-sonnet-4-5")
         result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
+        # the chat hints show the same calibrated numbers, marked ≈
+        wanted = [f"{m['role']}: ≈{math.ceil(m['tokens'] * CLAUDE_CALIBRATION)}" for m in result["messages"]]
+        assert await until(lambda: _chat_labels(client, uri, wanted), client, timeout=10), "no calibrated chat hints"
     assert result["exact"] is False and "o200k_base" in result["basis"] and "cookbook" in result["basis"]
     assert result["count"] == math.ceil(result["tokens"] * CLAUDE_CALIBRATION)
     assert result["cost"] == pytest.approx(
@@ -304,6 +307,11 @@ async def test_render_chat_costs_each_message(client):
             float(reference_price("claude-sonnet-4-5", "anthropic", message["count"]).input_price))
     assert result["trainingCost"] is None  # not a JSONL file
     assert result["api"]["state"] == "no-key"
+
+
+async def _chat_labels(client, uri: str, wanted: list[str]):
+    labels = await hints(client, uri, 3)
+    return labels if all(w in labels for w in wanted) else None
 
 
 async def test_render_chat_of_jsonl_has_the_training_cost_per_epoch(client):

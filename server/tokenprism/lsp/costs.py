@@ -142,6 +142,17 @@ def cost_line(facts: CountFacts) -> str:
 
 # -- the server's state --------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class ShownCounts:
+    calibration: float | None
+    exact: bool
+    basis: str | None
+
+    def count(self, tokens: int) -> int:
+        return math.ceil(tokens * self.calibration) if self.calibration else tokens
+
+
 ApiListener = Callable[[object, object], None]  # (open document, its view)
 
 
@@ -183,6 +194,15 @@ class Costs:
         spec = view.model_spec
         return facts_for(spec, tokens, tokenizer_window=view.tokenizer.context_window,
                          overrides=self.server.settings.prices, info=self.info(spec))
+
+    def shown_counts(self, view) -> ShownCounts:
+        """How the tokenizer's counts of parts of this view (lines, messages) are shown for its
+        model: calibrated and marked ``≈`` when the tokenizer only estimates the model's count."""
+        facts = self.range_facts(view, 0)
+        info = self.info(view.model_spec)
+        if facts.exact or info is None:
+            return ShownCounts(None, True, None)
+        return ShownCounts(info.calibration, False, facts.basis)
 
     def current(self, view) -> RemoteCount | None:
         """What the provider said of this view's model and version, if anything."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from ...tokenization import Tokenizer
 from ...tokenization.chat import (
@@ -31,11 +32,9 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
-from pygls.exceptions import JsonRpcInvalidParams
-
 from ...tokenization import pricing
 from .. import convert
-from ..costs import costs_of
+from ..costs import ShownCounts, costs_of
 from ..document import UTF16, Snapshot, cumulative_units
 from ..state import DocumentError, TokenView
 
@@ -127,13 +126,21 @@ def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer
     return ChatAnalysis(snapshot, tokenizer.name, fmt, counted)
 
 
-def _label(count: ChatCount) -> str:
-    return f"{'≈' if count.estimate else ''}{count.tokens} prompt token{'s' if count.tokens != 1 else ''}"
+def _label(count: ChatCount, shown=None) -> str:
+    shown = shown or _SAME
+    n = shown.count(count.tokens)
+    return f"{'' if shown.exact and not count.estimate else '≈'}{n} prompt token{'s' if n != 1 else ''}"
 
 
-def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int) -> list[types.InlayHint]:
+_SAME = ShownCounts(None, True, None)  # counts as the tokenizer gives them
+
+
+def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int, shown=None) -> list[types.InlayHint]:
     """Hints in lines ``[first_line, last_line]``: each message's tokens (template share
-    included) after the message, per line for JSONL, and the document total at the top."""
+    included) after the message, per line for JSONL, and the document total at the top.
+    ``shown``: the model's counts from the tokenizer's (``.count(n)``, ``.exact``): calibrated
+    and marked ``≈`` for an estimate."""
+    shown = shown or _SAME
     counted = analysis.counted
     if counted is None:
         return []
@@ -142,16 +149,17 @@ def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int) -> list[
     good = [(conv, count) for conv, count in counted.conversations if not count.error]
     if counted.format == "jsonl":
         for conv, count in good:
-            places.append((conv.end, _label(count), _tooltip(analysis, count)))
+            places.append((conv.end, _label(count, shown), _tooltip(analysis, count)))
     else:
         for conv, count in good:
             for message, share in zip(conv.messages, count.messages):
-                label = f"{share.role}: {'≈' if count.estimate else ''}{share.tokens}"
+                mark = "≈" if count.estimate or not shown.exact else ""
+                label = f"{share.role}: {mark}{shown.count(share.tokens)}"
                 places.append((message.end, label, f"{share.tokens} tokens of the rendered prompt, "
                                f"template tokens included ({analysis.model})"))
     if good:
-        total = sum(c.tokens for _, c in good)
-        estimate = any(c.estimate for _, c in good)
+        total = shown.count(sum(c.tokens for _, c in good))
+        estimate = any(c.estimate for _, c in good) or not shown.exact
         what = f" in {len(good)} conversations" if len(good) > 1 else ""
         label = f"Σ {'≈' if estimate else ''}{total} prompt tokens{what} ({analysis.model})"
         places.append((good[0][0].start, label, _tooltip(analysis, good[0][1]) if len(good) == 1 else label))
@@ -407,7 +415,8 @@ class ChatFeature:
             if cached.key[0] == doc.view.version:  # the template file changed on disk
                 self.on_tokenized(doc, doc.view, None)
             return []
-        return chat_hints(cached, params.range.start.line, params.range.end.line)
+        return chat_hints(cached, params.range.start.line, params.range.end.line,
+                          costs_of(self.server).shown_counts(doc.view))
 
 
 def register(server) -> None:

@@ -47,30 +47,19 @@ def count_hints(view: TokenView, rng: types.Range, costs=None) -> list[types.Inl
         return []
     _, columns = snapshot.positions_at(content_ends)
     model = view.model
-    shown, exact, basis = line_counter(view, costs)
-    return [
-        types.InlayHint(
+    shown = costs.shown_counts(view) if costs is not None else None
+    tail = f"; {view.model_spec} estimate: {shown.basis}" if shown is not None and not shown.exact else ""
+    hints = []
+    for line, column, n in zip(lines.tolist(), columns.tolist(), counts.tolist()):
+        m = shown.count(n) if shown is not None else n
+        hints.append(types.InlayHint(
             position=types.Position(line=line, character=column),
-            label=f"{format_count(shown(n), exact)} token{'s' if shown(n) != 1 else ''}",
+            label=f"{format_count(m, shown is None or shown.exact)} token{'s' if m != 1 else ''}",
             kind=types.InlayHintKind.Type,
             padding_left=True,
-            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line" + basis,
-        )
-        for line, column, n in zip(lines.tolist(), columns.tolist(), counts.tolist())
-    ]
-
-
-def line_counter(view: TokenView, costs) -> tuple:
-    """(tokenizer count -> the number to show, exact, tooltip tail): for a model whose tokenizer
-    only estimates its count, each line's count calibrated and marked ``≈``."""
-    if costs is None:
-        return (lambda n: n), True, ""
-    facts = costs.range_facts(view, 0)
-    if facts.exact:
-        return (lambda n: n), True, ""
-    info = costs.info(view.model_spec)
-    shown = info.count if info is not None else (lambda n: n)
-    return shown, False, f"; {view.model_spec} estimate: {facts.basis}"
+            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line" + tail,
+        ))
+    return hints
 
 
 def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
