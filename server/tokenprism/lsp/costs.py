@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from ..tokenization import pricing
 from ..tokenization.costing import CountFacts, facts_for, model_info
-from ..tokenization.model_catalog import ModelInfo
+from ..tokenization.model_catalog import Exactness, ModelInfo, split_name
 from ..tokenization.remote_count import EMPTY, NO_KEY, PENDING, TOO_LARGE, RemoteCount, RemoteCounter
+from ..tokenization.spec import is_api_model_name
 from .idle import IdleTimer
 from .settings import Budget
 
@@ -54,6 +55,38 @@ def counter_from_environment() -> RemoteCounter:
         except ValueError:
             log.warning("%s must be a number of seconds, got %r; using the default", name, os.environ[name])
     return RemoteCounter(**options)
+
+
+def catalog_entry(spec: str, prices) -> ModelInfo | None:
+    """The catalog entry of an API model name or of a name the user's ``prices`` entries give;
+    None for a tokenizer spec (``o200k_base``, ``llama3``, a path), as in the CLI: a tokenizer
+    counts exactly for itself and has no price of its own (and never loads the price data)."""
+    if not is_api_model_name(spec) and split_name(spec)[1] not in (prices or {}):
+        return None
+    return model_info(spec, prices)
+
+
+def count_facts(
+    spec: str,
+    tokens: int,
+    info: ModelInfo | None,
+    tokenizer_window: int | None,
+    prices,
+    api_tokens: int | None = None,
+) -> CountFacts:
+    """``costing.facts_for`` with the entry already looked up (None: no entry, not asked again)."""
+    if info is None:
+        exactness = Exactness.EXACT if api_tokens is None else Exactness.EXACT_API
+        return CountFacts(
+            spec,
+            tokens,
+            tokens if api_tokens is None else api_tokens,
+            exactness,
+            context_window=tokenizer_window,
+        )
+    return facts_for(
+        spec, tokens, tokenizer_window=tokenizer_window, overrides=prices, api_tokens=api_tokens, info=info
+    )
 
 
 def api_state(count: RemoteCount | None, provider: str | None, version: int) -> dict | None:
@@ -109,18 +142,27 @@ def budget_limit(budget: Budget, facts: CountFacts) -> BudgetCheck:
 
 
 def affordable_tokens(usd: float, prices) -> int:
-    """The most input tokens whose cost is at most ``usd`` (cost grows with the count, tiers too)."""
+    """The most input tokens whose cost is at most ``usd``. A tier's price applies to every token
+    of a request above its start, so each price has a range of counts: the best count of each
+    range that the dollars cover, the highest of those."""
+    budget = usd * (1 + 1e-12)  # float rounding of the divisions
 
     def cost(n: int) -> float:
         return pricing.cost(n, prices, "input") or 0.0
 
-    n = math.floor(usd * 1_000_000 / prices.input)
-    while n > 0 and cost(n) > usd * (1 + 1e-12):  # a tier above the base price applies
-        unit = pricing.unit_price(prices.input, prices.input_tiers, n)
-        n = min(n - 1, math.floor(usd * 1_000_000 / unit))
-    while cost(n + 1) <= usd * (1 + 1e-12):  # float rounding of the division
-        n += 1
-    return n
+    bounds = [0] + [t.start for t in prices.input_tiers] + [None]
+    units = [prices.input] + [t.price for t in prices.input_tiers]
+    best = 0
+    for low, high, unit in zip(bounds, bounds[1:], units):
+        n = math.floor(usd * 1_000_000 / unit) if unit else (high if high is not None else 0)
+        n = n if high is None else min(n, high)
+        if n > low or low == 0:
+            while n > 0 and cost(n) > budget:  # rounding
+                n -= 1
+            if cost(n + 1) <= budget and (high is None or n + 1 <= high):
+                n += 1
+            best = max(best, n)
+    return best
 
 
 def budget_json(budget: Budget | None, facts: CountFacts) -> tuple[dict | None, str | None]:
@@ -170,7 +212,7 @@ class Costs:
             self._info.clear()
             self._prices = prices
         if spec not in self._info:
-            self._info[spec] = model_info(spec, prices)
+            self._info[spec] = catalog_entry(spec, prices)
         return self._info[spec]
 
     def facts(self, view, *, exact_api: bool = True) -> CountFacts:
@@ -179,25 +221,21 @@ class Costs:
         spec = view.model_spec
         count = self.current(view) if exact_api else None
         api_tokens = count.tokens if count is not None else None
-        return facts_for(
+        return count_facts(
             spec,
             len(view),
-            tokenizer_window=view.tokenizer.context_window,
-            overrides=self.server.settings.prices,
-            api_tokens=api_tokens,
-            info=self.info(spec),
+            self.info(spec),
+            view.tokenizer.context_window,
+            self.server.settings.prices,
+            api_tokens,
         )
 
     def range_facts(self, view, tokens: int) -> CountFacts:
         """The facts of a part of a document (a selection, a line): never the API's, which counts
         whole documents."""
         spec = view.model_spec
-        return facts_for(
-            spec,
-            tokens,
-            tokenizer_window=view.tokenizer.context_window,
-            overrides=self.server.settings.prices,
-            info=self.info(spec),
+        return count_facts(
+            spec, tokens, self.info(spec), view.tokenizer.context_window, self.server.settings.prices
         )
 
     def shown_counts(self, view) -> ShownCounts:

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from cattrs import transform_error
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from cattrs import transform_error
 from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
@@ -31,7 +31,6 @@ from pygls.protocol import (
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
-from ..tokenization import pricing
 from ..tokenization.errors import is_rust_panic, one_line
 from . import wire
 from .convert import RequestFailed
@@ -394,8 +393,6 @@ def _register_core(server: TokenPrismServer) -> None:
         if ls.client_supports("workspace.configuration"):
             await ls.reload_settings()
         ls.session.tokenizers.start(ls.settings.model)  # load early: the first document opens faster
-        # the price data (genai-prices, ~0.2 s to read) too: the first count's facts need it
-        asyncio.get_running_loop().run_in_executor(None, _read_price_data)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -429,13 +426,6 @@ def _register_core(server: TokenPrismServer) -> None:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TokenPrismServer, params: Any) -> None:
         ls.session.shutdown()
-
-
-def _read_price_data() -> None:
-    try:
-        pricing.data_info()
-    except Exception:  # noqa: BLE001 — counts work without prices; the facts say so
-        log.warning("the price data could not be read", exc_info=True)
 
 
 def _structure_problem(error: Exception) -> str:

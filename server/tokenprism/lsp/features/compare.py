@@ -13,8 +13,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from ...tokenization import load_tokenizer
 from ...tokenization.chat import detect_chat_format
 from ...tokenization.compare import compare_text, parse_model_list
-from ...tokenization.costing import facts_for
 from .. import convert
+from ..costs import catalog_entry, count_facts
 
 METHOD = "tokenprism/compare"
 MAX_MODELS = 16  # each model is a tokenizer load; a runaway list should not pin the cores
@@ -68,7 +68,7 @@ def row_json(result, options, prices) -> dict:
     if not result.ok:
         return row
     window = load_tokenizer(result.model, options).context_window  # loaded already: a cache lookup
-    facts = facts_for(result.model, result.tokens, tokenizer_window=window, overrides=prices)
+    facts = count_facts(result.model, result.tokens, catalog_entry(result.model, prices), window, prices)
     row.update({k: v for k, v in facts.to_json().items()
                 if k in ("count", "exact", "basis", "cost", "contextWindow", "windowShare")})
     return row
