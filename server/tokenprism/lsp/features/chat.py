@@ -32,6 +32,7 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
+from ...tokenization.costing import format_count
 from .. import convert
 from ..costs import ShownCounts, costs_of
 from ..document import UTF16, Snapshot, cumulative_units
@@ -128,7 +129,7 @@ def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer
 def _label(count: ChatCount, shown=None) -> str:
     shown = shown or _SAME
     n = shown.count(count.tokens)
-    return f"{'' if shown.exact and not count.estimate else '≈'}{n} prompt token{'s' if n != 1 else ''}"
+    return f"{format_count(n, shown.exact and not count.estimate)} prompt token{'s' if n != 1 else ''}"
 
 
 _SAME = ShownCounts(None, True, None)  # counts as the tokenizer gives them
@@ -152,15 +153,15 @@ def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int, shown=No
     else:
         for conv, count in good:
             for message, share in zip(conv.messages, count.messages):
-                mark = "≈" if count.estimate or not shown.exact else ""
-                label = f"{share.role}: {mark}{shown.count(share.tokens)}"
+                exact = shown.exact and not count.estimate
+                label = f"{share.role}: {format_count(shown.count(share.tokens), exact)}"
                 places.append((message.end, label, f"{share.tokens} tokens of the rendered prompt, "
                                f"template tokens included ({analysis.model})"))
     if good:
         total = shown.count(sum(c.tokens for _, c in good))
         estimate = any(c.estimate for _, c in good) or not shown.exact
         what = f" in {len(good)} conversations" if len(good) > 1 else ""
-        label = f"Σ {'≈' if estimate else ''}{total} prompt tokens{what} ({analysis.model})"
+        label = f"Σ {format_count(total, not estimate)} prompt tokens{what} ({analysis.model})"
         places.append((good[0][0].start, label, _tooltip(analysis, good[0][1]) if len(good) == 1 else label))
     if not places:
         return []
