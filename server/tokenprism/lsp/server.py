@@ -279,13 +279,13 @@ class TokenPrismServer(LanguageServer):
                 listener(doc, view, previous)
             except Exception:
                 log.exception("a feature failed after tokenizing %s", doc.uri)
-        model_changed = previous is not None and (
-            previous.tokenizer is not view.tokenizer or previous.spec != view.spec  # ≈ may come or go
-        )
+        model_changed = previous is not None and previous.tokenizer is not view.tokenizer
         if model_changed or (doc.stale_answers and doc.up_to_date):
             doc.stale_answers = False
             self.request_refresh("inlayHint")
             self.request_refresh("semanticTokens")
+        elif previous is not None and previous.spec != view.spec:
+            self.request_refresh("inlayHint")  # the same tokens for another model: ≈ may come or go
 
     def _skipped(self, doc: OpenDocument, reason: str) -> None:
         name = doc.uri.rsplit("/", 1)[-1]
