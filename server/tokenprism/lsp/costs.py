@@ -199,6 +199,7 @@ class Costs:
         self.server = server
         self.counter = counter
         self._info: dict[str, ModelInfo | None] = {}
+        self._json: dict[tuple, dict] = {}  # facts.to_json() by what they depend on (typing repeats counts)
         self._prices = None  # the overrides the cached entries were resolved with
         self._api: dict[str, RemoteCount] = {}  # uri -> the newest answer or status
         self._timers: dict[str, IdleTimer] = {}
@@ -210,10 +211,29 @@ class Costs:
         prices = self.server.settings.prices
         if prices is not self._prices:
             self._info.clear()
+            self._json.clear()
             self._prices = prices
         if spec not in self._info:
             self._info[spec] = catalog_entry(spec, prices)
         return self._info[spec]
+
+    def facts_json(self, view) -> dict:
+        """``facts(view).to_json()``, remembered: most keystrokes leave the count as it was, or
+        bring back one seen a moment ago."""
+        count = self.current(view)
+        key = (
+            view.model_spec,
+            len(view),
+            count.tokens if count is not None else None,
+            view.tokenizer.context_window,
+        )
+        self.info(view.model_spec)  # clears the memo when the prices changed
+        found = self._json.get(key)
+        if found is None:
+            if len(self._json) >= 256:
+                self._json.clear()
+            found = self._json[key] = self.facts(view).to_json()
+        return dict(found)
 
     def facts(self, view, *, exact_api: bool = True) -> CountFacts:
         """The facts of a view's whole document; with the provider's count when it answered for

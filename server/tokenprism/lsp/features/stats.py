@@ -21,10 +21,9 @@ def stats_of(view, costs=None, budget=None) -> dict:
         "characters": view.snapshot.length,
     }
     if costs is not None:
-        facts = costs.facts(view)
-        stats.update(facts.to_json())
+        stats.update(costs.facts_json(view))
         stats["api"] = costs.api(view)
-        stats["budget"] = budget_json(budget, facts)[0]
+        stats["budget"] = budget_json(budget, costs.facts(view))[0] if budget is not None else None
     return stats
 
 
