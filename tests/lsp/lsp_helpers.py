@@ -39,12 +39,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def make_client_fixture(initialization_options: dict | None = None, profiles=PROFILES, scope="module"):
+def make_client_fixture(initialization_options: dict | None = None, profiles=PROFILES, scope="module",
+                        config: ClientServerConfig = SERVER):
     """One server per editor profile (per module by default: tests use their own URIs and
     put back the settings they change)."""
     options = {"model": "o200k_base", **(initialization_options or {})}
 
-    @pytest_lsp.fixture(config=SERVER, params=profiles, scope=scope)
+    @pytest_lsp.fixture(config=config, params=profiles, scope=scope)
     async def client(lsp_client: LanguageClient, request):
         lsp_client.stats = []
         lsp_client.refreshes = []

@@ -15,7 +15,7 @@ def test_settings_nested_dotted_and_wrapped_forms_agree():
     nested, _ = Settings.from_dict({"tokenprism": {"inlayHints": {"mode": "boundaries"}, "budget": 10}})
     dotted, _ = Settings.from_dict({"inlayHints.mode": "boundaries", "budget": 10})
     assert nested == dotted
-    assert nested.inlay_hints_mode is InlayHintMode.BOUNDARIES and nested.budget == 10
+    assert nested.inlay_hints_mode is InlayHintMode.BOUNDARIES and nested.budget.value == 10
 
 
 def test_bad_settings_fall_back_one_line_each():
@@ -33,7 +33,7 @@ def test_bad_settings_fall_back_one_line_each():
     assert settings.model == Settings().model  # the default, not ""
     assert settings.model_for("python") == "starcoder2" and settings.model_for("markdown") == settings.model
     assert settings.inlay_hints_mode is InlayHintMode.COUNTS and settings.colorize is ColorMode.OFF
-    assert settings.special_tokens is SpecialTokens.TEXT and settings.budget == 0
+    assert settings.special_tokens is SpecialTokens.TEXT and settings.budget is None
     assert settings.gguf_search_paths is None
     assert len(problems) == 5 and all("\n" not in p for p in problems)
     assert any("tokenprism.inlayHints.mode" in p and "'sometimes'" in p for p in problems)

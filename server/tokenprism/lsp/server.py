@@ -359,6 +359,8 @@ class TokenPrismServer(LanguageServer):
             doc.stale_answers = False
             self.request_refresh("inlayHint")
             self.request_refresh("semanticTokens")
+        elif previous is not None and previous.spec != view.spec:
+            self.request_refresh("inlayHint")  # the same tokens for another model: ≈ may come or go
 
     def _skipped(self, doc: OpenDocument, reason: str) -> None:
         name = doc.uri.rsplit("/", 1)[-1]

@@ -12,9 +12,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..tokenization import DEFAULT_MODEL, SpecialTokens
+from ..tokenization import DEFAULT_MODEL, LoadOptions, SpecialTokens
 from ..tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
 from ..tokenization.notebook import CellSelection
+from ..tokenization.model_catalog import Override, parse_overrides
 
 SECTION = "tokenprism"
 
@@ -46,19 +47,58 @@ def default_gguf_search_paths() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """``tokenprism.budget``: a number of tokens, a share of the context window or input dollars."""
+
+    kind: str  # "tokens" | "share" | "usd"
+    value: float  # tokens, a fraction (0.8 for "80%"), or USD
+    spec: str  # as the user wrote it: "8000", "80%", "$0.05"
+
+
+def parse_budget(value: Any) -> Budget | None:
+    """``8000`` / ``"8000"`` tokens, ``"80%"`` of the window, ``"$0.05"`` of input cost; ``0``,
+    ``""`` or null: off. Raises ValueError with a one-line message for anything else."""
+    text = value.strip().replace(",", "").replace("_", "") if isinstance(value, str) else None
+    if text == "":
+        return None
+    try:
+        if text is None:
+            tokens = _non_negative_int(value)
+            return Budget("tokens", tokens, str(tokens)) if tokens else None
+        if text.endswith("%"):
+            share = float(text[:-1]) / 100
+            if 0 < share < float("inf"):
+                return Budget("share", share, text)
+        elif text.startswith("$"):
+            usd = float(text[1:])
+            if 0 < usd < float("inf"):
+                return Budget("usd", usd, text)
+        else:
+            tokens = _non_negative_int(float(text))
+            return Budget("tokens", tokens, text) if tokens else None
+    except ValueError:
+        pass
+    raise ValueError(
+        f"expected a number of tokens (8000), a share of the context window (\"80%\") or an input cost"
+        f" (\"$0.05\"), got {value!r}"
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
     model_by_language: dict[str, str] = field(default_factory=dict)
     inlay_hints_mode: InlayHintMode = InlayHintMode.COUNTS
     colorize: ColorMode = ColorMode.OFF
     special_tokens: SpecialTokens = SpecialTokens.SPECIAL
-    budget: int = 0
+    budget: Budget | None = None  # None: off
     gguf_search_paths: tuple[str, ...] | None = None  # None: the default folders
     max_document_characters: int = 20_000_000  # larger documents are not tokenized
     chat_template: str | None = None  # a .jinja file or tokenizer_config.json; None: the model's own
     chat_template_outside_workspace: bool = False  # chatTemplate may name a file outside the workspace
     compare_models: tuple[str, ...] = DEFAULT_COMPARE_MODELS  # tokenprism/compare without "models"
     notebook_cells: CellSelection = CellSelection.ALL  # which cells a notebook's total counts
+    prices: dict[str, Override] = field(default_factory=dict)  # tokenprism.prices, the valid entries
 
     def model_for(self, language_id: str | None) -> str:
         return self.model_by_language.get(language_id or "", self.model)
@@ -67,6 +107,11 @@ class Settings:
         if self.gguf_search_paths is None:
             return default_gguf_search_paths()
         return self.gguf_search_paths
+
+    def load_options(self) -> LoadOptions:
+        """How tokenizers load: the GGUF folders, and the tokenizers ``tokenprism.prices`` entries name."""
+        tokenizers = tuple(sorted((name, o.tokenizer) for name, o in self.prices.items() if o.tokenizer))
+        return LoadOptions(gguf_search_paths=tuple(self.search_paths()), model_tokenizers=tokenizers)
 
     @classmethod
     def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:
@@ -90,13 +135,18 @@ class Settings:
         take("inlayHints.mode", "inlay_hints_mode", lambda v: _choice(InlayHintMode, v))
         take("colorize", "colorize", _color_mode)
         take("specialTokens", "special_tokens", lambda v: _choice(SpecialTokens, v))
-        take("budget", "budget", _non_negative_int)
+        take("budget", "budget", parse_budget)
         take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
         take("maxDocumentCharacters", "max_document_characters", _non_negative_int)
         take("chatTemplate", "chat_template", _optional_path)
         take("chatTemplate.allowOutsideWorkspace", "chat_template_outside_workspace", _boolean)
         take("compareModels", "compare_models", _model_list)
         take("notebook.cells", "notebook_cells", lambda v: _choice(CellSelection, v))
+        if data.get("prices") is not None:
+            values["prices"], bad = parse_overrides(data["prices"])
+            if bad:  # one line for all of them: the good entries still apply
+                ignored = "ignored" if len(bad) == 1 else f"{len(bad)} entries ignored"
+                problems.append("; ".join(bad) + f" ({ignored})")
         return cls(**values), problems
 
 
@@ -115,7 +165,7 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name not in ("modelByLanguage",):
+        if isinstance(value, dict) and name not in ("modelByLanguage", "prices"):
             flat.update(_flatten(value, name + "."))
         else:
             flat[name] = value

@@ -67,6 +67,7 @@ class TokenView:
     encoding: Encoding  # or the TokenState's frozen snapshot: the same query API and arrays
     tokenizer: Tokenizer
     special: SpecialTokens
+    spec: str = ""  # the model spec this view counts for ("claude-sonnet-4-5"); "": the tokenizer's name
 
     @property
     def version(self) -> int:
@@ -79,6 +80,11 @@ class TokenView:
     @property
     def model(self) -> str:
         return self.tokenizer.name
+
+    @property
+    def model_spec(self) -> str:
+        """What the view counts for: the API model name or tokenizer spec the user chose."""
+        return self.spec or self.tokenizer.name
 
     def __len__(self) -> int:
         return len(self.encoding)
@@ -241,7 +247,7 @@ class Session:
         self._load_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenprism-load")
         self.tokenizers = Tokenizers(self._load_pool)
         self.tokenizers.on_loaded = self._retokenize_for
-        self.tokenizers.set_options(LoadOptions(gguf_search_paths=self.settings.search_paths()))
+        self.tokenizers.set_options(self.settings.load_options())
         # hooks the server sets
         # (document, new view, previous view) after each tokenizing pass
         self.on_tokenized: list[Callable[[OpenDocument, TokenView, TokenView | None], None]] = []
@@ -260,11 +266,12 @@ class Session:
             or old.special_tokens != settings.special_tokens
             or old.search_paths() != settings.search_paths()
             or old.max_document_characters != settings.max_document_characters
+            or old.load_options() != settings.load_options()
         )
         if changed:
             self.generation += 1  # passes running with the old settings go round once more
             # a failed model is tried again only when the model settings change
-            self.tokenizers.set_options(LoadOptions(gguf_search_paths=settings.search_paths()))
+            self.tokenizers.set_options(settings.load_options())
             for doc in self.documents.values():
                 self.schedule(doc)  # the pass sees the new tokenizer/special setting itself
         return changed
@@ -471,6 +478,8 @@ class Session:
                 and state.tokenizer is tokenizer
                 and state.special == special
             ):
+                if doc.view.spec != self._view_spec(doc, tokenizer):  # another model, the same tokenizer
+                    self._publish(doc, state, target, doc.view.encoding, tokenizer, special)
                 return  # nothing changed (e.g. the wanted model is still loading)
             fresh = (
                 doc.needs_full
@@ -537,7 +546,7 @@ class Session:
         previous = doc.view
         doc.state = state
         doc.skipped = None
-        doc.view = TokenView(doc.uri, target, encoding, tokenizer, special)
+        doc.view = TokenView(doc.uri, target, encoding, tokenizer, special, self._view_spec(doc, tokenizer))
         doc.published.set()
         for listener in self.on_tokenized:
             try:
@@ -545,6 +554,16 @@ class Session:
             except Exception:
                 log.exception("a tokenized-listener failed")
         self._materialize_soon(doc)
+
+    def _view_spec(self, doc: OpenDocument, tokenizer: Tokenizer) -> str:
+        """The spec a view made with ``tokenizer`` counts for: the document's model when that is
+        what loaded it (several API models share one tokenizer), else the previous view's."""
+        wanted = self.spec_for(doc)
+        if self.tokenizers.get(wanted) is tokenizer:
+            return wanted
+        if doc.view is not None and doc.view.tokenizer is tokenizer:
+            return doc.view.spec
+        return tokenizer.name
 
     def _materialize_soon(self, doc: OpenDocument) -> None:
         """Build the view's whole-document arrays (what requests read) in a worker once the
@@ -585,7 +604,9 @@ class Session:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
                 encoding = await loop.run_in_executor(self._encode_pool, _frozen_copy, state)
                 if doc.view is view and encoding.text_length == view.snapshot.length:
-                    doc.view = TokenView(doc.uri, view.snapshot, encoding, view.tokenizer, view.special)
+                    doc.view = TokenView(
+                        doc.uri, view.snapshot, encoding, view.tokenizer, view.special, view.spec
+                    )
                     for listener in self.on_tokenized:
                         listener(doc, doc.view, view)
         finally:
@@ -622,14 +643,16 @@ class Session:
             return view
         tokenizer = await self.tokenizers.load(spec)
         if tokenizer is view.tokenizer:
-            return view
-        key = (uri, view.version, id(tokenizer), view.special)
+            if view.spec == spec:
+                return view
+            return TokenView(uri, view.snapshot, view.encoding, tokenizer, view.special, spec)
+        key = (uri, view.version, id(tokenizer), view.special, spec)
         cached = self._override_cache.get(key)
         if cached is not None:
             return cached
         loop = asyncio.get_running_loop()
         encoding = await loop.run_in_executor(self._encode_pool, tokenizer.encode, view.text, view.special)
-        other = TokenView(uri, view.snapshot, encoding, tokenizer, view.special)
+        other = TokenView(uri, view.snapshot, encoding, tokenizer, view.special, spec)
         if len(self._override_cache) > 16:
             self._override_cache.clear()
         self._override_cache[key] = other

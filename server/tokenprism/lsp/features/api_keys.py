@@ -14,6 +14,7 @@ import logging
 from ...tokenization.count_api import PROVIDERS
 from ...tokenization.remote_count import RemoteCounter
 from .. import convert
+from ..costs import costs_of, counter_from_environment
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def remote_counter(server) -> RemoteCounter:
     """The server's counter, made on first use (keys from the environment until the client sends its own)."""
     counter = getattr(server, "remote_counter", None)
     if counter is None:
-        counter = server.remote_counter = RemoteCounter()
+        counter = server.remote_counter = counter_from_environment()
     return counter
 
 
@@ -68,6 +69,7 @@ def register(server) -> None:
                 log.warning("%s: %s", SET_API_KEYS, problem)
             if keys:
                 counter.set_keys(keys)
+                costs_of(server).keys_changed()  # documents of Claude / Gemini models ask again
         except Exception as error:  # never let pygls log these params
             log.error("%s failed: %s", SET_API_KEYS, counter.keys.mask(type(error).__name__))
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
-from ...tokenization import Tokenizer
+from ...tokenization import Tokenizer, pricing
 from ...tokenization.chat import (
     SNIFF_CHARACTERS,
     ChatCount,
@@ -31,7 +32,9 @@ from ...tokenization.chat import (
     might_be_chat,
     template_for,
 )
+from ...tokenization.costing import format_count
 from .. import convert
+from ..costs import ShownCounts, costs_of
 from ..document import UTF16, Snapshot, cumulative_units
 from ..state import DocumentError, TokenView
 
@@ -123,13 +126,21 @@ def analyze(snapshot: Snapshot, language_id: str, uri: str, tokenizer: Tokenizer
     return ChatAnalysis(snapshot, tokenizer.name, fmt, counted)
 
 
-def _label(count: ChatCount) -> str:
-    return f"{'≈' if count.estimate else ''}{count.tokens} prompt token{'s' if count.tokens != 1 else ''}"
+def _label(count: ChatCount, shown=None) -> str:
+    shown = shown or _SAME
+    n = shown.count(count.tokens)
+    return f"{format_count(n, shown.exact and not count.estimate)} prompt token{'s' if n != 1 else ''}"
 
 
-def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int) -> list[types.InlayHint]:
+_SAME = ShownCounts(None, True, None)  # counts as the tokenizer gives them
+
+
+def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int, shown=None) -> list[types.InlayHint]:
     """Hints in lines ``[first_line, last_line]``: each message's tokens (template share
-    included) after the message, per line for JSONL, and the document total at the top."""
+    included) after the message, per line for JSONL, and the document total at the top.
+    ``shown``: the model's counts from the tokenizer's (``.count(n)``, ``.exact``): calibrated
+    and marked ``≈`` for an estimate."""
+    shown = shown or _SAME
     counted = analysis.counted
     if counted is None:
         return []
@@ -138,18 +149,19 @@ def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int) -> list[
     good = [(conv, count) for conv, count in counted.conversations if not count.error]
     if counted.format == "jsonl":
         for conv, count in good:
-            places.append((conv.end, _label(count), _tooltip(analysis, count)))
+            places.append((conv.end, _label(count, shown), _tooltip(analysis, count)))
     else:
         for conv, count in good:
             for message, share in zip(conv.messages, count.messages):
-                label = f"{share.role}: {'≈' if count.estimate else ''}{share.tokens}"
+                exact = shown.exact and not count.estimate
+                label = f"{share.role}: {format_count(shown.count(share.tokens), exact)}"
                 places.append((message.end, label, f"{share.tokens} tokens of the rendered prompt, "
                                f"template tokens included ({analysis.model})"))
     if good:
-        total = sum(c.tokens for _, c in good)
-        estimate = any(c.estimate for _, c in good)
+        total = shown.count(sum(c.tokens for _, c in good))
+        estimate = any(c.estimate for _, c in good) or not shown.exact
         what = f" in {len(good)} conversations" if len(good) > 1 else ""
-        label = f"Σ {'≈' if estimate else ''}{total} prompt tokens{what} ({analysis.model})"
+        label = f"Σ {format_count(total, not estimate)} prompt tokens{what} ({analysis.model})"
         places.append((good[0][0].start, label, _tooltip(analysis, good[0][1]) if len(good) == 1 else label))
     if not places:
         return []
@@ -241,6 +253,43 @@ def render_result(analysis: ChatAnalysis, offset: int | None = None) -> dict:
     if count.error:
         result["error"] = count.error
     return result
+
+
+def add_costs(result: dict, analysis: ChatAnalysis, facts_of, epochs: int = 1, api=None) -> dict:
+    """The renderChat answer with what it costs: ``count``/``cost`` per message and for the
+    conversation (``facts_of(tokens)``: the model's facts for that many tokenizer tokens),
+    ``exact``/``basis``, the provider's counts when its API answered (``api``: a RemoteCount of
+    this conversation), and for JSONL training data ``trainingCost`` of the whole file."""
+    whole = facts_of(result["tokens"])
+    cookbook = "OpenAI cookbook estimate of the chat framing" if result.get("estimate") else None
+    exact_api = api is not None and api.tokens is not None
+    result.update(count=api.tokens if exact_api else whole.count, cost=whole.cost,
+                  exact=exact_api or (whole.exact and not cookbook),
+                  exactness="exact-api" if exact_api else ("estimate" if cookbook else whole.exactness.value),
+                  basis=None if exact_api else "; ".join(b for b in (whole.basis, cookbook) if b) or None)
+    if exact_api:
+        result["cost"] = replace(whole, count=api.tokens).cost
+    for i, message in enumerate(result["messages"]):
+        facts = facts_of(message["tokens"])
+        message.update(count=facts.count, cost=facts.cost)
+        alone = api.messages[i] if api is not None and api.messages and i < len(api.messages) else None
+        if alone is not None:
+            message["apiCount"] = alone  # the message alone, with the request's framing
+    result["trainingCost"] = None
+    if analysis.format == "jsonl" and analysis.counted is not None:
+        training = facts_of(analysis.counted.tokens)
+        per_epoch = pricing.cost(training.count, training.prices, "training")
+        result["trainingTokens"] = training.count
+        if per_epoch is not None:
+            result["trainingCost"] = {"perEpoch": per_epoch, "epochs": epochs, "total": per_epoch * epochs}
+    return result
+
+
+def epochs_of(params: dict) -> int:
+    epochs = params.get("epochs", 1)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 1000:
+        raise JsonRpcInvalidParams(f"epochs must be a whole number from 1 to 1000, got {epochs!r}")
+    return epochs
 
 
 # -- wiring --------------------------------------------------------------------------------------
@@ -367,7 +416,8 @@ class ChatFeature:
             if cached.key[0] == doc.view.version:  # the template file changed on disk
                 self.on_tokenized(doc, doc.view, None)
             return []
-        return chat_hints(cached, params.range.start.line, params.range.end.line)
+        return chat_hints(cached, params.range.start.line, params.range.end.line,
+                          costs_of(self.server).shown_counts(doc.view))
 
 
 def register(server) -> None:
@@ -377,9 +427,12 @@ def register(server) -> None:
     server.closed_listeners.append(feature.on_closed)
     server.inlay_hint_providers.append(feature.hints)
 
+    costs = costs_of(server)
+
     @server.feature(METHOD)
     async def render_chat(ls, params) -> dict:
         p = convert.params_dict(params)
+        epochs = epochs_of(p)
         view = await convert.requested_view(ls.session, p)
         position = p.get("position")
         offset = convert.offset(view.snapshot, convert.parse_position(position, "position")) if position else None
@@ -393,4 +446,9 @@ def register(server) -> None:
                 f"{document_path(view.uri)} is not a chat document (a JSON messages array or request body, "
                 "JSONL with one conversation per line, or a *.prompt.yml with messages:)"
             )
-        return render_result(analysis, offset)
+        result = render_result(analysis, offset)
+        if analysis.counted is None:
+            return result
+        conv = analysis.counted.conversations[result["conversation"]][0]
+        api, result["api"] = costs.chat_count(view, result["conversation"], [m.data for m in conv.messages])
+        return add_costs(result, analysis, lambda n: costs.range_facts(view, n), epochs, api)

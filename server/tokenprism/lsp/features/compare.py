@@ -10,10 +10,11 @@ import asyncio
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ...tokenization import LoadOptions
+from ...tokenization import load_tokenizer
 from ...tokenization.chat import detect_chat_format
 from ...tokenization.compare import compare_text, parse_model_list
 from .. import convert
+from ..costs import catalog_entry, count_facts
 
 METHOD = "tokenprism/compare"
 MAX_MODELS = 16  # each model is a tokenizer load; a runaway list should not pin the cores
@@ -46,16 +47,28 @@ def register(server) -> None:
         else:  # the whole document: a chat document is also counted as rendered
             doc = ls.session.documents.get(view.uri)
             language = doc.document.language_id if doc is not None else ""
-        options = LoadOptions(gguf_search_paths=tuple(ls.settings.search_paths()))
+        options = ls.settings.load_options()
+        prices = ls.settings.prices
 
         def run():
             chat_format = None
             if language is not None:
                 chat_format = detect_chat_format(text, language, view.uri.rsplit("/", 1)[-1])
-            return chat_format, compare_text(text, models, options, view.special, chat_format)
+            results = compare_text(text, models, options, view.special, chat_format)
+            return chat_format, [row_json(r, options, prices) for r in results]
 
-        chat_format, results = await asyncio.get_running_loop().run_in_executor(None, run)
-        return {
-            "version": view.version, "characters": len(text), "chatFormat": chat_format,
-            "results": [r.to_json() for r in results],
-        }
+        chat_format, rows = await asyncio.get_running_loop().run_in_executor(None, run)
+        return {"version": view.version, "characters": len(text), "chatFormat": chat_format, "results": rows}
+
+
+def row_json(result, options, prices) -> dict:
+    """A comparison row with what its count means for the model: the number to show, exactness,
+    cost and window share (a tokenizer's own window for local models)."""
+    row = result.to_json()
+    if not result.ok:
+        return row
+    window = load_tokenizer(result.model, options).context_window  # loaded already: a cache lookup
+    facts = count_facts(result.model, result.tokens, catalog_entry(result.model, prices), window, prices)
+    row.update({k: v for k, v in facts.to_json().items()
+                if k in ("count", "exact", "basis", "cost", "contextWindow", "windowShare")})
+    return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pygls.exceptions import JsonRpcInvalidParams
 
 from .. import convert
+from ..costs import costs_of
 from ..state import TokenView
 
 METHOD = "tokenprism/count"
@@ -20,13 +21,23 @@ def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def count_ranges(view: TokenView, spans: list[tuple[int, int]]) -> dict:
+def count_ranges(view: TokenView, spans: list[tuple[int, int]], costs=None) -> dict:
     counts = [view.count(a, b) for a, b in spans]
     total = sum(view.count(a, b) for a, b in merged(spans))  # overlapping ranges count once
-    return {"version": view.version, "model": view.model, "counts": counts, "total": total}
+    result = {"version": view.version, "model": view.model, "counts": counts, "total": total}
+    if costs is not None:  # the numbers to show for the model: calibrated for an estimate
+        facts = [costs.range_facts(view, n) for n in counts]
+        whole = costs.range_facts(view, total)
+        result.update(
+            tokenizerCounts=counts, tokenizerTotal=total, counts=[f.count for f in facts], total=whole.count,
+            exact=whole.exact, basis=whole.basis, costs=[f.cost for f in facts], totalCost=whole.cost,
+        )
+    return result
 
 
 def register(server) -> None:
+    costs = costs_of(server)
+
     @server.feature(METHOD)
     async def count(ls, params) -> dict:
         p = convert.params_dict(params)
@@ -35,4 +46,4 @@ def register(server) -> None:
             raise JsonRpcInvalidParams("ranges must be a list of ranges")
         ranges = [convert.parse_range(r, f"ranges[{i}]") for i, r in enumerate(raw_ranges)]
         view = await convert.requested_view(ls.session, p)
-        return count_ranges(view, [convert.offsets_of(view.snapshot, r) for r in ranges])
+        return count_ranges(view, [convert.offsets_of(view.snapshot, r) for r in ranges], costs)

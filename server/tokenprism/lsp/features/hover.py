@@ -18,6 +18,7 @@ from lsprotocol import types
 from ...tokenization import Tokenizer
 from ...tokenization.vocab import rank_table, whole_word_info
 from .. import convert
+from ..costs import costs_of
 from ..state import DocumentError, TokenView
 from .describe import code, segment_markdown
 
@@ -88,6 +89,7 @@ def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list
 
 def register(server) -> None:
     tables = RankTables()
+    costs = costs_of(server)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls, params: types.HoverParams) -> types.Hover | None:
@@ -102,7 +104,7 @@ def register(server) -> None:
         segment = view.encoding.segment_at(min(offset, view.snapshot.length - 1))
         if segment is None:
             return None
-        markdown = segment_markdown(view, segment)
+        markdown = segment_markdown(view, segment, costs=costs)
         # built on the first hover, not when a model loads: seconds of CPU (and a GIL held
         # against typing) that users who never hover should not pay
         build = tables.prepare(view.tokenizer)

@@ -13,6 +13,8 @@ import numpy as np
 from lsprotocol import types
 
 from ...tokenization import CONTINUES, SPECIAL
+from ...tokenization.costing import format_count
+from ..costs import costs_of
 from ..settings import InlayHintMode, to_plain
 from ..state import DocumentError, TokenView
 from .describe import segment_markdown
@@ -31,7 +33,7 @@ def line_range(view: TokenView, rng: types.Range) -> tuple[int, int]:
     return first, min(last, first + MAX_HINTS)
 
 
-def count_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
+def count_hints(view: TokenView, rng: types.Range, costs=None) -> list[types.InlayHint]:
     snapshot = view.snapshot
     first, last = line_range(view, rng)
     lines = np.arange(first, last)
@@ -45,16 +47,19 @@ def count_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
         return []
     _, columns = snapshot.positions_at(content_ends)
     model = view.model
-    return [
-        types.InlayHint(
+    shown = costs.shown_counts(view) if costs is not None else None
+    tail = f"; {view.model_spec} estimate: {shown.basis}" if shown is not None and not shown.exact else ""
+    hints = []
+    for line, column, n in zip(lines.tolist(), columns.tolist(), counts.tolist()):
+        m = shown.count(n) if shown is not None else n
+        hints.append(types.InlayHint(
             position=types.Position(line=line, character=column),
-            label=f"{n} token{'s' if n != 1 else ''}",
+            label=f"{format_count(m, shown is None or shown.exact)} token{'s' if m != 1 else ''}",
             kind=types.InlayHintKind.Type,
             padding_left=True,
-            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line",
-        )
-        for line, column, n in zip(lines.tolist(), columns.tolist(), counts.tolist())
-    ]
+            tooltip=f"{n} {model} token{'s' if n != 1 else ''} start on this line" + tail,
+        ))
+    return hints
 
 
 def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
@@ -98,7 +103,7 @@ async def token_hints(server, params: types.InlayHintParams) -> list[types.Inlay
     if not view.snapshot.length:
         return []
     if mode is InlayHintMode.COUNTS:
-        return count_hints(view, params.range)
+        return count_hints(view, params.range, costs_of(server))
     return boundary_hints(view, params.range)
 
 
