@@ -3,7 +3,7 @@
 import * as vscode from "vscode";
 import { Methods, RenderChatResult } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable } from "./feature";
-import { formatCount } from "./statusBar";
+import { formatCount } from "../common/costFormat";
 
 export const RENDERED_SCHEME = "tokenprism-rendered";
 const RETRY_DELAY_MS = 300;

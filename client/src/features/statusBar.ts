@@ -1,21 +1,19 @@
-// The status bar item: the document's token count and model; with a selection, `selected / total`
-// (all cursors summed by the server). Clicking it opens the model picker.
+// The status bar item: the document's count, cost and window share for its model (the server's
+// documentStats); with a selection, `selected / total` (all cursors summed by the server).
+// Clicking it opens the model picker. The layout is in statusBarLayout.ts.
 import * as vscode from "vscode";
 import { readSettings } from "../common/settings";
 import { CountResult, DocumentStats, Methods } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
+import { SelectionCount, statusBarText, statusBarTooltip } from "./statusBarLayout";
 
 const SELECTION_DEBOUNCE_MS = 150;
 // No count this long after opening: ask the server why (it answers custom requests with the reason).
 const PROBE_DELAY_MS = 3000;
 
-export function formatCount(n: number): string {
-  return n.toLocaleString("en-US");
-}
-
 class TokenStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("tokenprism.count", vscode.StatusBarAlignment.Right, 100);
-  private selection: { uri: string; version: number; selected: number } | undefined;
+  private selection: { uri: string; version: number; count: SelectionCount } | undefined;
   private inFlight = false;
   private rerun = false;
   private readonly scheduleSelectionCount = debounce(() => void this.countSelection(), SELECTION_DEBOUNCE_MS);
@@ -94,7 +92,8 @@ class TokenStatusBar implements vscode.Disposable {
         ranges,
       });
       if (vscode.window.activeTextEditor === editor && hasSelection(editor)) {
-        this.selection = { uri: document.uri.toString(), version: result.version, selected: result.total };
+        const count = { count: result.total, exact: result.exact !== false, cost: result.totalCost };
+        this.selection = { uri: document.uri.toString(), version: result.version, count };
         this.render();
       }
     } catch (err) {
@@ -143,15 +142,16 @@ class TokenStatusBar implements vscode.Disposable {
       this.item.show();
       return;
     }
-    const { budget } = readSettings(editor.document);
-    const total = formatCount(stats.tokens);
-    const selected = this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.selected : undefined;
-    const stale = stats.version !== editor.document.version ? "~" : "";
-    this.item.text = selected !== undefined
-      ? `$(symbol-text) ${formatCount(selected)} / ${stale}${total} tokens · ${stats.model}`
-      : `$(symbol-text) ${stale}${total} tokens · ${stats.model}`;
-    this.item.backgroundColor = budget > 0 && stats.tokens > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
-    this.item.tooltip = tooltip(stats, budget, selected);
+    const input = {
+      stats,
+      show: readSettings(editor.document).statusBar.show,
+      selection: this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.count : undefined,
+      stale: stats.version !== editor.document.version,
+    };
+    this.item.text = `$(symbol-text) ${statusBarText(input)}`;
+    // The budget rule is the server's: it says whether the document is over.
+    this.item.backgroundColor = stats.budget?.over ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+    this.item.tooltip = new vscode.MarkdownString(statusBarTooltip(input));
     this.item.show();
   }
 
@@ -164,25 +164,6 @@ class TokenStatusBar implements vscode.Disposable {
 
 function hasSelection(editor: vscode.TextEditor): boolean {
   return editor.selections.some((s) => !s.isEmpty);
-}
-
-function tooltip(stats: DocumentStats, budget: number, selected: number | undefined): vscode.MarkdownString {
-  const perToken = stats.tokens > 0 ? (stats.characters / stats.tokens).toFixed(2) : "–";
-  const lines = [
-    `**TokenPrism** · \`${stats.model}\``,
-    "",
-    `${formatCount(stats.tokens)} tokens · ${formatCount(stats.characters)} characters · ${perToken} characters per token`,
-  ];
-  if (selected !== undefined) {
-    lines.push("", `Selection: ${formatCount(selected)} tokens`);
-  }
-  if (budget > 0) {
-    const percent = Math.round((100 * stats.tokens) / budget);
-    const verdict = stats.tokens > budget ? ` — **over budget by ${formatCount(stats.tokens - budget)}**` : "";
-    lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(budget)} (${percent}%)${verdict}`);
-  }
-  lines.push("", "Click to choose another tokenizer.");
-  return new vscode.MarkdownString(lines.join("\n"));
 }
 
 export const statusBarFeature: Feature = {
