@@ -66,7 +66,10 @@ export interface CountFacts {
 export interface DocumentStats extends CountFacts {
   uri: string;
   version: number;
+  /** The API model name when one was chosen, else the tokenizer's name. */
   model: string;
+  /** The tokenizer that counts (e.g. o200k_base for claude-sonnet-4-5). */
+  tokenizer?: string;
   /** What the tokenizer that runs here counted. */
   tokens: number;
   characters: number;

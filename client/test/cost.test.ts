@@ -150,7 +150,8 @@ test("status bar: parts switch off, a selection shows `selected / total`, an old
 
 test("status bar tooltip: input vs output price, exactness and basis, the data's source, API state, budget", { skip: noPython }, () => {
   const claude = serverStats("claude-sonnet-4-5", 1234);
-  const tip = statusBarTooltip({ stats: { ...claude, api: { state: "no-key" } }, show: ALL });
+  const tip = statusBarTooltip({ stats: { ...claude, tokenizer: "o200k_base", api: { state: "no-key" } }, show: ALL });
+  assert.match(tip, /^\*\*TokenPrism\*\* · `claude-sonnet-4-5` \(counted with `o200k_base`\)$/m);
   assert.match(tip, new RegExp(`input ${escapeRe(formatPrice(claude.price!.input))} · output ${escapeRe(formatPrice(claude.price!.output))}`));
   assert.match(tip, /Estimate: o200k\\_base × 1\.2 calibration/); // the server's basis, Markdown-escaped
   assert.match(tip, /1,234 tokens before calibration/);
@@ -175,6 +176,7 @@ test("API states name themselves; an error gives its reason", () => {
   assert.match(apiLine({ state: "pending" })!, /counting/);
   assert.match(apiLine({ state: "error", reason: "HTTP 429: rate limited" })!, /error: HTTP 429: rate limited; showing the estimate/);
   assert.match(apiLine({ state: "no-key" })!, /Set API key/);
+  assert.equal(apiLine({ state: "no-key", reason: "no Anthropic API key (ANTHROPIC_API_KEY)" }), "API: no Anthropic API key (ANTHROPIC\\_API\\_KEY); showing the estimate");
   assert.match(apiLine({ state: "off", reason: "offline" })!, /off: offline/);
 });
 

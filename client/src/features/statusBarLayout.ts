@@ -59,7 +59,7 @@ export function statusBarTooltip({ stats, selection }: StatusInput): string {
   const { count, exact } = shownCount(stats);
   const perToken = count > 0 ? (stats.characters / count).toFixed(2) : "–";
   const lines = [
-    `**TokenPrism** · \`${stats.model}\``,
+    `**TokenPrism** · \`${stats.model}\`${stats.tokenizer && stats.tokenizer !== stats.model ? ` (counted with \`${stats.tokenizer}\`)` : ""}`,
     `${formatCount(count, exact)} tokens · ${formatCount(stats.characters)} characters · ${perToken} characters per token`,
     exactnessLine(stats),
   ];
@@ -122,7 +122,7 @@ export function apiLine(api: ApiCountState | null | undefined): string | undefin
     case "pending":
       return "API: counting… (the estimate shows until the provider answers)";
     case "no-key":
-      return "API: no key, so an estimate. *TokenPrism: Set API key…* gives exact counts";
+      return api.reason ? `API: ${escapeMarkdown(api.reason)}; showing the estimate` : "API: no key, so an estimate. *TokenPrism: Set API key…* gives exact counts";
     case "error":
       return `API: error${reason || ": no answer"}; showing the estimate`;
     default:
