@@ -85,7 +85,10 @@ test("fixed() rounds an exact tie to the even digit, like Python; everything els
   assert.equal(fixed(0.1 + 0.2, 1), "0.3");
   assert.equal(fixed(1.005, 2), "1.00"); // 1.005 is 1.00499999… as a double
   assert.equal(formatCost(null), "—");
-  assert.equal(formatPrice(3), "$3.00");
+  assert.equal(formatPrice(3), "$3");
+  assert.equal(formatPrice(0), "$0");
+  assert.equal(formatPrice(0.0125), "$0.0125");
+  assert.equal(formatPrice(0.1), "$0.1");
   assert.equal(formatPrice(1.25), "$1.25");
   assert.equal(formatPrice(0.075), "$0.075");
   assert.equal(formatWindowShare(0.5, null), "");
@@ -252,11 +255,11 @@ test("model picker: API models grouped by provider, each with its exactness, pri
   assert.deepEqual(separators, ["Recently used", "Built-in", "Aliases", "Anthropic — API models", "OpenAI — API models", "Other"]);
   const gpt5 = items.find((i) => i.model === "gpt-5")!;
   assert.equal(gpt5.label, "$(check) gpt-5");
-  assert.equal(gpt5.description, "exact · $1.25 / $10.00 per M in / out · 400k window");
+  assert.equal(gpt5.description, "exact · $1.25 / $10 per M in / out · 400k window");
   // a recently used API model keeps its price, and is listed once
   const recent = items.filter((i) => i.model === "claude-sonnet-4-5");
   assert.equal(recent.length, 1);
-  assert.equal(recent[0].description, "≈ estimate · $3.00 / $15.00 per M in / out · 200k window");
+  assert.equal(recent[0].description, "≈ estimate · $3 / $15 per M in / out · 200k window");
   assert.equal(recent[0].detail, "estimate: o200k_base × 1.2 calibration");
   assert.match(apiModelDescription(parsed[3]), /8,192 window · deprecated$/);
   // before the server answers: the local tokenizers only

@@ -53,14 +53,12 @@ export function formatWindowShare(share: number | null | undefined, window: numb
   return `${shown} % of ${formatWindowSize(window)}`;
 }
 
-/** A price per million tokens: `$3.00`, `$1.25`, `$0.075`. */
+/** A price per million tokens as price lists (and `tokenprism models`) write it: `$3`, `$1.25`, `$0.075`. */
 export function formatPrice(perMillion: number | null | undefined): string {
   if (perMillion === null || perMillion === undefined || !Number.isFinite(perMillion)) {
     return "—";
   }
-  const text = String(Number(perMillion.toPrecision(6)));
-  const decimals = text.includes(".") ? text.split(".")[1].length : 0;
-  return `$${decimals >= 2 ? text : perMillion.toFixed(2)}`;
+  return `$${perMillion ? fixed(perMillion, 4).replace(/0+$/, "").replace(/\.$/, "") : "0"}`;
 }
 
 /**
