@@ -8,9 +8,9 @@ const fs = require("fs");
 const PROVIDERS = { "claude-sonnet-4-5": "anthropic", "gpt-5": "openai" };
 
 module.exports = async function costChecks(t) {
-  const { check, assert, page, cli, openFile, runCommand, waitStatus, file, norm, python, shots, log } = t;
+  const { check, assert, page, cli, openFile, runCommand, closeWidgets, waitStatus, file, norm, python, shots, log } = t;
   const fmt = (n) => n.toLocaleString("en-US");
-  const name = "cost-prompt.md";
+  const name = "cost-sample.md"; // no other file name inside it: the Explorer and tabs match by substring
   // A prompt of about 1,300 tokens, so the window share is a real figure, not "<0.1 %".
   fs.writeFileSync(file(name), fs.readFileSync(file("prompt.md"), "utf8").repeat(15));
   const settingsPath = file(".vscode/settings.json");
@@ -34,23 +34,43 @@ module.exports = async function costChecks(t) {
   }
 
   try {
-    await check("picking claude-sonnet-4-5: the status bar shows ≈count, tokens × the catalog price, and the window share", async () => {
-      const want = expected("claude-sonnet-4-5");
-      assert(want.exact === false, "the CLI should call Claude's count an estimate");
+    await check("the model picker lists claude-sonnet-4-5 with its exactness and price; picking it sets the model", async () => {
       await openFile(name);
       await runCommand("TokenPrism: Select tokenizer");
       await page.locator(".quick-input-widget", { hasText: "TokenPrism: Select tokenizer" }).waitFor({ timeout: 30000 });
       await page.keyboard.type("claude-sonnet-4-5");
       // the row whose label is exactly the model (claude-sonnet-4-5-20250929 matches too)
       const row = page.locator(".quick-input-list .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^claude-sonnet-4-5$/ }) }).first();
-      await row.waitFor({ timeout: 30000 });
+      if (!(await row.waitFor({ timeout: 30000 }).then(() => true, () => false))) {
+        await closeWidgets();
+        throw new Error("no claude-sonnet-4-5 row in the picker (does the server send apiModels?)");
+      }
       const rowText = norm(await row.textContent());
-      assert(/estimate/.test(rowText) && rowText.includes("$3 / $15 per M"), `picker row: ${JSON.stringify(rowText)}`);
       await row.click();
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().waitFor({ timeout: 30000 });
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().click();
+      const scope = page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first();
+      await scope.waitFor({ timeout: 30000 });
+      await scope.click();
+      assert(/estimate/.test(rowText) && rowText.includes("$3 / $15 per M"), `picker row: ${JSON.stringify(rowText)}`);
+      let model;
+      for (let i = 0; i < 40 && model !== "claude-sonnet-4-5"; i++) {
+        await page.waitForTimeout(250);
+        model = JSON.parse(fs.readFileSync(settingsPath, "utf8"))["tokenprism.model"];
+      }
+      assert(model === "claude-sonnet-4-5", `workspace settings hold model ${JSON.stringify(model)}`);
+      return `picker row ${JSON.stringify(rowText.slice(0, 120))}`;
+    });
+
+    await check("claude-sonnet-4-5: the status bar shows ≈count, tokens × the catalog price, and the window share", async () => {
+      const want = expected("claude-sonnet-4-5");
+      assert(want.exact === false, "the CLI should call Claude's count an estimate");
+      // set by the picker above; written here too, so this check stands on its own
+      const settings = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
+      if (settings["tokenprism.model"] !== "claude-sonnet-4-5") {
+        fs.writeFileSync(settingsPath, JSON.stringify({ ...settings, "tokenprism.model": "claude-sonnet-4-5" }, null, 2));
+      }
+      await openFile(name);
       const status = await waitStatus(want.text, 90000);
-      return `${status}; picker row ${JSON.stringify(rowText.slice(0, 90))}; genai-prices: $${want.usd} for ${want.count} input tokens`;
+      return `${status}; genai-prices: $${want.usd} for ${want.count} input tokens`;
     });
 
     await check("its tooltip: input vs output price per million, the estimate's basis, the data's source, the API state", async () => {

@@ -212,7 +212,7 @@ async function main() {
     }
     await shot("status-bar");
     await require("./tokenUsage")({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets, runCommand });
-    await require("./cost")({ check, assert, page, cli, openFile, runCommand, waitStatus, file, norm, log, shots: args.shots, python: path.join(path.dirname(args.tokenprism), "python") });
+    await require("./cost")({ check, assert, page, cli, openFile, runCommand, closeWidgets, waitStatus, file, norm, log, shots: args.shots, python: path.join(path.dirname(args.tokenprism), "python") });
 
     // greet.py: inlay hints, hover, selections
     const greet = fs.readFileSync(file("greet.py"), "utf8");
