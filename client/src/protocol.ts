@@ -175,7 +175,12 @@ export interface RenderChatResult {
   rendered: string;
   tokens: number;
   estimate: boolean;
-  messages: { role: string; tokens: number; range?: Range }[];
+  messages: { role: string; tokens: number; range?: Range; count?: number; cost?: number | null }[];
+  // What the prompt means for the model (absent from older servers): `count` is the number to show.
+  count?: number;
+  exact?: boolean;
+  basis?: string | null;
+  cost?: number | null;
   /** [start, end) UTF-16 offsets of special tokens in `rendered`. */
   specialRanges?: [number, number][];
   replyTokens?: number;

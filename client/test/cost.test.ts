@@ -10,8 +10,9 @@ import { fixed, formatCost, formatCount, formatPrice, formatWindowShare, formatW
 import { parseBudget, parseShowParts, readSettings } from "../src/common/settings";
 import { compareHtml } from "../src/features/compare";
 import { apiModelDescription, buildItems, parseApiModels } from "../src/features/modelPicker";
+import { renderedStatusText, renderedTooltip } from "../src/features/renderedPrompt";
 import { apiLine, statusBarText, statusBarTooltip } from "../src/features/statusBarLayout";
-import type { ApiModelEntry, CompareRow, DocumentStats } from "../src/protocol";
+import type { ApiModelEntry, CompareRow, DocumentStats, RenderChatResult } from "../src/protocol";
 import * as vscode from "vscode";
 
 const REPO = path.resolve(__dirname, "../../.."); // the bundle runs from client/out/test/
@@ -287,4 +288,23 @@ test("compare view: cost and window columns for priced models, ≈ and the basis
   // tokenizers only: no empty columns
   const plain = compareHtml("t", [row("o200k_base", 100), row("llama3", 110)], "n");
   assert.doesNotMatch(plain, /cost \(input\)|<th>window/);
+});
+
+// -- rendered prompt ----------------------------------------------------------------------------
+
+test("rendered prompt: the count to show with ≈ and its cost; per role tokens and cost; the basis", () => {
+  const claude: RenderChatResult = {
+    model: "claude-sonnet-4-5", rendered: "", tokens: 83, estimate: true, count: 100, exact: false, cost: 0.0003,
+    basis: "o200k_base × 1.2 calibration", replyTokens: 3,
+    messages: [{ role: "system", tokens: 17, count: 21, cost: 0.000063 }, { role: "user", tokens: 18, count: 22, cost: 0.000066 }],
+  };
+  assert.equal(renderedStatusText(claude), `≈100 prompt tokens · ${formatCost(0.0003)} · claude-sonnet-4-5`);
+  const tip = renderedTooltip(claude);
+  assert.match(tip, /\| role \| tokens \| cost \|/);
+  assert.match(tip, /\| system \| ≈21 \| \$0\.000063 \|/);
+  assert.match(tip, /An estimate: o200k\\_base × 1\.2 calibration/);
+  // a local model: no price, no cost column; an older server: tokens and `estimate` only
+  const local: RenderChatResult = { model: "qwen2", rendered: "", tokens: 87, estimate: false, messages: [{ role: "user", tokens: 19 }] };
+  assert.equal(renderedStatusText(local), "87 prompt tokens · qwen2");
+  assert.doesNotMatch(renderedTooltip(local), /cost/);
 });

@@ -4,6 +4,7 @@
 import { formatCost, formatCount, formatPrice, formatWindowShare } from "../common/costFormat";
 import type { StatusPart } from "../common/settings";
 import type { ApiCountState, DocumentStats } from "../protocol";
+import { escapeMarkdown } from "./feature";
 
 /** A selection's count as the server answered it (`tokenprism/count`). */
 export interface SelectionCount {
@@ -130,7 +131,3 @@ export function apiLine(api: ApiCountState | null | undefined): string | undefin
   }
 }
 
-/** Text from the server in a Markdown tooltip: its punctuation stays punctuation. */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
-}
