@@ -50,12 +50,15 @@ export function parseApiModels(result: unknown): ApiModelEntry[] {
 interface Found {
   local: ModelEntry[];
   api: ApiModelEntry[];
+  /** Where the API models' prices come from ("genai-prices 0.2.3 (bundled data)"). */
+  pricesSource?: string;
 }
 
 async function serverModels(ctx: FeatureContext): Promise<Found> {
   try {
     const result = await ctx.session.request<ModelsResult>(Methods.models, {});
-    return { local: parseModels(result), api: parseApiModels(result) };
+    const pricesSource = typeof result?.pricesSource === "string" ? result.pricesSource : undefined;
+    return { local: parseModels(result), api: parseApiModels(result), pricesSource };
   } catch (err) {
     ctx.log.warn(`listing models: ${err instanceof Error ? err.message : err}`);
     return { local: [], api: [] };
@@ -186,6 +189,9 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
       if (active && same) {
         picker.activeItems = [same];
       }
+    }
+    if (found.api.length && found.pricesSource) {
+      picker.title = `${picker.title} · prices: ${found.pricesSource}`;
     }
     picker.busy = false;
   });
