@@ -182,11 +182,13 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
   picker.show();
   void serverModels(ctx).then((found) => {
     if (found.local.length || found.api.length) {
-      // Keep the user's place: replacing the items would otherwise move the highlight.
-      const active = picker.activeItems[0];
+      // Keep the user's place: replacing the items would otherwise move the highlight. Not once
+      // they have typed: the editor then highlights the first match itself, and an item set here
+      // from a moment ago may be one the filter hides (Enter would pick it).
+      const active = picker.value ? undefined : picker.activeItems[0];
       picker.items = buildItems(current, recent, found);
       const same = picker.items.find((i) => (i.model ?? i.action) === (active?.model ?? active?.action));
-      if (active && same) {
+      if (active && same && !picker.value) {
         picker.activeItems = [same];
       }
     }
