@@ -182,13 +182,14 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
   picker.show();
   void serverModels(ctx).then((found) => {
     if (found.local.length || found.api.length) {
-      // Keep the user's place: replacing the items would otherwise move the highlight. Not once
-      // they have typed: the editor then highlights the first match itself, and an item set here
-      // from a moment ago may be one the filter hides (Enter would pick it).
-      const active = picker.value ? undefined : picker.activeItems[0];
+      // Keep the user's place when they moved the highlight: replacing the items would move it.
+      // Only then: once they type, the editor highlights the first match itself, and an item set
+      // here from a moment ago may be one the filter hides (Enter would pick it).
+      const first = picker.items.find((i) => i.kind !== vscode.QuickPickItemKind.Separator);
+      const moved = !picker.value && picker.activeItems[0] !== first ? picker.activeItems[0] : undefined;
       picker.items = buildItems(current, recent, found);
-      const same = picker.items.find((i) => (i.model ?? i.action) === (active?.model ?? active?.action));
-      if (active && same && !picker.value) {
+      const same = moved && picker.items.find((i) => (i.model ?? i.action) === (moved.model ?? moved.action));
+      if (same) {
         picker.activeItems = [same];
       }
     }
