@@ -476,6 +476,9 @@ async function main() {
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "Phi-3" }).first().waitFor({ timeout: 30000 });
       await page.waitForTimeout(300);
       await shot("model-picker");
+      // Enter takes the highlighted row: it must be one the filter shows
+      const focused = norm(await page.locator(".quick-input-list .monaco-list-row.focused").first().textContent({ timeout: 5000 }).catch(() => ""));
+      assert(focused.startsWith("phi3"), `the highlighted row is ${JSON.stringify(focused.slice(0, 80))}, not phi3`);
       await page.keyboard.press("Enter");
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "this workspace" }).first().waitFor({ timeout: 30000 });
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().click();

@@ -54,7 +54,7 @@ body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); 
 table { border-collapse: collapse; width: 100%; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--vscode-panel-border); }
 th { text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .chart { margin-top: 16px; max-width: 720px; }
 .chart .row { display: flex; align-items: center; gap: 8px; margin: 4px 0; }
 .chart .label { width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
