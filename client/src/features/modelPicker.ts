@@ -8,6 +8,8 @@ import { ApiModelEntry, Methods, ModelEntry, ModelsResult } from "../protocol";
 import { Feature, FeatureContext, reportError } from "./feature";
 
 const RECENT_KEY = "tokenprism.recentModels";
+// How long the picker waits for the server's list before showing the built-in one.
+const SERVER_WAIT_MS = 1500;
 const MAX_RECENT = 6;
 
 const BUILT_INS: [string, string][] = [
@@ -178,30 +180,37 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
   picker.placeholder = `Current: ${current} · type a tokenizer or an API model name (gpt-5, claude-sonnet-4-5…)`;
   picker.matchOnDescription = true;
   picker.busy = true;
-  picker.items = buildItems(current, recent, { local: [], api: [] });
-  picker.show();
-  void serverModels(ctx).then((found) => {
-    if (found.local.length || found.api.length) {
-      // Keep the user's place when they moved the highlight: replacing the items would move it.
-      // Only then: once they type, the editor highlights the first match itself, and an item set
-      // here from a moment ago may be one the filter hides (Enter would pick it).
-      const first = picker.items.find((i) => i.kind !== vscode.QuickPickItemKind.Separator);
-      const moved = !picker.value && picker.activeItems[0] !== first ? picker.activeItems[0] : undefined;
-      picker.items = buildItems(current, recent, found);
-      const same = moved && picker.items.find((i) => (i.model ?? i.action) === (moved.model ?? moved.action));
-      if (same) {
-        picker.activeItems = [same];
-      }
-    }
-    if (found.api.length && found.pricesSource) {
-      picker.title = `${picker.title} · prices: ${found.pricesSource}`;
-    }
-    picker.busy = false;
-  });
-  const chosen = await new Promise<ModelItem | undefined>((resolve) => {
+  const accepted = new Promise<ModelItem | undefined>((resolve) => {
     picker.onDidAccept(() => resolve(picker.selectedItems[0]));
     picker.onDidHide(() => resolve(undefined));
   });
+  picker.show();
+  // One list in the usual case: VS Code matches the row the user accepts to an item by its
+  // position, so replacing the items while they pick could make Enter take another model (seen
+  // in the e2e test: phi3 highlighted, gpt-4.1 picked). So wait briefly for the server's list;
+  // after that show the built-ins and aliases, and swap in the full list only while untouched.
+  const answer = serverModels(ctx);
+  const early = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), SERVER_WAIT_MS))]);
+  const show = (found: Found) => {
+    picker.items = buildItems(current, recent, found);
+    if (found.api.length && found.pricesSource) {
+      picker.title = `TokenPrism: Select tokenizer or model · prices: ${found.pricesSource}`;
+    }
+  };
+  if (early) {
+    show(early);
+    picker.busy = false;
+  } else {
+    show({ local: [], api: [] });
+    void answer.then((found) => {
+      const first = picker.items.find((i) => i.kind !== vscode.QuickPickItemKind.Separator);
+      if ((found.local.length || found.api.length) && !picker.value && picker.activeItems[0] === first) {
+        show(found);
+      }
+      picker.busy = false;
+    });
+  }
+  const chosen = await accepted;
   picker.dispose();
   if (!chosen) {
     return undefined;
