@@ -77,8 +77,8 @@ $(VSIX): node_modules/.installed $(CLIENT_SOURCES) $(SERVER_SOURCES) | venv
 
 # The client's plain helpers, without VS Code.
 test-client: node_modules/.installed
-	npx esbuild client/test/helpers.test.ts --bundle --platform=node --format=cjs --log-level=warning \
-	  --outfile=client/out/test/helpers.test.js --alias:vscode=./client/test/vscode-stub.js
+	npx esbuild client/test/*.test.ts --bundle --platform=node --format=cjs --log-level=warning \
+	  --outdir=client/out/test --alias:vscode=./client/test/vscode-stub.js
 	node --test client/out/test/
 
 # The extension in a real VS Code (code-server + Chromium); installs what it needs on first run.

@@ -21,13 +21,61 @@ export interface TextDocumentRef {
   uri: string;
 }
 
+/** "exact": the model's own tokenizer ran; "exact-api": the provider's count-tokens endpoint answered. */
+export type Exactness = "exact" | "exact-api" | "estimate";
+
+/** USD per million tokens, and where the figures come from ("genai-prices 0.2.3 (bundled data)"). */
+export interface Price {
+  input: number | null;
+  output: number | null;
+  cachedInput?: number | null;
+  currency?: string;
+  per?: number;
+  source?: string | null;
+}
+
+/** For models whose provider has a count-tokens API (Claude, Gemini): where the exact count stands. */
+export interface ApiCountState {
+  state: "exact" | "pending" | "no-key" | "error" | "off";
+  reason?: string;
+}
+
+/** `tokenprism.budget` as the server judged it: the limit in tokens, the setting as written. */
+export interface BudgetState {
+  limit: number;
+  spec: string;
+  over: boolean;
+  overBy: number;
+}
+
+/** What a count means for the model a user calls (server's costing.py); absent from older servers. */
+export interface CountFacts {
+  /** The number to show: calibrated for an estimate, the provider's when its API answered. */
+  count?: number;
+  exact?: boolean;
+  exactness?: Exactness;
+  /** For estimates: what counted and how. */
+  basis?: string | null;
+  /** USD for `count` input tokens. */
+  cost?: number | null;
+  price?: Price | null;
+  contextWindow?: number | null;
+  windowShare?: number | null;
+}
+
 /** Server -> client after each version of a document is tokenized. */
-export interface DocumentStats {
+export interface DocumentStats extends CountFacts {
   uri: string;
   version: number;
+  /** The API model name when one was chosen, else the tokenizer's name. */
   model: string;
+  /** The tokenizer that counts (e.g. o200k_base for claude-sonnet-4-5). */
+  tokenizer?: string;
+  /** What the tokenizer that runs here counted. */
   tokens: number;
   characters: number;
+  api?: ApiCountState | null;
+  budget?: BudgetState | null;
 }
 
 export type NotebookCells = "all" | "code" | "markdown";
@@ -56,8 +104,13 @@ export interface CountParams {
 export interface CountResult {
   version: number;
   model: string;
+  /** The numbers to show (calibrated for estimates). */
   counts: number[];
   total: number;
+  exact?: boolean;
+  basis?: string | null;
+  costs?: (number | null)[];
+  totalCost?: number | null;
 }
 
 export interface TokensParams {
@@ -109,10 +162,25 @@ export interface ModelEntry {
   note?: string;
 }
 
+/** An API model name of the catalog (`tokenprism/models` `apiModels`), prices per million tokens. */
+export interface ApiModelEntry {
+  spec: string;
+  provider: string;
+  tokenizer: string;
+  exactness: Exactness;
+  basis?: string | null;
+  inputPrice?: number | null;
+  outputPrice?: number | null;
+  contextWindow?: number | null;
+  deprecated?: boolean;
+}
+
 export interface ModelsResult {
   models: ModelEntry[];
   searchPaths?: string[];
   current?: string;
+  apiModels?: ApiModelEntry[];
+  pricesSource?: string;
 }
 
 export interface RenderChatParams {
@@ -126,7 +194,12 @@ export interface RenderChatResult {
   rendered: string;
   tokens: number;
   estimate: boolean;
-  messages: { role: string; tokens: number; range?: Range }[];
+  messages: { role: string; tokens: number; range?: Range; count?: number; cost?: number | null }[];
+  // What the prompt means for the model (absent from older servers): `count` is the number to show.
+  count?: number;
+  exact?: boolean;
+  basis?: string | null;
+  cost?: number | null;
   /** [start, end) UTF-16 offsets of special tokens in `rendered`. */
   specialRanges?: [number, number][];
   replyTokens?: number;
@@ -156,6 +229,13 @@ export interface CompareRow {
   renderedError?: string;
   loadMs: number;
   encodeMs: number;
+  // What the count means for the model (absent from older servers): `count` is the number to show.
+  count?: number;
+  exact?: boolean;
+  basis?: string | null;
+  cost?: number | null;
+  contextWindow?: number | null;
+  windowShare?: number | null;
 }
 export interface CompareResult {
   version?: number;

@@ -84,7 +84,7 @@ test("visible whitespace and HTML escaping", () => {
 // -- workspace trust ------------------------------------------------------------------------------
 
 // Settings reviewed as harmless from an untrusted workspace: none names a file, a model or a program.
-const UNRESTRICTED = ["inlayHints.mode", "colorize", "explorer.badges", "specialTokens", "budget", "maxDocumentCharacters", "notebook.cells", "trace.server"];
+const UNRESTRICTED = ["inlayHints.mode", "colorize", "explorer.badges", "specialTokens", "budget", "statusBar.show", "maxDocumentCharacters", "notebook.cells", "trace.server"];
 
 function manifest(): any {
   // the bundle runs from client/out/test/

@@ -27,6 +27,24 @@ function cli(...argv) {
 function expectedCount(file, model) {
   return JSON.parse(cli("count", "--json", "--model", model, file)).total.tokens;
 }
+/**
+ * The status bar's text for `file` under `model` (without a selection): the CLI's count, cost
+ * and window share (a GGUF states its context length), written by the server's costing.py.
+ */
+function expectedStatus(file, model) {
+  const script = [
+    "import json, sys",
+    "from tokenprism.tokenization.costing import format_cost, format_count, format_window_share",
+    "t = json.load(sys.stdin)['total']",
+    "parts = [format_count(t.get('count', t['tokens']), t.get('exact', True)) + ' tokens']",
+    "parts += [format_cost(t['cost'])] if t.get('cost') is not None else []",
+    "parts += [format_window_share(t.get('windowShare'), t.get('contextWindow'))]",
+    "print(' · '.join([p for p in parts if p] + [sys.argv[1]]))",
+  ].join("\n");
+  const python = path.join(path.dirname(args.tokenprism), "python");
+  const json = cli("count", "--json", "--model", model, file);
+  return execFileSync(python, ["-c", script, model], { input: json, encoding: "utf8", env: process.env }).trim();
+}
 /** [{id, start, end, text, special}] with start/end in code points. */
 function expectedTokens(file, model) {
   return JSON.parse(cli("tokens", "--json", "--model", model, file));
@@ -195,6 +213,7 @@ async function main() {
     await shot("status-bar");
     await require("./tokenUsage")({ check, assert, page, cli, WS, shot, fmt, log, closeWidgets, runCommand });
     await require("./notebook")({ check, assert, page, cli, waitStatus, runCommand, closeWidgets, shot, file, fmt, lineStarts, startingIn, norm });
+    await require("./cost")({ check, assert, page, cli, openFile, runCommand, closeWidgets, waitStatus, file, norm, log, shots: args.shots, python: path.join(path.dirname(args.tokenprism), "python") });
 
     // greet.py: inlay hints, hover, selections
     const greet = fs.readFileSync(file("greet.py"), "utf8");
@@ -450,7 +469,7 @@ async function main() {
 
     await check("picking another tokenizer (phi3, this workspace) changes the count", async () => {
       await openFile("prompt.md");
-      const want = expectedCount(file("prompt.md"), "phi3");
+      const want = expectedStatus(file("prompt.md"), "phi3");
       await runCommand("TokenPrism: Select tokenizer");
       // generous waits: right after the 1.5 MB document the workbench can be slow to respond
       await page.locator(".quick-input-widget", { hasText: "TokenPrism: Select tokenizer" }).waitFor({ timeout: 30000 });
@@ -458,10 +477,13 @@ async function main() {
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "Phi-3" }).first().waitFor({ timeout: 30000 });
       await page.waitForTimeout(300);
       await shot("model-picker");
+      // Enter takes the highlighted row: it must be one the filter shows
+      const focused = norm(await page.locator(".quick-input-list .monaco-list-row.focused").first().textContent({ timeout: 5000 }).catch(() => ""));
+      assert(focused.startsWith("phi3"), `the highlighted row is ${JSON.stringify(focused.slice(0, 80))}, not phi3`);
       await page.keyboard.press("Enter");
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "this workspace" }).first().waitFor({ timeout: 30000 });
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "All files — this workspace" }).first().click();
-      const status = await waitStatus(`${fmt(want)} tokens · phi3`, 90000);
+      const status = await waitStatus(want, 90000);
       const saved = JSON.parse(fs.readFileSync(file(".vscode/settings.json"), "utf8"));
       assert(saved["tokenprism.model"] === "phi3", `workspace settings hold ${JSON.stringify(saved)}`);
       return status;
@@ -472,8 +494,7 @@ async function main() {
       const settingsPath = file(".vscode/settings.json");
       const saved = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
       fs.writeFileSync(settingsPath, JSON.stringify({ ...saved, "tokenprism.model": "qwen2" }, null, 2));
-      const want = expectedCount(file("prompt.md"), "qwen2");
-      return waitStatus(`${fmt(want)} tokens · qwen2`, 90000);
+      return waitStatus(expectedStatus(file("prompt.md"), "qwen2"), 90000);
     });
 
     await check("Compare tokenizers: one row per model with the CLI's count", async () => {
@@ -564,7 +585,7 @@ async function main() {
     if (process.env.TOKENPRISM_E2E_INSTALL) {
       await check("without a server: Install builds a private venv from the bundled wheel and starts it", async () => {
         await openFile("greet.py");
-        const want = expectedCount(file("greet.py"), "qwen2");
+        const want = expectedStatus(file("greet.py"), "qwen2");
         // An empty command in the workspace overrides the user's: launch as a fresh user would.
         const settingsPath = file(".vscode/settings.json");
         const settings = JSON.parse(fs.readFileSync(settingsPath, "utf8"));
@@ -575,7 +596,7 @@ async function main() {
         await shot("install-offer");
         await toast.locator(".monaco-button", { hasText: "Install" }).first().click();
         const t0 = Date.now();
-        await waitStatus(`${fmt(want)} tokens · qwen2`, 900000);
+        await waitStatus(want, 900000);
         const venvPython = path.join(args.data, "ud", "User", "globalStorage", "tokenprism.tokenprism", "venv", "bin", "python");
         assert(fs.existsSync(venvPython), `no private venv at ${venvPython}`);
         return `installed and counting after ${((Date.now() - t0) / 1000).toFixed(0)} s`;

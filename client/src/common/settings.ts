@@ -19,13 +19,21 @@ export function colorMode(value: unknown): ColorMode {
   return (COLOR_MODES as readonly unknown[]).includes(value) ? (value as ColorMode) : "off";
 }
 
+/** The parts of the status bar item (`statusBar.show`), in the item's order. */
+export type StatusPart = "tokens" | "cost" | "window";
+export const STATUS_PARTS: readonly StatusPart[] = ["tokens", "cost", "window"];
+
 export interface TokenPrismSettings {
   model: string;
   modelByLanguage: Record<string, string>;
   inlayHints: { mode: InlayHintMode };
   colorize: ColorMode;
   specialTokens: "special" | "text";
-  budget: number;
+  /** Tokens (a number), a share of the context window ("80%") or an input cost ("$0.05"); 0: off. */
+  budget: number | string;
+  /** User prices and windows by model name; the server validates the entries. */
+  prices: Record<string, unknown>;
+  statusBar: { show: StatusPart[] };
   gguf: { searchPaths: string[] };
   compareModels: string[];
   chatTemplate: string;
@@ -48,6 +56,7 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "model",
   "modelByLanguage",
   "compareModels",
+  "prices",
   "gguf.searchPaths",
   "chatTemplate",
   "allowChatTemplateOutsideWorkspace",
@@ -64,14 +73,15 @@ export const DEFAULT_COMPARE_MODELS = ["o200k_base", "llama3", "phi3", "qwen2", 
 export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSettings {
   const cfg = trustedConfiguration(vscode.workspace.getConfiguration(SECTION, scope), vscode.workspace.isTrusted);
   const mode = cfg.get<string>("inlayHints.mode", "counts");
-  const budget = cfg.get<number>("budget", 0);
   return {
     model: nonEmpty(cfg.get<string>("model")) ?? DEFAULT_MODEL,
     modelByLanguage: stringRecord(cfg.get("modelByLanguage")),
     inlayHints: { mode: (INLAY_HINT_MODES as readonly string[]).includes(mode) ? (mode as InlayHintMode) : "counts" },
     colorize: colorMode(cfg.get<unknown>("colorize", "off")),
     specialTokens: cfg.get<string>("specialTokens") === "text" ? "text" : "special",
-    budget: Number.isFinite(budget) && budget > 0 ? Math.floor(budget) : 0,
+    budget: parseBudget(cfg.get("budget")),
+    prices: objectOr(cfg.get("prices")),
+    statusBar: { show: parseShowParts(cfg.get("statusBar.show")) },
     gguf: { searchPaths: stringArray(cfg.get("gguf.searchPaths")) },
     compareModels: stringArray(cfg.get("compareModels"), DEFAULT_COMPARE_MODELS),
     chatTemplate: stringOr(cfg.get("chatTemplate"), ""),
@@ -153,6 +163,29 @@ export function effectiveTarget(key: string, scope?: vscode.ConfigurationScope):
     return vscode.ConfigurationTarget.Workspace;
   }
   return vscode.ConfigurationTarget.Global;
+}
+
+/**
+ * `budget` as the server takes it: a whole number of tokens, or the string as written ("80%",
+ * "$0.05", "8000") for the server to read and, if it cannot, to say why; 0 when unset.
+ */
+export function parseBudget(value: unknown): number | string {
+  if (typeof value === "number") {
+    return Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+  }
+  return typeof value === "string" && value.trim() ? value.trim() : 0;
+}
+
+/** `statusBar.show` as the known parts, in the item's order; all three when it is not a list. */
+export function parseShowParts(value: unknown): StatusPart[] {
+  if (!Array.isArray(value)) {
+    return [...STATUS_PARTS];
+  }
+  return STATUS_PARTS.filter((part) => value.includes(part));
+}
+
+function objectOr(value: unknown): Record<string, unknown> {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function nonEmpty(value: string | undefined | null): string | undefined {

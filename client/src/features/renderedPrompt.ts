@@ -2,8 +2,8 @@
 // chat template applied to the current document, re-rendered whenever the source is re-tokenized.
 import * as vscode from "vscode";
 import { Methods, RenderChatResult } from "../protocol";
-import { debounce, Feature, FeatureContext, isTokenizable } from "./feature";
-import { formatCount } from "./statusBar";
+import { formatCost, formatCount } from "../common/costFormat";
+import { debounce, escapeMarkdown, Feature, FeatureContext, isTokenizable } from "./feature";
 
 export const RENDERED_SCHEME = "tokenprism-rendered";
 const RETRY_DELAY_MS = 300;
@@ -140,18 +140,8 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
       this.item.hide();
       return;
     }
-    this.item.text = `$(comment-discussion) ${result.estimate ? "≈" : ""}${formatCount(result.tokens)} prompt tokens · ${result.model}`;
-    const rows = result.messages.map((m) => `| ${m.role} | ${formatCount(m.tokens)} |`);
-    const notes = [
-      result.estimate ? "An estimate: no chat template is known for this model." : "",
-      result.templateSource ? `Template: ${result.templateSource}` : "",
-      typeof result.replyTokens === "number" ? `The reply header adds ${formatCount(result.replyTokens)} tokens.` : "",
-      result.error ? `$(warning) ${result.error}` : "",
-    ].filter(Boolean);
-    this.item.tooltip = new vscode.MarkdownString(
-      [`**Rendered prompt** · \`${result.model}\``, "", "| role | tokens |", "|---|---:|", ...rows, "", ...notes].join("\n"),
-      true,
-    );
+    this.item.text = `$(comment-discussion) ${renderedStatusText(result)}`;
+    this.item.tooltip = new vscode.MarkdownString(renderedTooltip(result), true);
     this.item.show();
   }
 
@@ -159,6 +149,36 @@ class RenderedPromptProvider implements vscode.TextDocumentContentProvider, vsco
     this.subscriptions.forEach((d) => d.dispose());
     this.changes.dispose();
   }
+}
+
+/** `≈100 prompt tokens · $0.0003 · claude-sonnet-4-5`: the count to show, and its cost when priced. */
+export function renderedStatusText(result: RenderChatResult): string {
+  const exact = result.exact ?? !result.estimate;
+  const parts = [`${formatCount(result.count ?? result.tokens, exact)} prompt tokens`];
+  if (typeof result.cost === "number") {
+    parts.push(formatCost(result.cost));
+  }
+  return [...parts, result.model].join(" · ");
+}
+
+/** Per role: tokens (and cost for a priced model), then what the count rests on. */
+export function renderedTooltip(result: RenderChatResult): string {
+  const exact = result.exact ?? !result.estimate;
+  const priced = result.messages.some((m) => typeof m.cost === "number");
+  const rows = result.messages.map((m) =>
+    `| ${m.role} | ${formatCount(m.count ?? m.tokens, exact)} |${priced ? ` ${typeof m.cost === "number" ? formatCost(m.cost) : "–"} |` : ""}`);
+  const notes = [
+    !exact ? `An estimate: ${result.basis ? escapeMarkdown(result.basis) : "no chat template is known for this model."}` : "",
+    result.templateSource ? `Template: ${result.templateSource}` : "",
+    typeof result.replyTokens === "number" ? `The reply header adds ${formatCount(result.replyTokens)} tokens.` : "",
+    result.error ? `$(warning) ${result.error}` : "",
+  ].filter(Boolean);
+  return [
+    `**Rendered prompt** · \`${result.model}\``, "",
+    priced ? "| role | tokens | cost |" : "| role | tokens |",
+    priced ? "|---|---:|---:|" : "|---|---:|",
+    ...rows, "", ...notes,
+  ].join("\n");
 }
 
 export const renderedPromptFeature: Feature = {

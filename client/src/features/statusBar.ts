@@ -1,23 +1,22 @@
-// The status bar item: the document's token count and model; with a selection, `selected / total`
-// (all cursors summed by the server). In a notebook: the active cell's count and the notebook's
-// total (`cell 42 · notebook 1,234 tokens`). Clicking it opens the model picker.
+// The status bar item: the document's count, cost and window share for its model (the server's
+// documentStats); with a selection, `selected / total` (all cursors summed by the server). In a
+// notebook: the active cell's count and the notebook's total (`cell 42 · notebook 1,234 tokens`).
+// Clicking it opens the model picker. The layout is in statusBarLayout.ts.
 import * as vscode from "vscode";
 import { notebookOf } from "../common/notebooks";
 import { readSettings } from "../common/settings";
 import { CountResult, DocumentStats, Methods, NotebookStats } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
+import { formatCount } from "../common/costFormat";
+import { SelectionCount, shownCount, statusBarText, statusBarTooltip } from "./statusBarLayout";
 
 const SELECTION_DEBOUNCE_MS = 150;
 // No count this long after opening: ask the server why (it answers custom requests with the reason).
 const PROBE_DELAY_MS = 3000;
 
-export function formatCount(n: number): string {
-  return n.toLocaleString("en-US");
-}
-
 class TokenStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("tokenprism.count", vscode.StatusBarAlignment.Right, 100);
-  private selection: { uri: string; version: number; selected: number } | undefined;
+  private selection: { uri: string; version: number; count: SelectionCount } | undefined;
   private inFlight = false;
   private rerun = false;
   private readonly scheduleSelectionCount = debounce(() => void this.countSelection(), SELECTION_DEBOUNCE_MS);
@@ -104,7 +103,8 @@ class TokenStatusBar implements vscode.Disposable {
         ranges,
       });
       if (vscode.window.activeTextEditor === editor && hasSelection(editor)) {
-        this.selection = { uri: document.uri.toString(), version: result.version, selected: result.total };
+        const count = { count: result.total, exact: result.exact !== false, cost: result.totalCost };
+        this.selection = { uri: document.uri.toString(), version: result.version, count };
         this.render();
       }
     } catch (err) {
@@ -162,24 +162,33 @@ class TokenStatusBar implements vscode.Disposable {
       this.item.show();
       return;
     }
-    const { budget } = readSettings(editor.document);
-    const total = formatCount(stats.tokens);
-    const selected = this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.selected : undefined;
-    const stale = stats.version !== editor.document.version ? "~" : "";
-    const prefix = selected !== undefined ? `${formatCount(selected)} / ` : "";
-    if (notebook) {  // a cell: its count, then the notebook's total (which the budget applies to)
+    const settings = readSettings(editor.document);
+    const input = {
+      stats,
+      show: settings.statusBar.show,
+      selection: this.selection && this.selection.uri === stats.uri && hasSelection(editor) ? this.selection.count : undefined,
+      stale: stats.version !== editor.document.version,
+    };
+    const overBackground = new vscode.ThemeColor("statusBarItem.errorBackground");
+    if (notebook) {  // a cell: its count, then the notebook's total (which a budget in tokens applies to)
       const cell = notebookOf(editor.document)?.cell;
+      const { count, exact } = shownCount(stats);
+      const prefix = input.selection ? `${formatCount(input.selection.count, input.selection.exact)} / ` : "";
       const whole = notebookStats ? ` · notebook ${notebookLabel(notebookStats)}` : "";
-      this.item.text = `$(notebook) ${prefix}cell ${stale}${total}${whole} tokens · ${stats.model}`;
-      const counted = notebookStats?.tokens ?? stats.tokens;
-      this.item.backgroundColor = budget > 0 && counted > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
-      this.item.tooltip = notebookStats ? notebookTooltip(notebookStats, { stats, cell, selected, budget }) : tooltip(stats, budget, selected);
+      this.item.text = `$(notebook) ${prefix}cell ${input.stale ? "~" : ""}${formatCount(count, exact)}${whole} tokens · ${stats.model}`;
+      const budget = typeof settings.budget === "number" ? settings.budget : 0;
+      const over = budget > 0 ? (notebookStats?.tokens ?? count) > budget : stats.budget?.over === true;
+      this.item.backgroundColor = over ? overBackground : undefined;
+      this.item.tooltip = notebookStats
+        ? notebookTooltip(notebookStats, { stats, cell, selected: input.selection?.count, budget })
+        : new vscode.MarkdownString(statusBarTooltip(input));
       this.item.show();
       return;
     }
-    this.item.text = `$(symbol-text) ${prefix}${stale}${total} tokens · ${stats.model}`;
-    this.item.backgroundColor = budget > 0 && stats.tokens > budget ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
-    this.item.tooltip = tooltip(stats, budget, selected);
+    this.item.text = `$(symbol-text) ${statusBarText(input)}`;
+    // The budget rule is the server's: it says whether the document is over.
+    this.item.backgroundColor = stats.budget?.over ? overBackground : undefined;
+    this.item.tooltip = new vscode.MarkdownString(statusBarTooltip(input));
     this.item.show();
   }
 
@@ -192,25 +201,6 @@ class TokenStatusBar implements vscode.Disposable {
 
 function hasSelection(editor: vscode.TextEditor): boolean {
   return editor.selections.some((s) => !s.isEmpty);
-}
-
-function tooltip(stats: DocumentStats, budget: number, selected: number | undefined): vscode.MarkdownString {
-  const perToken = stats.tokens > 0 ? (stats.characters / stats.tokens).toFixed(2) : "–";
-  const lines = [
-    `**TokenPrism** · \`${stats.model}\``,
-    "",
-    `${formatCount(stats.tokens)} tokens · ${formatCount(stats.characters)} characters · ${perToken} characters per token`,
-  ];
-  if (selected !== undefined) {
-    lines.push("", `Selection: ${formatCount(selected)} tokens`);
-  }
-  if (budget > 0) {
-    const percent = Math.round((100 * stats.tokens) / budget);
-    const verdict = stats.tokens > budget ? ` — **over budget by ${formatCount(stats.tokens - budget)}**` : "";
-    lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(budget)} (${percent}%)${verdict}`);
-  }
-  lines.push("", "Click to choose another tokenizer.");
-  return new vscode.MarkdownString(lines.join("\n"));
 }
 
 /** `1,234`, `(code) 800`, `~1,234` while a cell's newest text is still being tokenized. */

@@ -5,7 +5,7 @@ import { Entry, shareText, SortOrder, tokenBadge, WorkspaceTokens } from "../com
 import { SECTION } from "../common/settings";
 import { Methods, WorkspaceTokensChanged, WorkspaceTokensPartial, WorkspaceTokensResult } from "../protocol";
 import { debounce, Feature, FeatureContext } from "./feature";
-import { formatCount } from "./statusBar";
+import { formatCount } from "../common/costFormat";
 
 export const VIEW_ID = "tokenprism.tokenUsage";
 const SORT_CONTEXT = "tokenprism.tokenUsage.sort";
