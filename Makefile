@@ -10,7 +10,7 @@ export TRANSFORMERS_VERBOSITY ?= error
 # Vocabularies used by the tests are fetched once into this cache, never committed.
 export TOKENPRISM_TESTDATA ?= $(HOME)/.cache/tokenprism-testdata
 
-.PHONY: demo test test-python testdata venv clean vsix test-client test-e2e try-code-server bench fuzz
+.PHONY: demo test test-python testdata venv clean vsix test-client test-e2e try-code-server bench fuzz lint
 
 venv: $(VENV)/.installed
 
@@ -41,8 +41,12 @@ testdata: venv
 test-python: venv testdata
 	$(PY) -m pytest -q
 
-test: test-python test-e2e
+test: lint test-python test-e2e
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# pyflakes and import order over the Python code (rules in pyproject.toml; ruff pinned in [dev])
+lint: venv
+	$(VENV)/bin/ruff check .
 
 # Fuzzing (tests/fuzz, hypothesis): the GGUF header reader, JSON-RPC framing, chat documents and
 # edits against a fresh encode, for about FUZZ_SECONDS (whole seconds) in all; `make test` runs

@@ -16,7 +16,6 @@ from tokenprism.tokenization.chat import (
     template_from_file,
 )
 
-
 OFFICIAL = {
     "llama3": "meta-llama-Llama-3.1-8B-Instruct.jinja",
     "qwen2": "Qwen-Qwen2.5-7B-Instruct.jinja",

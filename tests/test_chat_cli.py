@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tokenprism.cli import main
-
 
 MESSAGES = [
     {"role": "system", "content": "Antworte kurz."},

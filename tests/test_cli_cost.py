@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from genai_prices import Usage, calc_price
+
 from loopback import LoopbackServer
 from tokenprism.cli import main
 from tokenprism.tokenization import pricing

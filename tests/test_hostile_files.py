@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from test_gguf import ARRAY, STRING, gguf_bytes, tiny_tokenizer_kvs
-from tokenprism.tokenization import LoadOptions, Reason, TokenizerLoadError, load_tokenizer, resolve
-from tokenprism.tokenization import gguf
+from tokenprism.tokenization import LoadOptions, Reason, TokenizerLoadError, gguf, load_tokenizer, resolve
 from tokenprism.tokenization.gguf import load_gguf, read_header
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")

@@ -21,11 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import TOKENIZER_NAMES
 from tokenprism.tokenization import SpecialTokens, TokenizerInfo, blocks, incremental
 from tokenprism.tokenization.chunking import RULES, Piece, sync_rule_for
 from tokenprism.tokenization.incremental import TokenState
-
-from conftest import TOKENIZER_NAMES
 
 EXAMPLES = int(os.environ.get("TOKENPRISM_HYPOTHESIS_EXAMPLES", "20"))
 

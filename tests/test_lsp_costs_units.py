@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from genai_prices import Usage, calc_price
+
 from tokenprism.lsp.costs import affordable_tokens, budget_limit, catalog_entry, count_facts
 from tokenprism.lsp.settings import Budget, Settings, parse_budget
 from tokenprism.tokenization import pricing

@@ -11,7 +11,11 @@ import pytest
 
 from tokenprism.tokenization import pricing
 from tokenprism.tokenization.model_catalog import (
-    CLAUDE_CALIBRATION, Exactness, list_models, parse_overrides, resolve_model,
+    CLAUDE_CALIBRATION,
+    Exactness,
+    list_models,
+    parse_overrides,
+    resolve_model,
 )
 from tokenprism.tokenization.spec import OPENAI_MODELS, openai_encoding
 

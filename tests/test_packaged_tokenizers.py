@@ -352,7 +352,6 @@ def test_edits_equal_a_full_encode(name, special):
     """The editor's incremental re-encoding (windows cut at sync points, tiny blocks) gives the
     tokens of a full encode, for the dummy prefix (mistral-v3) and NFC (Qwen) too."""
     from test_incremental import assert_same, edit_positions, edits, texts, tiny_pieces
-
     from tokenprism.tokenization.incremental import TokenState
 
     tokenizer = load_tokenizer(name)

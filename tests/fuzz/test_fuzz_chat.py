@@ -10,6 +10,7 @@ import pytest
 from budget import bounded_memory, fuzz_for, only_under_make_fuzz, share, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tokenprism.tokenization.chat import FORMATS, ChatError, detect_chat_format, parse_chat_document
 
 only_under_make_fuzz()

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 from budget import fuzz_for, only_under_make_fuzz, share, time_limit
-from conftest import TOKENIZER_NAMES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import TOKENIZER_NAMES
 from test_incremental import FRAGMENTS, assert_same, edit_positions, tiny_pieces
 from tokenprism.tokenization import SpecialTokens
 from tokenprism.tokenization.incremental import TokenState

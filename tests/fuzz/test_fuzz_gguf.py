@@ -11,6 +11,7 @@ import pytest
 from budget import bounded_memory, fuzz_for, only_under_make_fuzz, share, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tokenprism.tokenization import TokenizerLoadError
 from tokenprism.tokenization.gguf import read_header
 

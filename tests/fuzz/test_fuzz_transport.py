@@ -12,6 +12,7 @@ import pytest
 from budget import bounded_memory, fuzz_for, only_under_make_fuzz, share, time_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tokenprism.lsp.transport import MessageReader
 
 only_under_make_fuzz()

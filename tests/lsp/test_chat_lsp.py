@@ -11,10 +11,6 @@ import os
 import time
 
 import pytest
-from lsprotocol import types
-from pytest_lsp import LanguageClient
-
-from conftest import _models_dir
 from lsp_helpers import (
     WAIT,
     configured,
@@ -26,6 +22,10 @@ from lsp_helpers import (
     until,
     wait_stats,
 )
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from conftest import _models_dir
 from tokenprism.tokenization import load_tokenizer
 
 LLAMA_TEMPLATE = _models_dir() / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"

@@ -9,13 +9,12 @@ import subprocess
 import sys
 import time
 
-import pytest
 import pytest_lsp
+from lsp_helpers import open_document, plain, reference_position, request, wait_stats
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from conftest import CORPUS
-from lsp_helpers import open_document, plain, reference_position, request, wait_stats
 
 CLI = [sys.executable, "-m", "tokenprism"]
 

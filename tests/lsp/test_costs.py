@@ -22,6 +22,7 @@ from lsp_helpers import (
 )
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
+
 from tokenprism.tokenization.model_catalog import CLAUDE_CALIBRATION
 
 # No API key may reach this server: these tests check the offline estimate.

@@ -15,6 +15,7 @@ from genai_prices import Usage, calc_price
 from lsp_helpers import configured, make_client_fixture, open_document, request, until
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
+
 from test_remote_count import KEY, FakeProvider, anthropic_error, reference_count
 from tokenprism.tokenization.model_catalog import CLAUDE_CALIBRATION
 

@@ -9,10 +9,10 @@ import re
 import time
 
 import pytest
+from lsp_helpers import make_client_fixture, open_document, reference_offsets, reference_position, wait_stats
 from lsprotocol import types
 
 from conftest import _models_dir
-from lsp_helpers import make_client_fixture, open_document, reference_offsets, reference_position, wait_stats
 from tokenprism.tokenization import load_tokenizer
 from tokenprism.tokenization.gguf import read_header
 

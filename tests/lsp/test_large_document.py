@@ -6,10 +6,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from lsp_helpers import (
+    line_spans,
+    make_client_fixture,
+    open_document,
+    reference_position,
+    request,
+    wait_stats,
+)
 from lsprotocol import types
 
 from conftest import CORPUS
-from lsp_helpers import line_spans, make_client_fixture, open_document, reference_position, request, wait_stats
 from tokenprism.tokenization import load_tokenizer
 
 client = make_client_fixture(profiles=("visual-studio-code",))

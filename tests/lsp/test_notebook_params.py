@@ -3,7 +3,6 @@ each is one log line without a traceback, and the notebook keeps working."""
 
 from __future__ import annotations
 
-
 from raw_lsp import RawServer, notification, request
 
 NB = "file:///raw.ipynb"

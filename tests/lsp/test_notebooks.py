@@ -11,8 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from lsprotocol import types
-
 from lsp_helpers import (
     configured,
     make_client_fixture,
@@ -22,6 +20,8 @@ from lsp_helpers import (
     until,
     wait_stats,
 )
+from lsprotocol import types
+
 from tokenprism.tokenization import load_tokenizer
 
 NOTEBOOK_STATS = "tokenprism/notebookStats"

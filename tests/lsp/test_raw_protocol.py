@@ -10,10 +10,9 @@ import sys
 import time
 
 import pytest
+from raw_lsp import HERE, RawServer, did_open, frame, notification, request
 
 from tokenprism.tokenization import load_tokenizer
-
-from raw_lsp import HERE, SERVE, RawServer, did_open, frame, notification, request
 
 URI = "file:///raw/doc.txt"
 BEL = "\x07"

@@ -4,12 +4,7 @@ budget, custom requests."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from lsprotocol import types
-
-from conftest import CORPUS
 from lsp_helpers import (
     configured,
     line_spans,
@@ -23,6 +18,9 @@ from lsp_helpers import (
     wait_refresh,
     wait_stats,
 )
+from lsprotocol import types
+
+from conftest import CORPUS
 from tokenprism.tokenization import load_tokenizer
 
 client = make_client_fixture(profiles=("visual-studio-code", "neovim", "emacs"))

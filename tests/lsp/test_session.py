@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import CORPUS
 from lsp_helpers import until
+
+from conftest import CORPUS
 from tokenprism.lsp.settings import Settings
 from tokenprism.lsp.state import Session
 from tokenprism.tokenization import SpecialTokens, load_tokenizer

@@ -7,10 +7,6 @@ import asyncio
 import random
 
 import pytest
-from lsprotocol import types
-from pygls.exceptions import JsonRpcException
-
-from conftest import CORPUS
 from lsp_helpers import (
     configured,
     make_client_fixture,
@@ -22,6 +18,10 @@ from lsp_helpers import (
     wait_refresh,
     wait_stats,
 )
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from conftest import CORPUS
 from test_reference_llamacpp import read_reference
 from tokenprism.tokenization import SpecialTokens, load_tokenizer
 

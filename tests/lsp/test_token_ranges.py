@@ -7,22 +7,22 @@ from __future__ import annotations
 import bisect
 
 import pytest
-from lsprotocol import types
-from pygls.exceptions import JsonRpcException
-
-from conftest import CORPUS
 from lsp_helpers import (
     configured,
-    reconfigure,
     line_spans,
     make_client_fixture,
     open_document,
+    reconfigure,
     reference_position,
     request,
     units,
     until,
     wait_stats,
 )
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from conftest import CORPUS
 from tokenprism.tokenization import load_tokenizer
 
 client = make_client_fixture()

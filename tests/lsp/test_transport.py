@@ -10,14 +10,13 @@ import sys
 import threading
 
 import pytest
+from lsp_helpers import make_client_fixture, open_document, request, wait_stats
 from lsprotocol import types
-
-from tokenprism.lsp.server import content_changes
-from tokenprism.tokenization import load_tokenizer
-from tokenprism.lsp.transport import MessageReader
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_helpers import make_client_fixture, open_document, request, wait_stats
+from tokenprism.lsp.server import content_changes
+from tokenprism.lsp.transport import MessageReader
+from tokenprism.tokenization import load_tokenizer
 
 client = make_client_fixture(profiles=("visual-studio-code",))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest_lsp
+from lsp_helpers import SERVER, open_document, plain, reference_position, request, wait_stats
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import SERVER, open_document, plain, reference_position, request, wait_stats
 from tokenprism.tokenization import load_tokenizer
 
 

@@ -15,6 +15,7 @@ from lsp_helpers import SERVER, configured, open_document, plain, request, wait_
 from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
+
 from sample_trees import SAMPLE, cli_count, folder_sums, generate_big_tree, write_tree
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from cattrs import transform_error
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from cattrs import transform_error
 from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (

@@ -14,8 +14,8 @@ from typing import Any
 
 from ..tokenization import DEFAULT_MODEL, LoadOptions, SpecialTokens
 from ..tokenization.compare import DEFAULT_COMPARE_MODELS, parse_model_list
-from ..tokenization.notebook import CellSelection
 from ..tokenization.model_catalog import Override, parse_overrides
+from ..tokenization.notebook import CellSelection
 
 SECTION = "tokenprism"
 

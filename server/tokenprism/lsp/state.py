@@ -37,8 +37,8 @@ from ..tokenization import (
 )
 from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
 from ..tokenization.incremental import TokenState
-from ..tokenization.textfile import BINARY_DETAIL
 from ..tokenization.memory import trim_after
+from ..tokenization.textfile import BINARY_DETAIL
 from .document import UTF16, Document, Snapshot
 from .idle import IdleTimer
 from .settings import Settings

@@ -11,9 +11,9 @@ import os
 import re
 import socket
 import threading
-from urllib.parse import urlsplit
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 

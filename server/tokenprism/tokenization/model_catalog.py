@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from . import pricing
-from .pricing import PriceTier, Prices
+from .pricing import Prices, PriceTier
 from .spec import openai_encoding
 
 # Claude's tokenizer is not public and Anthropic's SDK no longer counts offline. The factor is

@@ -263,7 +263,9 @@ def count_tree(
 
     files = walk(root, skip)
     result.planned = len(files)
-    cancelled = lambda: cancel is not None and cancel.is_set()
+    def cancelled() -> bool:
+        return cancel is not None and cancel.is_set()
+
     counted: list[FileCount] = []
     done = 0
 
