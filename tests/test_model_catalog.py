@@ -239,6 +239,18 @@ def test_every_listed_maker_model_keeps_the_prices_it_was_listed_for():
             assert shown is not None and shown.input_price is not None, (provider.id, model.id)
 
 
+@pytest.mark.parametrize("name", ["codestral", "magistral-small"])
+def test_a_bare_name_finds_its_price_at_its_maker(name):
+    """genai-prices' matcher misses these ids without a provider; the family's maker lists them."""
+    from genai_prices import data_snapshot
+
+    mistral = next(p for p in data_snapshot.get_snapshot().providers if p.id == "mistral")
+    reference = next(m for m in mistral.models if m.id == name)
+    info = resolve_model(name)
+    assert info is not None and info.price_model == f"mistral:{name}"
+    assert info.input_price == pytest.approx(float(reference.prices.input_mtok))
+
+
 def test_cost_and_window_share():
     assert pricing.cost(2_000, pricing.Prices(input=3.0)) == pytest.approx(0.006)
     assert pricing.cost(2_000, pricing.Prices(input=3.0), "output") is None

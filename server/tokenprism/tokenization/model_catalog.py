@@ -169,6 +169,8 @@ def _price_record(model: str, provider: str | None, family: Family | None) -> pr
     if provider is not None:
         return pricing.lookup(model, provider)
     found = pricing.lookup(model)
+    if not found and family and family.provider in pricing.provider_ids():  # "codestral" at mistral
+        found = pricing.lookup(model, family.provider)
     for host, prefix in (family.price_refs if family and not found else ()):
         found = pricing.lookup(model if model.startswith(prefix) else prefix + model, host)
         if found:
