@@ -152,3 +152,28 @@ async def test_a_loaded_tokenizer_is_first_used_on_the_event_loop(monkeypatch):
     assert first_use and first_use[0] == threading.get_ident()
     assert doc.view.encoding.ids.tolist() == loaded.encode(doc.document.text).ids.tolist()
     session.shutdown()
+
+
+async def test_a_closed_document_is_freed_at_once():
+    """A document owns its timers and tasks; closing it must leave nothing that refers back
+    to it (a cycle would keep a large text and its tokens until a full garbage collection)."""
+    import gc
+    import weakref
+
+    session = Session(encoding="utf-32")
+    doc = session.open("file:///closed.txt", "plaintext", 1, CORPUS["mixed"] * 100)
+    await session.view(doc.uri, wait=60)
+    session.change(doc.uri, 2, [((3, 0), (3, 0), "x")])  # an incremental advance arms the idle check
+    await session.view(doc.uri, wait=60)
+    session.change(doc.uri, 3, [((0, 0), (0, 0), CORPUS["korean"] * 200)])  # a catch-up task, running
+    gc.disable()
+    try:
+        gone = weakref.ref(doc)
+        session.close(doc.uri)
+        del doc
+        for _ in range(5):  # the cancelled catch-up task unwinds
+            await asyncio.sleep(0.01)
+        assert gone() is None
+    finally:
+        gc.enable()
+        session.shutdown()
