@@ -8,7 +8,7 @@ import numpy as np
 
 from ...tokenization import SPECIAL
 from .. import convert
-from ..state import TokenView
+from ..token_view import TokenView
 
 METHOD = "tokenprism/tokens"
 
