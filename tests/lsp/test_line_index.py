@@ -45,6 +45,13 @@ def assert_like_fresh(index: LineIndex, text: str, rng: random.Random) -> None:
     assert got_lines.tolist() == want == index.lines_of(np.array(offsets, np.int64)).tolist()
     assert got_starts.tolist() == [expected[line] for line in want]
     assert fresh.locate(np.array(offsets, np.int64))[0].tolist() == want
+    for _ in range(20):  # runs in order, as a viewport asks: often across a block's edge
+        at, width = rng.randint(0, len(text)), rng.randint(1, 12)
+        run = np.arange(at, min(at + width, len(text) + 1))
+        assert index.locate(run)[0].tolist() == [reference[o] for o in run.tolist()]
+        line = rng.randrange(n)
+        run = np.arange(line, min(line + width, n))
+        assert index.starts_at(run).tolist() == expected[line : line + width]
 
 
 def random_edit(rng: random.Random, text: str) -> tuple[int, int, str]:
