@@ -1,7 +1,7 @@
 """The line index of a large document: µs per edit and per viewport lookup.
 
-    python bench/line_index.py                 # ~10 MB, ~250k lines (corpus.py's mix)
-    python bench/line_index.py --size 1000000
+    python bench/line_index.py                 # 100 KB, 1 MB and 11 MB (~250k lines)
+    python bench/line_index.py --sizes 1000000
 
 Per edit at line 10: an Enter (a line added) and a typed character (later lines move), each
 applied to the `Document` and its line index worked out (`settle_lines`, what the server runs
@@ -43,7 +43,7 @@ def median_us(samples: list[int]) -> float:
     return statistics.median(samples) / 1000
 
 
-def run(size: int, rounds: int) -> None:
+def run(size: int, rounds: int) -> dict[str, float]:
     text = document(size)
     doc = Document("file:///bench.txt", "plaintext", 0, text, UTF16)
     lines = doc.snapshot.line_count
@@ -77,20 +77,27 @@ def run(size: int, rounds: int) -> None:
         began = time.perf_counter_ns()
         doc.snapshot.positions_at(ends)
         positions.append(time.perf_counter_ns() - began)
-    print(f"Enter at line 10:                      {median_us(enter):8.1f} µs")
-    print(f"line break deleted at line 10:         {median_us(join):8.1f} µs")
-    print(f"character typed at line 10:            {median_us(typing):8.1f} µs")
-    print(f"60-line lookup after each keystroke:   {median_us(typing_lookup):8.1f} µs")
-    print(f"60-line lookup (starts, ends, columns): {median_us(lookup):7.1f} µs")
-    print(f"positions_at of 60 line ends:          {median_us(positions):8.1f} µs")
+    return {
+        "Enter at line 10": median_us(enter),
+        "line break deleted at line 10": median_us(join),
+        "character typed at line 10": median_us(typing),
+        "60-line lookup after each keystroke": median_us(typing_lookup),
+        "60-line lookup (starts, ends, columns)": median_us(lookup),
+        "positions_at of 60 line ends": median_us(positions),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=11_400_000, help="bytes of text (default ~250k lines)")
+    parser.add_argument("--sizes", default="100000,1000000,11400000", help="bytes of text, comma-separated")
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    run(args.size, args.rounds)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    results = [run(size, args.rounds) for size in sizes]
+    print(f"\n{'median µs':40s}" + "".join(f"{size / 1e6:>9.1f} MB" for size in sizes) + "   largest ÷ smallest")
+    for what in results[0]:
+        row = [result[what] for result in results]
+        print(f"{what:40s}" + "".join(f"{value:12.1f}" for value in row) + f"{row[-1] / row[0]:12.2f}×")
 
 
 if __name__ == "__main__":
