@@ -25,7 +25,7 @@ BLOCK_LINES = 1024  # target block size; blocks stay between a quarter and twice
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SCAN_CHUNK = 1 << 20
 _NO_LINES = np.zeros(0, np.int64)
-_NO_END = np.uint64(1 << 63)  # past any offset: the last block's span
+_NO_END = 1 << 63  # past any offset: the last block's span
 
 
 def line_starts_of(text: str, base: int = 0) -> np.ndarray:
@@ -123,7 +123,7 @@ class LineIndex:
             b = self._block_of_line(int(lines[0]))
             first = self._first_lines[b]
             nth = lines - first
-            if (nth.view(np.uint64) < self._first_lines[b + 1] - first).all():  # negatives wrap
+            if (nth.view(np.uint64) < int(self._first_lines[b + 1] - first)).all():  # negatives wrap
                 return self._blocks[b][nth] + self._bases[b]
         blocks = self._first_lines.searchsorted(lines, "right") - 1
         starts = np.empty(len(lines), np.int64)
@@ -152,7 +152,7 @@ class LineIndex:
             b = max(int(self._bases.searchsorted(offsets[0], "right")) - 1, 0)
             base = self._bases[b]
             relative = offsets - base
-            span = self._bases[b + 1] - base if b + 1 < len(self._bases) else _NO_END
+            span = int(self._bases[b + 1] - base) if b + 1 < len(self._bases) else _NO_END
             if (relative.view(np.uint64) < span).all():  # negatives wrap
                 local = self._blocks[b]
                 nth = local.searchsorted(relative, "right") - 1
