@@ -98,3 +98,4 @@ try-code-server: $(VSIX) testdata
 bench: venv testdata
 	$(PY) bench/edit_latency.py
 	$(PY) bench/long_lines.py
+	$(PY) bench/line_index.py

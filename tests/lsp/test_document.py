@@ -24,6 +24,15 @@ def reference_lines(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def assert_lines_of(index: LineIndex, text: str) -> None:
+    """``index`` holds the line starts of ``text``: a regex split's, a fresh index's."""
+    fresh = LineIndex.of(text)
+    expected = [s for s, _ in reference_lines(text)]
+    assert len(index) == len(fresh) == len(expected)
+    assert index.starts_between(0, len(index)).tolist() == expected
+    assert fresh.starts_between(0, len(fresh)).tolist() == expected
+
+
 def units(text: str, encoding: str) -> int:
     if encoding == UTF16:
         return len(text.encode("utf-16-le", "surrogatepass")) // 2
@@ -53,8 +62,7 @@ def test_incremental_line_index_matches_a_fresh_scan(seed):
         doc.apply_change(start, end, new, step + 1)
         text = text[:a] + new + text[b:]
         assert doc.text == text
-        expected = [s for s, _ in reference_lines(text)]
-        assert doc.snapshot.lines.starts.tolist() == expected, (seed, step, repr(text))
+        assert_lines_of(doc.snapshot.lines, text)
 
 
 def reference_position(text: str, offset: int) -> tuple[int, int]:
@@ -64,9 +72,9 @@ def reference_position(text: str, offset: int) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_pending_line_shifts_answer_like_a_fresh_scan(seed):
-    """Typing runs leave the later line starts' shift pending (no copy per key): every
-    lookup must see it applied, and older snapshots must keep their own lines."""
+def test_typing_runs_answer_like_a_fresh_scan(seed):
+    """Typing moves every later line start (one block copied, later blocks' bases moved):
+    every lookup must see the move, and older snapshots must keep their own lines."""
     rng = random.Random(seed)
     text = random_text(rng, rng.randint(1, 60))
     doc = Document("file:///x", "plaintext", 0, text, UTF32)
@@ -90,8 +98,8 @@ def test_pending_line_shifts_answer_like_a_fresh_scan(seed):
         for offset in range(0, len(text) + 1, 3):
             assert lines.line_of(offset) == reference_position(text, offset)[0], (seed, step, offset)
         kept.append((doc.snapshot, text))
-    for snapshot, old_text in kept:  # applied only now, newest first and oldest last
-        assert snapshot.lines.starts.tolist() == [s for s, _ in reference_lines(old_text)]
+    for snapshot, old_text in kept:  # read only now, newest first and oldest last
+        assert_lines_of(snapshot.lines, old_text)
 
 
 @pytest.mark.parametrize("encoding", [UTF8, UTF16, UTF32])
@@ -127,28 +135,15 @@ def test_offsets_clamp_and_snap():
 
 
 def test_line_index_of_crlf_and_lone_cr():
-    assert LineIndex.of("a\r\nb\rc\n").starts.tolist() == [0, 3, 5, 7]
+    assert_lines_of(LineIndex.of("a\r\nb\rc\n"), "a\r\nb\rc\n")
+    assert LineIndex.of("a\r\nb\rc\n").starts_between(0, 9).tolist() == [0, 3, 5, 7]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_the_fast_line_scan_of_long_texts_matches_the_regex(seed):
-    rng = random.Random(seed)
-    text = random_text(rng, 6000) + "\r"  # long enough for the vectorized scan; ends in a lone CR
-    index = LineIndex.of(text)
-    assert index.starts.tolist() == [s for s, _ in reference_lines(text)]
+def test_a_paste_as_long_as_the_text_is_rescanned_in_its_window():
+    text = random_text(random.Random(2), 6000) + "\r"  # long enough for the vectorized scan
     doc = Document("file:///x", "plaintext", 0, text, UTF16)
-    doc.apply_change((0, 0), (0, 0), text, 1)  # a paste as long as the text, rescanned in its window
-    assert doc.snapshot.lines.starts.tolist() == [s for s, _ in reference_lines(text + text)]
-
-
-def test_the_line_scan_is_right_across_its_chunks(monkeypatch):
-    import tokenprism.lsp.document as document
-
-    monkeypatch.setattr(document, "_SCAN_CHUNK", 997)  # "\r\n" pairs straddle chunk ends
-    rng = random.Random(11)
-    for _ in range(10):
-        text = "".join(rng.choice(["a", "\r", "\n", "\r\n", "😀"]) for _ in range(rng.randint(4096, 9000)))
-        assert document.line_starts_of(text).tolist() == [s for s, _ in reference_lines(text)][1:]
+    doc.apply_change((0, 0), (0, 0), text, 1)
+    assert_lines_of(doc.snapshot.lines, text + text)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -219,3 +214,43 @@ def test_typing_keeps_positions_right_on_every_kind_of_line(encoding, seed):
             expected = (line, units(text[start:offset], encoding))
             assert snap.position_at(offset) == expected, (step, repr(text[start:end]), offset)
             assert snap.offset_at(*expected) == offset, (step, repr(text[start:end]), offset)
+
+
+@pytest.mark.parametrize("encoding", [UTF8, UTF16, UTF32])
+@pytest.mark.parametrize("seed", range(4))
+def test_snapshot_range_queries_after_edits_match_the_text(monkeypatch, encoding, seed):
+    """line_starts, content_ends, cut_at_lines and positions_at over a line index of many
+    small blocks, after each edit (Enter, typing, pastes, lines deleted, at both ends)."""
+    import tokenprism.lsp.line_index as line_index
+
+    monkeypatch.setattr(line_index, "BLOCK_LINES", 8)
+    rng = random.Random(seed)
+    text = random_text(rng, 300)
+    doc = Document("file:///x", "plaintext", 0, text, encoding)
+    for step in range(40):
+        a = rng.choice([0, len(text), rng.randint(0, len(text))])
+        b = min(len(text), a + rng.choice([0, 1, 30]))
+        a -= 0 < a < len(text) and text[a - 1 : a + 1] == "\r\n"
+        b += 0 < b < len(text) and text[b - 1 : b + 1] == "\r\n"
+        new = rng.choice(["\n", "x", random_text(rng, rng.randint(0, 60))])
+        doc.apply_change(doc.snapshot.position_at(a), doc.snapshot.position_at(b), new, step + 1)
+        doc.snapshot.settle_lines()
+        text = text[:a] + new + text[b:]
+        snap, lines = doc.snapshot, reference_lines(text)
+        first = rng.randrange(len(lines))
+        last = first + rng.randint(0, 70)
+        assert snap.line_starts(first, last).tolist() == [s for s, _ in lines[first:last]]
+        assert snap.content_ends(np.arange(len(lines))).tolist() == [e for _, e in lines]
+        offsets = np.array(rng.sample(range(len(text) + 1), min(len(text) + 1, 120)), np.int64)
+        got = list(zip(*(part.tolist() for part in snap.positions_at(offsets))))
+        want = [reference_position(text, o) for o in offsets.tolist()]
+        assert got == [(line, units(text[lines[line][0] : o], encoding)) for (line, _), o in zip(want, offsets.tolist())]
+        spans = sorted(rng.randint(0, len(text)) for _ in range(6))
+        starts, ends = np.array(spans[0::2]), np.array(spans[1::2])
+        expected = [
+            (max(s, ls), min(e, le), i)
+            for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))
+            for ls, le in lines
+            if max(s, ls) < min(e, le)
+        ]
+        assert list(zip(*(part.tolist() for part in snap.cut_at_lines(starts, ends)))) == expected

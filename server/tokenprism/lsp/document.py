@@ -20,118 +20,14 @@ import numpy as np
 
 from ..tokenization.rope import Rope
 from ..tokenization.textfile import looks_binary
+from .line_index import LineIndex
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
 UTF32 = "utf-32"
 ENCODINGS = (UTF8, UTF16, UTF32)
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
-_SCAN_CHUNK = 1 << 20
-_NO_LINES = np.zeros(0, np.int64)
-
-
-def line_starts_of(text: str, base: int = 0) -> np.ndarray:
-    """Offsets (plus ``base``) at which a line starts after a break in ``text``."""
-    if len(text) < 4096:
-        return np.fromiter((m.end() + base for m in _LINE_BREAK.finditer(text)), np.int64)
-    found = []
-    for at in range(0, len(text), _SCAN_CHUNK):  # chunks keep the UTF-32 copy small
-        points = np.frombuffer(
-            text[at : at + _SCAN_CHUNK + 1].encode("utf-32-le", "surrogatepass"), dtype=np.uint32
-        )
-        lf = points == 10
-        cr = points == 13
-        cr[:-1] &= ~lf[1:]  # "\r\n" is one break, ending at the "\n"
-        breaks = np.flatnonzero((lf | cr)[:_SCAN_CHUNK])
-        found.append(breaks.astype(np.int64) + (at + 1 + base))
-    return np.concatenate(found)
-
-
-class LineIndex:
-    """Offsets of line starts; ``starts[0] == 0``. Immutable: ``edited`` returns a new index.
-
-    Typing inside a line moves every later line start by the same amount. Rather than
-    copy the whole array per keystroke, an index keeps that move pending: the real starts
-    are ``base`` with ``shift`` added from line ``shift_from`` on. Further typing that
-    moves the same lines only changes ``shift``; anything else applies it first (one copy
-    per typing run instead of one per key). ``starts`` applies it once per index, on demand.
-    """
-
-    __slots__ = ("_parts",)
-
-    def __init__(self, starts: np.ndarray, shift_from: int = 0, shift: int = 0):
-        # one tuple, replaced whole: a reader on another thread never sees half an update
-        self._parts = (starts, shift_from, shift)
-
-    @classmethod
-    def of(cls, text: str) -> LineIndex:
-        return cls(np.concatenate(([0], line_starts_of(text))).astype(np.int64))
-
-    def __len__(self) -> int:
-        return len(self._parts[0])
-
-    @property
-    def starts(self) -> np.ndarray:
-        base, shift_from, shift = self._parts
-        if not shift:
-            return base
-        applied = base.copy()
-        applied[shift_from:] += shift
-        self._parts = (applied, 0, 0)  # the same index, cheaper to read from now on
-        return applied
-
-    def start(self, line: int) -> int:
-        base, shift_from, shift = self._parts
-        return int(base[line]) + (shift if line >= shift_from else 0)
-
-    def _rank(self, offset: int, side: str) -> int:
-        """``np.searchsorted(starts, offset, side)`` without applying a pending shift."""
-        base, shift_from, shift = self._parts
-        if not shift:
-            return int(base.searchsorted(offset, side))
-        before = int(base[:shift_from].searchsorted(offset, side))
-        if before < shift_from:
-            return before
-        return shift_from + int(base[shift_from:].searchsorted(offset - shift, side))
-
-    def edited(self, new_text: str | Rope, start: int, end: int, inserted_length: int) -> LineIndex:
-        """The index of ``new_text``, which is the old text with ``[start, end)`` replaced by
-        ``inserted_length`` characters. Only the edited window is rescanned."""
-        delta = inserted_length - (end - start)
-        # A line start p depends on the characters p-1 and p: those before the edit keep
-        # their place, those wholly after it shift by delta, the window between is rescanned.
-        keep_before = self._rank(start, "left")
-        keep_after = self._rank(end + 1, "left")
-        window_from = max(start - 1, 0)
-        window_to = min(start + inserted_length + 1, len(new_text))
-        window = new_text[window_from:window_to] if isinstance(new_text, str) else new_text.slice(window_from, window_to)
-        # a fresh start p in [start, start + inserted] needs a break at p - 1, so it is in the
-        # window but its last character (typing before a line's "\n" rescans nothing)
-        probe = window[:-1] if window_to == start + inserted_length + 1 else window
-        if "\n" in probe or "\r" in probe:
-            fresh = line_starts_of(window, window_from)
-            fresh = fresh[(fresh >= max(start, 1)) & (fresh <= start + inserted_length)]
-        else:
-            fresh = _NO_LINES  # typing: no line break anywhere near
-        if keep_after == max(keep_before, 1) and not len(fresh):
-            # no line start added or removed (line 0's start always stays): the later ones shift
-            base, shift_from, shift = self._parts
-            if not delta:
-                return self
-            if not shift or shift_from == keep_after:
-                return LineIndex(base, keep_after, shift + delta)
-            return LineIndex(self.starts, keep_after, delta)
-        starts = self.starts
-        head = starts[:keep_before] if keep_before else starts[:1]
-        return LineIndex(np.concatenate((head, fresh, starts[keep_after:] + delta)))
-
-    def line_of(self, offset: int) -> int:
-        return self._rank(offset, "right") - 1
-
-    def lines_of(self, offsets: np.ndarray) -> np.ndarray:
-        return self.starts.searchsorted(offsets, "right") - 1
 
 
 def _unit_widths(text: str, encoding: str) -> np.ndarray:
@@ -245,6 +141,13 @@ class Snapshot:
     def line_start(self, line: int) -> int:
         return self.lines.start(line)
 
+    def line_starts(self, first: int, last: int) -> np.ndarray:
+        """Starts of the lines ``[first, last)`` (clamped to the lines there are)."""
+        return self.lines.starts_between(first, last)
+
+    def line_of(self, offset: int) -> int:
+        return self.lines.line_of(offset)
+
     def line_end(self, line: int) -> int:
         """Offset of the end of the line's content (before its line break)."""
         if line + 1 >= len(self.lines):
@@ -264,10 +167,9 @@ class Snapshot:
     def content_ends(self, lines: np.ndarray) -> np.ndarray:
         """``line_end`` for many lines at once."""
         lines = np.asarray(lines, np.int64)
-        count = len(self.lines)
-        has_break = lines + 1 < count
+        has_break = lines + 1 < len(self.lines)
         ends = np.full(len(lines), self.length, np.int64)
-        nxt = self.lines.starts[np.minimum(lines + 1, count - 1)][has_break]
+        nxt = self.lines.starts_at(lines[has_break] + 1)
         content = self.content
         crlf = np.fromiter((content.slice(e - 2, e) == "\r\n" for e in nxt.tolist()), bool, len(nxt))
         ends[has_break] = nxt - 1 - crlf
@@ -286,7 +188,7 @@ class Snapshot:
         span = np.repeat(np.arange(len(starts)), per_span)
         nth_line = np.arange(len(span)) - np.repeat(np.cumsum(per_span) - per_span, per_span)
         piece_lines = first_lines[span] + nth_line
-        p_starts = np.maximum(starts[span], lines.starts[piece_lines])
+        p_starts = np.maximum(starts[span], lines.starts_at(piece_lines))
         p_ends = np.minimum(ends[span], self.content_ends(piece_lines))
         keep = p_ends > p_starts  # line breaks and empty spans go
         return p_starts[keep], p_ends[keep], span[keep]
@@ -326,8 +228,7 @@ class Snapshot:
         """Vectorized ``position_at`` for many offsets (any order): one pass over the span
         of text they cover, never a loop per line."""
         offsets = np.clip(np.asarray(offsets, np.int64), 0, self.length)
-        lines = self.lines.lines_of(offsets)
-        line_starts = self.lines.starts[lines]
+        lines, line_starts = self.lines.locate(offsets)
         columns = offsets - line_starts
         if self.encoding != UTF32 and not self.is_ascii and len(offsets):
             base = int(line_starts.min())
