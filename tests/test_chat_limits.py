@@ -99,7 +99,7 @@ def test_large_files_and_files_that_are_not_templates_are_refused_and_never_echo
     assert "is not a chat template" in str(refused.value) and "root:x" not in str(refused.value)
     big = tmp_path / "big.jinja"
     big.write_text("{{ 1 }}" + " " * 100)
-    monkeypatch.setattr(chat, "TEMPLATE_FILE_BYTES", 64)
+    monkeypatch.setattr(chat.template_files, "TEMPLATE_FILE_BYTES", 64)
     with pytest.raises(ChatError, match="bytes; the limit is 64"):
         chat.template_from_file(str(big))
 
@@ -149,7 +149,7 @@ def test_malformed_json_reports_where_it_breaks(tmp_path, capsys):
 
 
 def test_a_document_of_many_looping_conversations_shares_one_time_budget(monkeypatch, tokenizer):
-    monkeypatch.setattr(chat, "DOCUMENT_RENDER_SECONDS", 1.0)
+    monkeypatch.setattr(chat.counting, "DOCUMENT_RENDER_SECONDS", 1.0)
     text = '{"messages": [{"role": "user", "content": "hi"}]}\n' * 20
     template = ChatTemplate(NESTED_LOOP.replace("{{ body }}", ""), "t.jinja")
     started = time.monotonic()

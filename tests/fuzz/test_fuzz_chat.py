@@ -1,4 +1,4 @@
-"""Fuzz chat documents (``tokenization/chat.py``): format detection and parsing of JSON,
+"""Fuzz chat documents (``tokenization/chat/``): format detection and parsing of JSON,
 JSONL and ``.prompt.yml`` text. Any text either parses or raises ``ChatError`` (one line), in
 bounded time and memory, and every message range lies inside the text."""
 
