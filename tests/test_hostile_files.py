@@ -117,7 +117,7 @@ def test_a_device_as_the_model_is_called_a_device(device):
 
 _CATALOG = """
 import json, sys
-from tokenprism.lsp.catalog import gguf_models
+from tokenprism.tokenization.local_models import gguf_models
 from tokenprism.tokenization import LoadOptions
 found = gguf_models((sys.argv[1],), LoadOptions())
 print(json.dumps([entry["spec"] for entry in found]))

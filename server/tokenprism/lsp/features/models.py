@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from ...tokenization import pricing
+from ...tokenization.local_models import list_models
 from ...tokenization.model_catalog import ModelInfo
 from ...tokenization.model_catalog import list_models as list_api_models
-from ..catalog import list_models
 
 METHOD = "tokenprism/models"
 

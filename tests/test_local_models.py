@@ -1,11 +1,12 @@
-"""``tokenprism/models``' listing on its own: a Hugging Face cache and an Ollama store laid
-out as those tools lay them out, in a temporary folder."""
+"""Local models (``tokenization/local_models.py``, what ``tokenprism/models`` lists) on their
+own: a Hugging Face cache and an Ollama store laid out as those tools lay them out, in a
+temporary folder."""
 
 from __future__ import annotations
 
 import json
 
-from tokenprism.lsp.catalog import list_models
+from tokenprism.tokenization.local_models import list_models
 
 
 def test_hf_cache_ollama_and_gguf_files(tmp_path, monkeypatch, testdata_models):

@@ -1,4 +1,5 @@
-"""The models a user could pick, found locally, each with how it would load. No LSP types.
+"""The models a user could pick, found locally, each with how it would load (the server's
+``tokenprism/models``, its model picker).
 
 Sources: the built-in OpenAI encodings, the aliases, tokenizers already in the local
 Hugging Face cache, GGUF files under the search folders (Ollama's blob store included).
@@ -12,10 +13,11 @@ import json
 import os
 from pathlib import Path
 
-from ..tokenization import ALIASES, OPENAI_MODELS, LoadOptions, TokenizerLoadError, resolve
-from ..tokenization.files import is_gguf
-from ..tokenization.packaged import PACKAGED
-from ..tokenization.registry import is_loaded
+from .errors import TokenizerLoadError
+from .files import is_gguf
+from .packaged import PACKAGED
+from .registry import is_loaded
+from .spec import ALIASES, OPENAI_MODELS, LoadOptions, resolve
 
 MAX_FILES = 2_000  # per search folder: never walk a whole disk
 
