@@ -12,31 +12,13 @@ import time
 
 import pytest
 
+from bounded import within
 from tokenprism.cli import main
 from tokenprism.tokenization import chat
 from tokenprism.tokenization.chat import ChatError, ChatTemplate, parse_chat_document, render_template
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 NESTED_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{{ body }}{% endfor %}{% endfor %}"
-
-
-def within(limit: float, func, *args, **kwargs):
-    """``func``'s result or exception, failing the test when it takes longer than ``limit`` seconds."""
-    box: dict = {}
-
-    def run():
-        try:
-            box["value"] = func(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(limit)
-    assert not worker.is_alive(), f"still running after {limit} s"
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def render(text: str, **kwargs) -> str:

@@ -30,8 +30,9 @@ import numpy as np
 from .base import TokenizerInfo, sane_context_window
 from .cache import cache_dir
 from .errors import Reason, TokenizerLoadError
-from .files import GGUF_MAGIC, MAX_TEMPLATE, load_error, open_regular
+from .files import GGUF_MAGIC, MAX_TEMPLATE, has_gguf_magic, load_error
 from .huggingface import HuggingFaceTokenizer
+from .regular_files import open_regular
 
 # Bump when the conversion below changes, so that old cache entries are rebuilt.
 CONVERSION_VERSION = 3
@@ -287,7 +288,7 @@ def read_header(path: Path, spec: str) -> GgufHeader:
         with open_regular(path, buffering=0) as file:
             size = os.fstat(file.fileno()).st_size
             stream = _HeaderStream(file, size)
-            if size < 4 or stream.take(4) != GGUF_MAGIC:
+            if size < len(GGUF_MAGIC) or not has_gguf_magic(stream.take(len(GGUF_MAGIC))):
                 raise _Malformed("not a GGUF file (no GGUF magic at the start)")
             version = stream.u32()
             _check_version(version, path, spec)
@@ -492,7 +493,7 @@ def _read_cached(entry: Path, path: Path):
         if _header_sha256(path, int(stored["header_length"]), skipped) != stored["header_sha256"]:
             return None
         return tokenizer_json, stored
-    except (OSError, ValueError, KeyError, TypeError):  # NotAFileError too: then read_header says why
+    except (OSError, ValueError, KeyError, TypeError):  # NotRegularFile too: then read_header says why
         return None
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import codecs
 import os
-import stat
 from typing import BinaryIO
+
+from .regular_files import NotRegularFile, open_regular
 
 NUL = "\x00"
 BINARY = "binary file"  # the short reason, which groups skipped files
@@ -58,36 +59,19 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def file_kind(mode: int) -> str:
-    """What a non-regular file is, in a few words."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def read_text_file(path: str | os.PathLike, limit: int) -> tuple[str, int]:
     """The text of a regular file and its size in bytes. Never opens a FIFO for reading in a
-    way that blocks, nor reads a device; reads at most ``limit`` bytes beyond the size the file
-    reports (files in /proc report 0). Raises OSError, or NotText for a file that is not
-    a regular file, too large, binary or undecodable."""
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise NotText("is a directory (give a file)")
-    if not stat.S_ISREG(mode):
-        raise NotText(f"not a regular file: {file_kind(mode)}")
-    # O_NONBLOCK: if the path became a FIFO since the stat, opening it still returns at once
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotText(f"not a regular file: {file_kind(info.st_mode)}")
-        data = read_bounded(file, max(info.st_size, limit))
+    way that blocks, nor reads a device (``regular_files.open_regular``); reads at most
+    ``limit`` bytes beyond the size the file reports (files in /proc report 0). Raises OSError,
+    or NotText for a file that is not a regular file, too large, binary or undecodable."""
+    try:
+        file = open_regular(path)
+    except NotRegularFile as exc:
+        if exc.is_directory:
+            raise NotText("is a directory (give a file)") from None
+        raise NotText(f"not a regular file: {exc.kind}") from None
+    with file:
+        data = read_bounded(file, max(os.fstat(file.fileno()).st_size, limit))
     return decode_text(data), len(data)
 
 

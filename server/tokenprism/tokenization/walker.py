@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-from .textfile import file_kind
+from .regular_files import file_kind
 
 
 class GitIgnore:

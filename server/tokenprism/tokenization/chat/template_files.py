@@ -5,11 +5,13 @@ special-token variables a template receives."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import Tokenizer
+from ..regular_files import NotRegularFile, open_regular
 from .messages import ChatError
 
 # The named special tokens transformers hands to every template (special_tokens_map).
@@ -60,32 +62,25 @@ _JINJA_MARKUP = re.compile(r"\{\{|\{%")
 
 
 def _read_template_file(p: Path) -> tuple[str, tuple]:
-    """The text of a regular file, with its cache key. O_NONBLOCK so opening a FIFO never
-    waits for a writer; fstat decides before any byte is read."""
-    import os
-    import stat
-
+    """The text of a regular file (``open_regular``: a FIFO or a device is refused before
+    any byte is read), with its cache key."""
     try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        file = open_regular(p)
+    except NotRegularFile:
+        raise ChatError(f"chat template {p} is not a regular file") from None
     except OSError as exc:
         raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ChatError(f"chat template {p} is not a regular file")
-        if st.st_size > TEMPLATE_FILE_BYTES:
-            raise ChatError(f"chat template {p} is {st.st_size:,} bytes; the limit is {TEMPLATE_FILE_BYTES:,}")
-        key = (str(p), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-        if key in _TEMPLATE_FILES:
-            return "", key
-        with os.fdopen(fd, "rb", closefd=True) as f:
-            fd = -1
-            data = f.read(TEMPLATE_FILE_BYTES + 1)
+        with file:
+            st = os.fstat(file.fileno())
+            if st.st_size > TEMPLATE_FILE_BYTES:
+                raise ChatError(f"chat template {p} is {st.st_size:,} bytes; the limit is {TEMPLATE_FILE_BYTES:,}")
+            key = (str(p), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+            if key in _TEMPLATE_FILES:
+                return "", key
+            data = file.read(TEMPLATE_FILE_BYTES + 1)
     except OSError as exc:
         raise ChatError(f"cannot read chat template {p}: {exc.strerror or exc}") from exc
-    finally:
-        if fd >= 0:
-            os.close(fd)
     if len(data) > TEMPLATE_FILE_BYTES:
         raise ChatError(f"chat template {p} is larger than {TEMPLATE_FILE_BYTES:,} bytes")
     try:
