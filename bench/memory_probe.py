@@ -135,6 +135,26 @@ def ask(client, path: str) -> dict:
     raise TimeoutError("no report from the server")
 
 
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def quiet(pid: int, after: float, longest: float = 300) -> float:
+    """Wait ``after`` seconds, then until the process has used no CPU for 2 s; the seconds waited."""
+    started = time.monotonic()
+    time.sleep(after)
+    last = cpu_seconds(pid)
+    while time.monotonic() - started < longest:
+        time.sleep(2)
+        now = cpu_seconds(pid)
+        if now - last < 0.02:
+            break
+        last = now
+    return time.monotonic() - started
+
+
 def show(step: str, r: dict) -> None:
     s, g = r["smaps"], r.get("glibc", {})
     line = (f"{step:<22} RSS {r['rss'] / MIB:6.0f}  peak {r['peak'] / MIB:6.0f} | heap {s['heap'] / MIB:5.0f}  "
@@ -198,10 +218,10 @@ def main() -> int:
         show("60 edits", ask(client, report))
         time.sleep(1.5)  # the materialized views and line index settle
         show("60 edits + 1.5 s", ask(client, report))
-        time.sleep(12 if args.no_tracemalloc else 60)  # the idle verification (after 5 s; slow when traced)
-        show("idle verification", ask(client, report))
+        waited = quiet(client.proc.pid, 5)  # the idle verification starts 5 s after the last edit
+        show(f"verified ({waited:.0f} s idle)", ask(client, report))
         client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
-        time.sleep(2)
+        quiet(client.proc.pid, 1)
         show("closed", ask(client, report))
     finally:
         client.close()

@@ -190,7 +190,7 @@ class TokenState(_BlockQueries):
         # ropes are persistent (an edit makes a new one), so the state can share the
         # document's own: the language server's snapshots and this state hold one text
         self._rope = text if isinstance(text, Rope) else Rope(text)
-        text = str(self._rope)
+        text = self._rope.joined()  # read once: the rope (often a document's) keeps no copy
         self.version = 0  # bumped by every edit; lets a background check detect staleness
         self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
         self._lock = threading.RLock()
@@ -371,7 +371,7 @@ class TokenState(_BlockQueries):
         if max_window is not None and n > max_window:
             raise WindowTooLarge(n)
         self.stats["whole"] += 1
-        whole = self._encode_whole(self.text)
+        whole = self._encode_whole(self._rope.joined())
         store.splice(0, len(store), whole, 0)
 
     # -- the safety net -----------------------------------------------------------------------
@@ -390,7 +390,7 @@ class TokenState(_BlockQueries):
             rope, version, store = self._rope, self.version, self._store.frozen()
         if cancel is not None and cancel.is_set():
             return -1
-        text = str(rope)
+        text = rope.joined()  # dropped after the check: the rope keeps only its chunks
         agree = self._pieces_agree(text, store, cancel)
         trim_after(len(text))
         with self._lock:
