@@ -21,6 +21,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -180,6 +181,7 @@ def main() -> int:
     parser.add_argument("--model", default="llama3")
     parser.add_argument("--size", default="10MB")
     parser.add_argument("--no-tracemalloc", action="store_true")
+    parser.add_argument("--edits", type=int, default=1000, help="characters typed at varied places after the 60")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -218,6 +220,16 @@ def main() -> int:
         show("60 edits", ask(client, report))
         time.sleep(1.5)  # the materialized views and line index settle
         show("60 edits + 1.5 s", ask(client, report))
+        rng = random.Random(13)
+        for version in range(61, 61 + args.edits):
+            if version % 5 == 1:
+                line = rng.randrange(len(lines.lines))
+            change = lines.insert(line, 0, rng.choice("x 값🙂"))
+            client.notify("textDocument/didChange",
+                          {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+            client.stats_for(uri, version, timeout=300)
+        if args.edits:
+            show(f"{args.edits} more edits", ask(client, report))
         waited = quiet(client.proc.pid, 5)  # the idle verification starts 5 s after the last edit
         show(f"verified ({waited:.0f} s idle)", ask(client, report))
         client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
