@@ -70,3 +70,27 @@ def test_memory_is_bounded_over_open_verify_close_cycles(testdata_models, tmp_pa
     for opened, verified, closed in growth:
         assert opened < 150 and verified < 150, growth
     assert growth[-1][2] < 60, growth  # after four cycles, nothing open: nothing kept
+
+
+def test_the_idle_verification_keeps_no_second_copy_of_the_text():
+    """After an edit the text lives in rope chunks; the verification reads it joined, and that
+    join (4 bytes a character once one emoji is in it) must not stay behind."""
+    import tracemalloc
+
+    from tokenprism.tokenization import load_tokenizer
+    from tokenprism.tokenization.incremental import TokenState
+
+    tokenizer = load_tokenizer("o200k_base")
+    text = "".join(f"line {k} of the text, with an emoji 🙂 and 한국어\n" for k in range(20_000))
+    state = TokenState(tokenizer, text)
+    state.apply_edit(10, 10, "x")  # the rope is chunks from here on
+    tracemalloc.start()
+    try:
+        assert state.verify_and_repair() == 0
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    text_bytes = 4 * len(text)  # ~4 MB
+    assert held < text_bytes // 4, (held, text_bytes)
+    fresh = tokenizer.encode(state.text)
+    assert state.encoding().equals(fresh)
