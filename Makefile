@@ -94,8 +94,10 @@ try-code-server: $(VSIX) testdata
 	tests/e2e/try-code-server.sh $(VSIX)
 
 # Edit latency on a 1 MB document through the real server (and TokenState in-process),
-# per model, against the raw full encode: bench/edit_latency.py --help for options.
+# per model, against the raw full encode: bench/edit_latency.py --help for options;
+# then long lines, and latency and memory by document size (bench/size_table.py).
 bench: venv testdata
 	$(PY) bench/edit_latency.py
 	$(PY) bench/long_lines.py
 	$(PY) bench/line_index.py
+	$(PY) bench/size_table.py

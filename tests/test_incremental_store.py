@@ -32,6 +32,7 @@ def test_rope_matches_string_edits(text, changes):
             assert r.slice(start // 2, end + 5) == s[start // 2 : end + 5]
             # every chunk boundary still in its place (an edit moves the later ones)
             assert all(r.slice(k, k + 7) == s[k : k + 7] for k in range(0, len(s), 5))
+            assert r.joined() == s
         assert str(r) == s
 
 

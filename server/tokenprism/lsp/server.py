@@ -32,6 +32,7 @@ from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
 from ..tokenization.errors import is_rust_panic, one_line
+from ..tokenization.memory import map_large_blocks
 from . import wire
 from .convert import RequestFailed, is_int, text_changes
 from .document import ENCODINGS, UTF16
@@ -580,6 +581,7 @@ def main(args: argparse.Namespace | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     level = os.environ.get("TOKENPRISM_LOG", "WARNING").upper()
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING))
+    map_large_blocks()  # before any thread has an arena: big arrays never fragment the heap
     server = create_server()
     tcp = getattr(args, "tcp", None)
     if tcp:

@@ -114,11 +114,14 @@ class HuggingFaceTokenizer(Tokenizer):
         encoder.post_processor = None
         self._encoder = encoder
         self._text_encoder = None  # built on first use with special tokens read as text
-        self._vocab = encoder.get_vocab(with_added_tokens=True)
-        size = _table_size(self._vocab, info)
+        # the vocabulary dict is not kept: its table and id objects were ~9 MB for 128k
+        # tokens, and the encoder answers the rare text → id question itself
+        vocab = encoder.get_vocab(with_added_tokens=True)
+        size = _table_size(vocab, info)
         self._strings = [""] * size
-        for text, i in self._vocab.items():
+        for text, i in vocab.items():
             self._strings[i] = text
+        del vocab
         added = encoder.get_added_tokens_decoder()
         self._special = {token.content: i for i, token in added.items() if token.special}
         self._added_ids = set(added)
@@ -242,7 +245,10 @@ class HuggingFaceTokenizer(Tokenizer):
         except TypeError:
             texts = [_without_lone_surrogates(t) for t in texts]
             encs = encoder.encode_batch(texts, add_special_tokens=False)
-        return [self._to_encoding(t, e) for t, e in zip(texts, encs)]
+        # each backend encoding (per-token strings, offsets, masks: ~90 bytes a token) is
+        # dropped as soon as it is converted, not when the whole batch is
+        encs.reverse()
+        return [self._to_encoding(t, encs.pop()) for t in texts]
 
     @cached_property
     def added_tokens(self) -> AddedTokens:
@@ -258,11 +264,11 @@ class HuggingFaceTokenizer(Tokenizer):
                     prefix, suffix = tuple(full[:k]), tuple(full[k + len(plain) :])
                     break
         if not prefix and self._config.get("add_bos_token") and self._config.get("bos_token"):
-            bos = self._vocab.get(self._config["bos_token"])
+            bos = self._encoder.token_to_id(self._config["bos_token"])
             if bos is not None:
                 prefix = (bos,)
         if not suffix and self._config.get("add_eos_token") and self._config.get("eos_token"):
-            eos = self._vocab.get(self._config["eos_token"])
+            eos = self._encoder.token_to_id(self._config["eos_token"])
             if eos is not None:
                 suffix = (eos,)
         return AddedTokens(prefix, suffix)

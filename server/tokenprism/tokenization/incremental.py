@@ -44,8 +44,11 @@ SMALL_DOCUMENT = 32_768
 PIECE_CHARS = 65_536
 # Pieces encoded in one batch (both cores), so memory is bounded by a group, not the document.
 GROUP_PIECES = 8
-# Characters a verification encodes per piece (the same seams as an open), a group at a time.
+# Characters a verification encodes per piece (the same seams as an open), a group at a time:
+# two pieces, one per core, as the Rust tokenizers' per-token objects (~90 bytes a token, plus
+# 16 bytes of alignment per byte of text while pre-tokenizing) of eight made a 200 MiB peak.
 VERIFY_CHARS = 262_144
+VERIFY_GROUP = 2
 # Lines of context on each side of an edit's window (quadrupled on every retry).
 CONTEXT_LINES = 1
 # Characters either side of an edit first searched for sync points (doubled while too few).
@@ -155,12 +158,14 @@ def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, de
     return True
 
 
-def _encoded_in_groups(tokenizer: Tokenizer, text: str, windows: list[tuple[int, int]], special):
-    """The encodings of ``text[a:b]`` for each window, in order, encoded a few at a time: a
-    batch uses both cores, and only a group's encodings (the backend's per-token objects
+def _encoded_in_groups(
+    tokenizer: Tokenizer, text: str, windows: list[tuple[int, int]], special, size: int = GROUP_PIECES
+):
+    """The encodings of ``text[a:b]`` for each window, in order, encoded ``size`` at a time:
+    a batch uses both cores, and only a group's encodings (the backend's per-token objects
     included) are alive at once, not a whole document's."""
-    for g in range(0, len(windows), GROUP_PIECES):
-        group = windows[g : g + GROUP_PIECES]
+    for g in range(0, len(windows), size):
+        group = windows[g : g + size]
         # the Rust tokenizers release the GIL (and use both cores) only in encode_batch
         yield from tokenizer.encode_batch([text[a:b] for a, b in group], special)
 
@@ -190,7 +195,7 @@ class TokenState(_BlockQueries):
         # ropes are persistent (an edit makes a new one), so the state can share the
         # document's own: the language server's snapshots and this state hold one text
         self._rope = text if isinstance(text, Rope) else Rope(text)
-        text = str(self._rope)
+        text = self._rope.joined()  # read once: the rope (often a document's) keeps no copy
         self.version = 0  # bumped by every edit; lets a background check detect staleness
         self.stats = {"edits": 0, "widened": 0, "whole": 0, "window_chars": 0, "repairs": 0}
         self._lock = threading.RLock()
@@ -371,7 +376,7 @@ class TokenState(_BlockQueries):
         if max_window is not None and n > max_window:
             raise WindowTooLarge(n)
         self.stats["whole"] += 1
-        whole = self._encode_whole(self.text)
+        whole = self._encode_whole(self._rope.joined())
         store.splice(0, len(store), whole, 0)
 
     # -- the safety net -----------------------------------------------------------------------
@@ -390,7 +395,7 @@ class TokenState(_BlockQueries):
             rope, version, store = self._rope, self.version, self._store.frozen()
         if cancel is not None and cancel.is_set():
             return -1
-        text = str(rope)
+        text = rope.joined()  # dropped after the check: the rope keeps only its chunks
         agree = self._pieces_agree(text, store, cancel)
         trim_after(len(text))
         with self._lock:
@@ -414,7 +419,7 @@ class TokenState(_BlockQueries):
         reach = [next(iter(rule.after(text, hi, 1)), (n,))[0] if hi < n else n for hi in cuts[1:]]
         windows = [window_bounds(text, lo, hi, rule) for lo, hi in zip(cuts[:-1], reach)]
         previous: Piece | None = None  # the previous piece's tokens past its cut
-        for k, enc in enumerate(_encoded_in_groups(self.tokenizer, text, windows, self.special)):
+        for k, enc in enumerate(_encoded_in_groups(self.tokenizer, text, windows, self.special, VERIFY_GROUP)):
             if cancel is not None and cancel.is_set():
                 return None
             lo, hi = cuts[k], cuts[k + 1]
