@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..tokenization import (
-    CONTINUES,
     DEFAULT_MODEL,
     Encoding,
     LoadOptions,
@@ -33,6 +32,7 @@ from ..tokenization import (
     SpecialTokens,
     Tokenizer,
     TokenizerLoadError,
+    TokenQueries,
     load_tokenizer,
 )
 from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 MAX_EDITS_PER_PASS = 256
 # Seconds a document must stay unedited before its state is checked against a full encode.
 VERIFY_AFTER_IDLE = 5.0
-# Seconds after a pass before its token arrays are built for requests, unless a newer pass came.
-MATERIALIZE_AFTER = 0.03
 # Edits whose re-encoded window stays within this many characters are applied on the event
 # loop itself (well under a millisecond: less than handing them to a worker thread and
 # back); a bigger window, a widening retry or a whole-document encode goes to a worker.
@@ -64,7 +62,7 @@ class TokenView:
 
     uri: str
     snapshot: Snapshot
-    encoding: Encoding  # or the TokenState's frozen snapshot: the same query API and arrays
+    encoding: TokenQueries  # a fresh Encoding or the TokenState's frozen TokenSnapshot
     tokenizer: Tokenizer
     special: SpecialTokens
     spec: str = ""  # the model spec this view counts for ("claude-sonnet-4-5"); "": the tokenizer's name
@@ -89,32 +87,13 @@ class TokenView:
     def __len__(self) -> int:
         return len(self.encoding)
 
-    def counted_before(self, offsets) -> np.ndarray:
-        """For each offset, how many tokens count before it — the rule of
-        ``Encoding.count_in``: a token counts where its first character is, a token holding
-        only the tail of a split character counts with that character, and the end of the
-        text takes everything."""
-        enc = self.encoding
-        ends, flags, n = enc.ends, enc.flags, len(enc)
-        offsets = np.asarray(offsets, np.int64)
-        first = np.minimum(np.searchsorted(ends, offsets, side="left") + 1, n)
-        first = np.where(offsets <= 0, 0, np.where(offsets >= self.snapshot.length, n, first))
-        inside = np.flatnonzero(first < n)
-        for k in inside[(flags[first[inside]] & CONTINUES) != 0].tolist():  # rare, short runs
-            while first[k] < n and flags[first[k]] & CONTINUES:
-                first[k] += 1
-        return first
-
     def count(self, start: int, end: int) -> int:
         """Tokens counted in ``[start, end)``; adjacent ranges add up to the document's count."""
-        if end <= start:
-            return 0
-        before = self.counted_before([start, end])
-        return int(before[1] - before[0])
+        return self.encoding.count_in(start, end)
 
     def counts_between(self, bounds) -> np.ndarray:
         """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
-        return np.diff(self.counted_before(bounds))
+        return self.encoding.counts_between(bounds)
 
 
 @dataclass(eq=False)
@@ -131,7 +110,6 @@ class OpenDocument:
     verify_timer: IdleTimer | None = None  # the idle check of the state, waiting for a pause
     verify: asyncio.Task | None = None  # that check, running
     cancel_verify: threading.Event | None = None
-    materialize: IdleTimer | None = None  # building the newest view's arrays, after a short pause
     pass_due: bool = False  # a pass is scheduled for when the messages already read are handled
 
     @property
@@ -320,7 +298,7 @@ class Session:
             # listed as due, or its timers, whose callbacks refer back to it (a cycle that
             # only a full garbage collection would free)
             self._due = [d for d in self._due if d is not doc]
-            doc.verify_timer = doc.materialize = None
+            doc.verify_timer = None
             self._release_memory(doc.document.snapshot.length)
 
     def _release_memory(self, chars: int) -> None:
@@ -553,7 +531,6 @@ class Session:
                 listener(doc, doc.view, previous)
             except Exception:
                 log.exception("a tokenized-listener failed")
-        self._materialize_soon(doc)
 
     def _view_spec(self, doc: OpenDocument, tokenizer: Tokenizer) -> str:
         """The spec a view made with ``tokenizer`` counts for: the document's model when that is
@@ -564,18 +541,6 @@ class Session:
         if doc.view is not None and doc.view.tokenizer is tokenizer:
             return doc.view.spec
         return tokenizer.name
-
-    def _materialize_soon(self, doc: OpenDocument) -> None:
-        """Build the view's whole-document arrays (what requests read) in a worker once the
-        document has paused: not on the edit's critical path, and not at all for a version
-        that a quick next edit replaces. A request that comes first builds them itself."""
-        if doc.materialize is None:
-            doc.materialize = IdleTimer(MATERIALIZE_AFTER, lambda: self._materialize_now(doc))
-        doc.materialize.touch()
-
-    def _materialize_now(self, doc: OpenDocument) -> None:
-        if doc.view is not None and self.documents.get(doc.uri) is doc:
-            asyncio.get_running_loop().run_in_executor(self._encode_pool, _materialize, doc.view.encoding)
 
     def _verify_later(self, doc: OpenDocument) -> None:
         """Once the document has been idle a while, check its incremental state against a
@@ -676,14 +641,9 @@ def _frozen_copy(state: TokenState):
     return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)
 
 
-def _materialize(encoding) -> None:
-    """Build a frozen snapshot's whole arrays (a worker's job, so a request finds them)."""
-    encoding.ids, encoding.ends, encoding.flags
-
-
 def _stop(doc: OpenDocument) -> None:
     """Stop all background work for a document (closed, reopened, shutting down)."""
-    for task in (doc.task, doc.verify, doc.verify_timer, doc.materialize):
+    for task in (doc.task, doc.verify, doc.verify_timer):
         if task is not None:
             task.cancel()
     if doc.cancel_verify is not None:
