@@ -355,6 +355,11 @@ class BlockStore:
 def _by_block(blocks: np.ndarray, nblocks: int):
     """``(b, positions)`` for each block ``b < nblocks`` that ``blocks`` names: the positions
     where it does (a sort, then one group per block)."""
+    if len(blocks) == 1 or (len(blocks) and blocks[0] == blocks[-1] and (blocks == blocks[0]).all()):
+        b = int(blocks[0])  # the usual request: every lookup in one block
+        if 0 <= b < nblocks:
+            yield b, slice(None)
+        return
     order = np.argsort(blocks, kind="stable")
     ordered = blocks[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1

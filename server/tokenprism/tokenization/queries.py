@@ -26,7 +26,7 @@ _INT32 = np.iinfo(np.int32)
 def as_needles(offsets, dtype) -> np.ndarray:
     """Offsets in the dtype of the array they are searched in: numpy would otherwise copy an
     int32 array to int64 to compare it, which makes a lookup O(tokens)."""
-    return np.clip(np.asarray(offsets, np.int64), _INT32.min, _INT32.max).astype(dtype)
+    return np.minimum(np.maximum(np.asarray(offsets, np.int64), _INT32.min), _INT32.max).astype(dtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +195,8 @@ class TokenQueries(ABC):
         """Token indices ``[first, last)`` widened to whole display segments."""
         n = len(self)
         first, last = min(max(first, 0), n), min(max(last, first), n)
+        if last == first:
+            return range(first, last)
         step = 4
         while first > 0 and self._flags_at(np.array([first]))[0] & CONTINUES:
             lo = max(first - step, 0)
