@@ -27,7 +27,7 @@ from lsprotocol import types  # noqa: E402
 
 from tokenprism.lsp.document import UTF16, Document  # noqa: E402
 from tokenprism.lsp.features.inlay_hints import boundary_hints, count_hints  # noqa: E402
-from tokenprism.lsp.state import TokenView  # noqa: E402
+from tokenprism.lsp.token_view import TokenView  # noqa: E402
 from tokenprism.tokenization import SpecialTokens, load_tokenizer  # noqa: E402
 from tokenprism.tokenization.incremental import TokenState  # noqa: E402
 

@@ -156,3 +156,18 @@ def test_a_document_of_many_looping_conversations_shares_one_time_budget(monkeyp
     counted = within(20, chat.count_document, tokenizer("o200k_base"), text, "jsonl", template)
     assert time.monotonic() - started < 5
     assert len(counted.errors) == 20 and all("stopped: it ran longer than" in e for _, e in counted.errors)
+
+
+def test_deep_yaml_flow_nesting_stops_at_the_limit_without_reading_further(monkeypatch):
+    """The scanner stops at the 101st open bracket instead of reading the nesting ahead of
+    the composer (a quadratic scan: 0.8 s for 100,000 brackets, 8 s under tracemalloc)."""
+    import yaml.scanner
+
+    fetched = []
+    fetch = yaml.scanner.Scanner.fetch_more_tokens
+    monkeypatch.setattr(yaml.scanner.Scanner, "fetch_more_tokens", lambda self: fetched.append(1) or fetch(self))
+    deep = "messages: " + "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ChatError, match=r"^YAML nested deeper than 100 levels; not read as a chat document$"):
+        parse_chat_document(deep, "yaml")
+    assert len(fetched) < 1_000
+    assert parse_chat_document("messages: " + "[" * 99 + "]" * 99, "yaml") is not None

@@ -15,18 +15,19 @@ SCRIPT = textwrap.dedent(
     import asyncio, json, sys
     sys.path.insert(0, sys.argv[1])
     from corpus import document
-    from tokenprism.lsp import state as state_module
+    from tokenprism.lsp import verify
+    from tokenprism.lsp.session import Session
     from tokenprism.lsp.settings import Settings
     from tokenprism.tokenization import load_tokenizer
 
-    state_module.VERIFY_AFTER_IDLE = 0.2
+    verify.VERIFY_AFTER_IDLE = 0.2
 
     def rss():
         with open("/proc/self/status") as status:
             return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmRSS"))
 
     async def main():
-        session = state_module.Session()
+        session = Session()
         settings, _ = Settings.from_dict({"model": "llama3"})
         session.apply_settings(settings)
         load_tokenizer("llama3").encode("warm up\\n")
@@ -39,7 +40,7 @@ SCRIPT = textwrap.dedent(
             opened = rss()
             session.change(uri, 2, [((3, 0), (3, 0), "x")])  # the idle verification follows edits
             await session.view(uri, wait=300)
-            while doc.verify is None or not doc.verify.done():
+            while doc.check.task is None or not doc.check.task.done():
                 await asyncio.sleep(0.05)
             verified = rss()
             session.close(uri)

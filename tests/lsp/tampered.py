@@ -39,9 +39,9 @@ def break_bel() -> None:
 
 
 def stick_a_worker() -> None:
-    from tokenprism.lsp import state
+    from tokenprism.lsp import session
 
-    original = state.Session.__init__
+    original = session.Session.__init__
 
     def spin() -> None:
         while True:
@@ -49,9 +49,9 @@ def stick_a_worker() -> None:
 
     def init(self, *args, **kwargs) -> None:
         original(self, *args, **kwargs)
-        self._encode_pool.submit(spin)
+        self.pool.submit(spin)
 
-    state.Session.__init__ = init
+    session.Session.__init__ = init
 
 
 if __name__ == "__main__":

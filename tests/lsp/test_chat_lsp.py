@@ -94,7 +94,7 @@ async def diagnostics_for(client: LanguageClient, uri: str, timeout: float = WAI
 
 
 async def open_and_render(client, uri: str, text: str, model: str) -> dict:
-    """Open a JSON chat document, wait for its first tokenizing pass, ask for renderChat."""
+    """Open a JSON chat document, wait for its first advance, ask for renderChat."""
     open_document(client, uri, text, language="json")
     await wait_stats(client, uri, 1, timeout=180, model=model)  # the first GGUF load converts it
     return await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})

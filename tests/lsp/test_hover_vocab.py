@@ -78,7 +78,7 @@ async def test_until_the_ranks_are_built_the_hover_leaves_the_line_out(monkeypat
     """A hover never waits for (or starts) the seconds-long rank table build."""
     from tokenprism.lsp.document import Document
     from tokenprism.lsp.features import hover
-    from tokenprism.lsp.state import TokenView
+    from tokenprism.lsp.token_view import TokenView
     from tokenprism.tokenization import SpecialTokens
 
     tokenizer = load_tokenizer("o200k_base")

@@ -8,20 +8,20 @@ import asyncio
 from lsp_helpers import until
 
 from conftest import CORPUS
+from tokenprism.lsp.session import Session
 from tokenprism.lsp.settings import Settings
-from tokenprism.lsp.state import Session
 from tokenprism.tokenization import SpecialTokens, load_tokenizer
 
 
-async def test_settings_changed_while_a_pass_runs_are_picked_up(testdata_models):
+async def test_settings_changed_while_a_catch_up_runs_are_picked_up(testdata_models):
     session = Session()
-    text = CORPUS["python"] * 3000  # long enough that the first pass is still running below
+    text = CORPUS["python"] * 3000  # long enough that the first advance is still running below
     doc = session.open("file:///race.py", "python", 1, text)
     for _ in range(200):
         await asyncio.sleep(0.01)
         if doc.task is not None and not doc.task.done() and session.tokenizers.get("o200k_base"):
             break
-    assert doc.task is not None and not doc.task.done(), "the first pass finished too early to race"
+    assert doc.task is not None and not doc.task.done(), "the first advance finished too early to race"
     settings, problems = Settings.from_dict({"modelByLanguage": {"python": "starcoder2"}, "specialTokens": "text"})
     assert not problems
     session.apply_settings(settings)
@@ -32,12 +32,12 @@ async def test_settings_changed_while_a_pass_runs_are_picked_up(testdata_models)
     session.shutdown()
 
 
-async def test_edits_during_a_pass_end_in_the_newest_text():
+async def test_edits_during_a_catch_up_end_in_the_newest_text():
     session = Session(encoding="utf-32")  # columns below count characters
     text = CORPUS["mixed"] * 500
     doc = session.open("file:///typing.txt", "plaintext", 1, text)
     version = 1
-    for k in range(30):  # typing at the start while passes run
+    for k in range(30):  # typing at the start while advances run
         version += 1
         session.change(doc.uri, version, [((0, k), (0, k), "é😀"[k % 2])])
         text = text[:k] + "é😀"[k % 2] + text[k:]
@@ -49,9 +49,9 @@ async def test_edits_during_a_pass_end_in_the_newest_text():
 
 
 async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
-    """A typing-sized burst is one pass right after the messages are handled (no task); a
+    """A typing-sized burst is one advance right after the messages are handled (no task); a
     paste bigger than the inline window goes to the catch-up task. Both end exact."""
-    from tokenprism.lsp import state as state_module
+    from tokenprism.lsp import open_document
 
     session = Session(encoding="utf-32")
     tokenizer = load_tokenizer("o200k_base")
@@ -59,23 +59,23 @@ async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
     doc = session.open("file:///inline.txt", "plaintext", 1, text)
     await session.view(doc.uri, wait=60)
     first_task = doc.task
-    passes = []
-    session.on_tokenized.append(lambda d, view, previous: passes.append(view.version))
-    for version, k in enumerate(range(5), start=2):  # a burst: handled before any pass runs
+    advances = []
+    session.tokenized_listeners.append(lambda d, view, previous: advances.append(view.version))
+    for version, k in enumerate(range(5), start=2):  # a burst: handled before any advance
         session.change(doc.uri, version, [((3, k), (3, k), "x")])
     line3 = sum(len(line) for line in text.splitlines(keepends=True)[:3])
     text = text[:line3] + "xxxxx" + text[line3:]
     await asyncio.sleep(0)  # one turn of the loop
-    assert passes == [6] and doc.task is first_task  # one pass, no new task
+    assert advances == [6] and doc.task is first_task  # one advance, no new task
     assert doc.view.encoding.encoding().ids.tolist() == tokenizer.encode(text).ids.tolist()
-    paste = CORPUS["korean"] * (state_module.INLINE_WINDOW_CHARS // len(CORPUS["korean"]) + 2)
+    paste = CORPUS["korean"] * (open_document.INLINE_WINDOW_CHARS // len(CORPUS["korean"]) + 2)
     session.change(doc.uri, 7, [((10, 0), (10, 0), paste)])
     line10 = sum(len(line) for line in text.splitlines(keepends=True)[:10])
     text = text[:line10] + paste + text[line10:]
     await asyncio.sleep(0)
     assert doc.task is not first_task  # handed to the catch-up task
     view = await session.view(doc.uri, wait=60)
-    assert view.version == 7 and passes[-1] == 7 and view.text == text
+    assert view.version == 7 and advances[-1] == 7 and view.text == text
     assert view.encoding.encoding().ids.tolist() == tokenizer.encode(text).ids.tolist()
     session.shutdown()
 
@@ -83,10 +83,10 @@ async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
 async def test_the_idle_check_waits_for_a_pause_then_repairs_a_wrong_state(monkeypatch):
     """The safety net: no full check while typing goes on; once the document rests, a
     state that went wrong is found, repaired and republished."""
-    from tokenprism.lsp import state as state_module
+    from tokenprism.lsp import verify as verify_module
     from tokenprism.tokenization.chunking import Piece
 
-    monkeypatch.setattr(state_module, "VERIFY_AFTER_IDLE", 0.2)
+    monkeypatch.setattr(verify_module, "VERIFY_AFTER_IDLE", 0.2)
     session = Session(encoding="utf-32")
     tokenizer = load_tokenizer("o200k_base")
     text = CORPUS["mixed"] * 300
@@ -102,7 +102,7 @@ async def test_the_idle_check_waits_for_a_pause_then_repairs_a_wrong_state(monke
     first = store.slice(0, 1)
     store.splice(0, 1, Piece(first.ids + 1, first.ends, first.flags), 0)
     views = []
-    session.on_tokenized.append(lambda d, view, previous: views.append(view))
+    session.tokenized_listeners.append(lambda d, view, previous: views.append(view))
     typing_started = loop.time()
     for version in range(2, 17):  # 15 keystrokes 50 ms apart, far from the broken token
         session.change(doc.uri, version, [((40, 0), (40, 0), "x")])
@@ -126,7 +126,7 @@ async def test_a_loaded_tokenizer_is_first_used_on_the_event_loop(monkeypatch):
     not the worker that probes sync rules or encodes the first document."""
     import threading
 
-    from tokenprism.lsp import state as state_module
+    from tokenprism.lsp import tokenizers as tokenizers_module
 
     first_use = []
 
@@ -145,10 +145,35 @@ async def test_a_loaded_tokenizer_is_first_used_on_the_event_loop(monkeypatch):
             type(self._inner).warm_up(self)  # the real method, through the recording encode
 
     loaded = load_tokenizer("o200k_base")
-    monkeypatch.setattr(state_module, "load_tokenizer", lambda spec, options=None: Recording(loaded))
+    monkeypatch.setattr(tokenizers_module, "load_tokenizer", lambda spec, options=None: Recording(loaded))
     session = Session()
     doc = session.open("file:///first.md", "markdown", 1, CORPUS["mixed"] * 50)
     await session.view(doc.uri, wait=60)
     assert first_use and first_use[0] == threading.get_ident()
     assert doc.view.encoding.encoding().ids.tolist() == loaded.encode(doc.document.text).ids.tolist()
     session.shutdown()
+
+
+async def test_a_closed_document_is_freed_at_once():
+    """A document owns its timers and tasks; closing it must leave nothing that refers back
+    to it (a cycle would keep a large text and its tokens until a full garbage collection)."""
+    import gc
+    import weakref
+
+    session = Session(encoding="utf-32")
+    doc = session.open("file:///closed.txt", "plaintext", 1, CORPUS["mixed"] * 100)
+    await session.view(doc.uri, wait=60)
+    session.change(doc.uri, 2, [((3, 0), (3, 0), "x")])  # an incremental advance arms the idle check
+    await session.view(doc.uri, wait=60)
+    session.change(doc.uri, 3, [((0, 0), (0, 0), CORPUS["korean"] * 200)])  # a catch-up task, running
+    gc.disable()
+    try:
+        gone = weakref.ref(doc)
+        session.close(doc.uri)
+        del doc
+        for _ in range(5):  # the cancelled catch-up task unwinds
+            await asyncio.sleep(0.01)
+        assert gone() is None
+    finally:
+        gc.enable()
+        session.shutdown()

@@ -117,7 +117,7 @@ def offsets_of(snapshot: Snapshot, rng: types.Range) -> tuple[int, int]:
 async def requested_view(session, params: dict):
     """The token view a custom request names: ``textDocument.uri`` and optional ``model``."""
     from ..tokenization import TokenizerLoadError
-    from .state import DocumentError
+    from .token_view import DocumentError
 
     uri = text_document_uri(params)
     model = optional_model(params)

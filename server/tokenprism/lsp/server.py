@@ -1,7 +1,7 @@
 """The TokenPrism language server: lifecycle, document sync, settings; features plug in
 through :mod:`tokenprism.lsp.features`.
 
-Documents are kept in our own store (:mod:`.state`), not in pygls's workspace: pygls
+Documents are kept in our own store (:mod:`.session`), not in pygls's workspace: pygls
 would re-split the whole text on every access and keep a second copy of every edit.
 """
 
@@ -36,14 +36,15 @@ from . import wire
 from .convert import RequestFailed, is_int, text_changes
 from .document import ENCODINGS, UTF16
 from .notebooks import CellText, Notebook, NotebookChange, Notebooks, cell_of, notebook_change
+from .open_document import OpenDocument
+from .session import Session, TokenizedListener
 from .settings import SECTION, Settings
-from .state import OpenDocument, Session, TokenView
+from .token_view import TokenView
 from .transport import exit_process, serve_stdio
 
 log = logging.getLogger(__name__)
 
 SettingsListener = Callable[[Settings, Settings], None]
-TokenizedListener = Callable[[OpenDocument, TokenView, "TokenView | None"], None]
 # extra inlay hints for a request (the chat feature's counts); may be async
 InlayHintProvider = Callable[
     [types.InlayHintParams], "Sequence[types.InlayHint] | Awaitable[Sequence[types.InlayHint]]"
@@ -73,7 +74,7 @@ class TokenPrismProtocol(LanguageServerProtocol):
     """Hands document sync straight to our handlers, bypassing pygls's workspace store;
     ``didChange`` takes a short path from the JSON to the handler."""
 
-    BURST_METHODS = RAW_NOTIFICATIONS  # read back to back: a burst of edits is one pass
+    BURST_METHODS = RAW_NOTIFICATIONS  # read back to back: a burst of edits is one advance
 
     def structure_message(self, data: dict):
         method = data.get("method")
@@ -166,8 +167,8 @@ class TokenPrismProtocol(LanguageServerProtocol):
             self._server._report_server_error(error, FeatureNotificationError)
 
     def messages_handled(self) -> None:
-        """The transport has handled every message it read: edits get their pass now."""
-        self._server.session.run_due_passes()
+        """The transport has handled every message it read."""
+        self._server.after_batch()
 
     def _user_handler(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
@@ -217,14 +218,15 @@ class TokenPrismServer(LanguageServer):
         self.notebook_listeners: list[Callable[[Notebook, list[str] | None], None]] = []
         self.notebook_closed_listeners: list[Callable[[str], None]] = []
         self.settings_listeners: list[SettingsListener] = []
-        self.tokenized_listeners: list[TokenizedListener] = []
+        # the tokenized event: fn(doc, view, previous view) after each advance of a document
+        self.tokenized_listeners: list[TokenizedListener] = self.session.tokenized_listeners
         self.closed_listeners: list[Callable[[str], None]] = []
         self.inlay_hint_providers: list[InlayHintProvider] = []
         self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}  # uri -> source -> list
         self._initialization_options: Any = None
         self._refresh_pending: set[str] = set()
         self._progress_ids = itertools.count(1)
-        self.session.on_tokenized.append(self._tokenized)
+        self.tokenized_listeners.append(self._refresh_after)
         self.session.on_skipped = self._skipped
         self.session.tokenizers.on_load_start = self._load_started
         self.session.tokenizers.on_load_failed = self._load_failed
@@ -348,12 +350,13 @@ class TokenPrismServer(LanguageServer):
 
     # -- session hooks --------------------------------------------------------------------------
 
-    def _tokenized(self, doc: OpenDocument, view: TokenView, previous: TokenView | None) -> None:
-        for listener in self.tokenized_listeners:
-            try:
-                listener(doc, view, previous)
-            except Exception:
-                log.exception("a feature failed after tokenizing %s", doc.uri)
+    def after_batch(self) -> None:
+        """The transport handled every message it read: edited documents advance now, so a
+        burst of edits is one advance."""
+        self.session.advance_due()
+
+    def _refresh_after(self, doc: OpenDocument, view: TokenView, previous: TokenView | None) -> None:
+        """Ask the client to re-request what it may have got from an older version or model."""
         model_changed = previous is not None and previous.tokenizer is not view.tokenizer
         if model_changed or (doc.stale_answers and doc.up_to_date):
             doc.stale_answers = False

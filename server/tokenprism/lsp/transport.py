@@ -50,7 +50,7 @@ class MessageReader(asyncio.Protocol):
     ``structure_message`` runs once, on that. After each message other tasks get a turn
     (a request's handler starts before the next message is handled), except after
     ``burst_methods``: already-buffered edits are all handled before the work they cause
-    runs, so a burst is applied in one pass. Once every complete message read so far is
+    runs, so a burst is applied in one advance. Once every complete message read so far is
     handled, the protocol's ``messages_handled`` (if it has one) is called. ``done``
     resolves at the end of the input or once ``stop`` is set."""
 

@@ -3,9 +3,9 @@
 A feature module has ``register(server: TokenPrismServer) -> None``, which uses
 ``@server.feature(METHOD)`` for requests/notifications and may subscribe to events:
 
-- ``server.tokenized_listeners.append(fn)``: ``fn(doc, view, previous_view)`` after each
-  tokenizing pass of a document (bursts of edits are coalesced; the newest version always
-  gets a pass);
+- ``server.tokenized_listeners.append(fn)`` (the tokenized event): ``fn(doc, view,
+  previous_view)`` after each advance of a document (``doc``: its ``OpenDocument``; bursts of
+  edits are coalesced; the newest version always gets an advance);
 - ``server.settings_listeners.append(fn)``: ``fn(old_settings, new_settings)``;
 - ``server.closed_listeners.append(fn)``: ``fn(uri)`` after a document is closed (a
   notebook's cells are documents too: ``server.notebooks.of_cell(uri)`` finds the notebook);
@@ -23,7 +23,7 @@ What a feature can get at:
   ``doc.document.text``, ``.version``, ``.language_id``, ``doc.document.snapshot`` (the
   newest text with its line index);
 - its tokens: ``view = await server.session.view(uri)`` gives a consistent
-  :class:`~tokenprism.lsp.state.TokenView` — ``view.snapshot`` (text, version, line index)
+  :class:`~tokenprism.lsp.token_view.TokenView` — ``view.snapshot`` (text, version, line index)
   and ``view.encoding`` (the tokens of exactly that text, read only through
   :class:`~tokenprism.tokenization.TokenQueries`: ``token_run``, ``segment_of``…), ``view.tokenizer``, ``view.model``,
   ``view.special``. ``await server.session.view_with_model(uri, spec)`` tokenizes with

@@ -3,7 +3,7 @@ line for JSONL) with a document total, and a diagnostic where a conversation can
 rendered.
 
 The analysis (parse, render with the chat template, count) runs off the event loop after
-each tokenizing pass of a document that may be a chat document (a cheap test keeps
+each advance of a document that may be a chat document (a cheap test keeps
 Markdown and source files off that path) and is cached per document version and model;
 requests and hints read the cache. The logic lives in plain functions over a
 :class:`ChatAnalysis`; ``register`` only wires them to the server: an inlay-hint provider,
@@ -36,7 +36,7 @@ from ...tokenization.costing import format_count
 from .. import convert
 from ..costs import ShownCounts, costs_of
 from ..document import UTF16, Snapshot, cumulative_units
-from ..state import DocumentError, TokenView
+from ..token_view import DocumentError, TokenView
 
 log = logging.getLogger(__name__)
 

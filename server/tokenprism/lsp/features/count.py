@@ -6,7 +6,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from .. import convert
 from ..costs import costs_of
-from ..state import TokenView
+from ..token_view import TokenView
 
 METHOD = "tokenprism/count"
 

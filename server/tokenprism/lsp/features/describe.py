@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...tokenization import Segment, visible_whitespace
 from ...tokenization.costing import format_cost, format_count, format_window_share
 from ...tokenization.model_catalog import Exactness
-from ..state import TokenView
+from ..token_view import TokenView
 
 
 def code(text: str) -> str:

@@ -19,7 +19,7 @@ from ...tokenization import Tokenizer
 from ...tokenization.vocab import rank_table, whole_word_info
 from .. import convert
 from ..costs import costs_of
-from ..state import DocumentError, TokenView
+from ..token_view import DocumentError, TokenView
 from .describe import code, segment_markdown
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from lsprotocol import types
 from ...tokenization.costing import format_count
 from ..costs import costs_of
 from ..settings import InlayHintMode, to_plain
-from ..state import DocumentError, TokenView
+from ..token_view import DocumentError, TokenView
 from .describe import segment_markdown
 
 MAX_HINTS = 20_000  # per request; Neovim asks for the whole buffer at once

@@ -11,7 +11,7 @@ from lsprotocol import types
 from ...tokenization.bands import token_bands
 from .. import convert
 from ..settings import ColorMode
-from ..state import DocumentError, TokenView
+from ..token_view import DocumentError, TokenView
 
 # Standard types so every editor theme colours them; the VS Code extension may remap.
 TOKEN_TYPES = ["string", "number", "macro"]  # even segment, odd segment, special token

@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from ...tokenization.bands import token_bands
 from .. import convert
-from ..state import TokenView
+from ..token_view import TokenView
 
 METHOD = "tokenprism/tokenRanges"
 MAX_TOKENS = 50_000  # per answer: a client asks for what is on screen

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from .. import convert
-from ..state import TokenView
+from ..token_view import TokenView
 
 METHOD = "tokenprism/tokens"
 
