@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TOKENIZER_NAMES
-from tokenprism.tokenization import SpecialTokens, TokenizerInfo, blocks, incremental
+from tokenprism.tokenization import CONTINUES, SpecialTokens, TokenizerInfo, blocks, incremental
 from tokenprism.tokenization.chunking import RULES, Piece, sync_rule_for
 from tokenprism.tokenization.incremental import TokenState
 
@@ -171,9 +171,10 @@ def test_queries_match_the_encoding(any_tokenizer, text, offsets):
             assert state.segment_of(i) == full.segment_of(i)
         assert list(state.segments()) == list(full.segments())
         k = len(full) // 2
-        assert np.array_equal(state.ids_in(k // 2, k + 3), full.ids[k // 2 : k + 3])
-        assert np.array_equal(state.ends_in(k // 2, k + 3), full.ends[k // 2 : k + 3])
-        assert np.array_equal(state.flags_in(k // 2, k + 3), full.flags[k // 2 : k + 3])
+        run = state.token_run(k // 2, k + 3)
+        assert np.array_equal(run.ids, full.ids[k // 2 : k + 3])
+        assert np.array_equal(run.ends, full.ends[k // 2 : k + 3])
+        assert np.array_equal(run.continues, (full.flags[k // 2 : k + 3] & CONTINUES) != 0)
 
 
 @pytest.mark.parametrize("name", ["o200k_base", "llama3"])
@@ -395,7 +396,8 @@ def test_snapshot_is_frozen_and_answers_like_an_encoding(tokenizer):
         assert_same(state, tok)
         assert snap.encoding().equals(before)  # the edits did not reach the snapshot
         assert len(snap) == len(before) and snap.text_length == before.text_length
-        assert np.array_equal(snap.ends, before.ends) and snap.start_of(7) == before.start_of(7)
+        assert np.array_equal(snap.token_run(0, len(snap)).ends, before.ends)
+        assert snap.start_of(7) == before.start_of(7)
         for offset in (0, 55, 1234, before.text_length):
             assert snap.token_at(offset) == before.token_at(offset)
             assert snap.tokens_in(offset, offset + 40) == before.tokens_in(offset, offset + 40)

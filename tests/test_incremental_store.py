@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenprism.tokenization import blocks, rope
+from tokenprism.tokenization import CONTINUES, blocks, rope
 from tokenprism.tokenization.blocks import BlockStore
 from tokenprism.tokenization.chunking import Piece
 from tokenprism.tokenization.rope import Rope
@@ -136,6 +136,13 @@ def test_block_store_matches_flat_arrays(initial, steps, parts):
             )
             assert len(store) == len(flat)
             assert store.slice(0, len(store)).equals(flat)
+            # the per-block counts of continuations, and the lookups of many at once
+            continued = np.concatenate(([0], np.cumsum((flat.flags & CONTINUES) != 0)))
+            assert [store.continuations_before(i) for i in range(len(flat) + 1)] == continued.tolist()
+            assert store.flags_at(np.arange(len(flat))[::-1]).tolist() == flat.flags[::-1].tolist()
+            offsets = np.arange(-1, (int(flat.ends[-1]) if len(flat) else 0) + 2)[::-1]
+            for side in ("left", "right"):
+                assert store.ranks(offsets, side).tolist() == np.searchsorted(flat.ends, offsets, side).tolist()
             for offset in (0, start, new_end, new_end + 1, int(flat.ends[-1]) if len(flat) else 0):
                 for side in ("left", "right"):
                     assert store.rank(offset, side) == int(np.searchsorted(flat.ends, offset, side=side))

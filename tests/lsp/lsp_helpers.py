@@ -211,15 +211,19 @@ def reference_offsets(tokenizer, ids: list[int], text: str) -> list[tuple[int, i
 
 
 def reference_anchors(tokenizer, ids: list[int], text: str) -> list[int]:
-    """The character each token counts at: the one holding its first byte."""
+    """The character each token counts at: the one holding the first byte of its display
+    segment. A token that starts on a character boundary holds that character's first byte;
+    one that starts inside a character (the tail of a split character) counts with the token
+    before it (``" \\xf0"`` then the emoji's tail bytes all count at the space)."""
     data = text.encode("utf-8")
-    anchors, position = [], 0
+    anchors, position, anchor = [], 0, 0
     lead_before = [0]
     for byte in data:
         lead_before.append(lead_before[-1] + ((byte & 0xC0) != 0x80))
     for token_id in ids:
-        is_lead = (data[position] & 0xC0) != 0x80
-        anchors.append(lead_before[position] - (0 if is_lead else 1))
+        if (data[position] & 0xC0) != 0x80:
+            anchor = lead_before[position]
+        anchors.append(anchor)
         position += len(tokenizer.token_bytes(token_id))
     return anchors
 

@@ -339,3 +339,57 @@ async def test_counts_with_split_characters_at_the_edges(client):
         )
     )
     assert [int(h.label.split()[0]) for h in hints] == result["counts"]
+
+
+@pytest.mark.parametrize("model", [None, "cl100k_base"])  # the open document's snapshot / a fresh encode
+async def test_each_character_counts_its_split_tokens_with_it(client, model):
+    """Counts of one-character ranges and per-line hints of a text full of split characters,
+    against the tokens' bytes: a tail of a split character never counts apart from it."""
+    text = "a 𠜎 b\n x 🫠🪿 👍🏽🀄\n𠜎𠜎 and 👨\u200d👩\u200d👧 🫠\n"
+    uri = f"file:///split-each-{model}.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    enc = client.position_encoding
+    tokenizer = load_tokenizer(model or "o200k_base")
+    ids = tokenizer.encode(text).ids.tolist()
+    assert any(t.continues for t in tokenizer.encode(text))
+    anchors = reference_anchors(tokenizer, ids, text)
+    ranges = [
+        {"start": reference_position(text, x, enc), "end": reference_position(text, x + 1, enc)}
+        for x in range(len(text))
+    ]
+    params = {"textDocument": {"uri": uri}, "ranges": ranges} | ({"model": model} if model else {})
+    result = await request(client, "tokenprism/count", params)
+    assert result["counts"] == [anchors.count(x) for x in range(len(text))]
+    if model is None:
+        hints = await client.text_document_inlay_hint_async(
+            types.InlayHintParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=3, character=0)),
+            )
+        )
+        per_line = [sum(1 for x in anchors if s <= x < nxt) for s, _, nxt in line_spans(text)[:3]]
+        assert [int(h.label.split()[0]) for h in hints] == per_line
+
+
+async def test_tokens_carry_their_own_bytes(client):
+    """``bytes`` is each token's share of the text's UTF-8, from the vocabulary: the two
+    halves of a split character, not the character twice."""
+    import tiktoken
+
+    from tokenprism.tokenization.openai import openai_definition
+
+    text = "a 𠜎 b"
+    uri = "file:///token-bytes.txt"
+    open_document(client, uri, text)
+    await wait_stats(client, uri, 1)
+    result = await request(client, "tokenprism/tokens", {"textDocument": doc_id(uri)})
+    d = openai_definition("o200k_base", "o200k_base")
+    raw = tiktoken.Encoding(name=d.name, pat_str=d.pat_str, mergeable_ranks=d.mergeable_ranks,
+                            special_tokens=d.special_tokens)
+    ids = raw.encode(text)
+    assert [t["id"] for t in result["tokens"]] == ids
+    assert [t["bytes"] for t in result["tokens"]] == [raw.decode_single_token_bytes(i).hex() for i in ids]
+    split = [t for t in result["tokens"] if t["range"]["start"] == t["range"]["end"]]
+    assert split, "the text must split a character"
+    assert "".join(t["bytes"] for t in result["tokens"]) == text.encode("utf-8").hex()

@@ -28,7 +28,7 @@ async def test_settings_changed_while_a_catch_up_runs_are_picked_up(testdata_mod
     # a first GGUF load converts the vocabulary: minutes on a busy 2-core machine
     await until(lambda: doc.view is not None and doc.view.model == "starcoder2" and doc.task.done(), timeout=300)
     assert doc.view.model == "starcoder2"
-    assert doc.view.encoding.ids.tolist() == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist()
+    assert doc.view.encoding.encoding().ids.tolist() == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist()
     session.shutdown()
 
 
@@ -44,7 +44,7 @@ async def test_edits_during_a_catch_up_end_in_the_newest_text():
         await asyncio.sleep(0.003)
     view = await session.view(doc.uri, wait=30)
     assert view.version == version and view.text == text
-    assert view.encoding.ids.tolist() == load_tokenizer("o200k_base").encode(text).ids.tolist()
+    assert view.encoding.encoding().ids.tolist() == load_tokenizer("o200k_base").encode(text).ids.tolist()
     session.shutdown()
 
 
@@ -67,7 +67,7 @@ async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
     text = text[:line3] + "xxxxx" + text[line3:]
     await asyncio.sleep(0)  # one turn of the loop
     assert advances == [6] and doc.task is first_task  # one advance, no new task
-    assert doc.view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    assert doc.view.encoding.encoding().ids.tolist() == tokenizer.encode(text).ids.tolist()
     paste = CORPUS["korean"] * (open_document.INLINE_WINDOW_CHARS // len(CORPUS["korean"]) + 2)
     session.change(doc.uri, 7, [((10, 0), (10, 0), paste)])
     line10 = sum(len(line) for line in text.splitlines(keepends=True)[:10])
@@ -76,7 +76,7 @@ async def test_typing_is_tokenized_on_the_loop_and_a_big_paste_in_a_worker():
     assert doc.task is not first_task  # handed to the catch-up task
     view = await session.view(doc.uri, wait=60)
     assert view.version == 7 and advances[-1] == 7 and view.text == text
-    assert view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    assert view.encoding.encoding().ids.tolist() == tokenizer.encode(text).ids.tolist()
     session.shutdown()
 
 
@@ -110,13 +110,13 @@ async def test_the_idle_check_waits_for_a_pause_then_repairs_a_wrong_state(monke
         await asyncio.sleep(0.05)
     assert not checks, "the full check ran while the user was typing"
     await until(lambda: checks and views and views[-1].version == 16
-                and views[-1].encoding.ids[0] == tokenizer.encode(views[-1].text).ids[0], timeout=30)
+                and views[-1].encoding.token(0).id == tokenizer.encode(views[-1].text).ids[0], timeout=30)
     # after the pause (0.2 s from the last keystroke; timers may fire a clock tick early), not before
     assert checks[0] >= last_keystroke + 0.19 and last_keystroke > typing_started + 0.6
     line40 = sum(len(line) for line in text.splitlines(keepends=True)[:40])
     text = text[:line40] + "x" * 15 + text[line40:]
     assert doc.view.text == text
-    assert doc.view.encoding.ids.tolist() == tokenizer.encode(text).ids.tolist()
+    assert doc.view.encoding.encoding().ids.tolist() == tokenizer.encode(text).ids.tolist()
     session.shutdown()
 
 
@@ -150,7 +150,7 @@ async def test_a_loaded_tokenizer_is_first_used_on_the_event_loop(monkeypatch):
     doc = session.open("file:///first.md", "markdown", 1, CORPUS["mixed"] * 50)
     await session.view(doc.uri, wait=60)
     assert first_use and first_use[0] == threading.get_ident()
-    assert doc.view.encoding.ids.tolist() == loaded.encode(doc.document.text).ids.tolist()
+    assert doc.view.encoding.encoding().ids.tolist() == loaded.encode(doc.document.text).ids.tolist()
     session.shutdown()
 
 

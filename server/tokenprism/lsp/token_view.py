@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tokenization import CONTINUES, Encoding, SpecialTokens, Tokenizer
+from ..tokenization import Encoding, SpecialTokens, Tokenizer, TokenQueries
 from ..tokenization.incremental import TokenState
 from .document import Snapshot
 
@@ -22,7 +22,7 @@ class TokenView:
 
     uri: str
     snapshot: Snapshot
-    encoding: Encoding  # or the TokenState's frozen snapshot: the same query API and arrays
+    encoding: TokenQueries  # a fresh Encoding or the TokenState's frozen TokenSnapshot
     tokenizer: Tokenizer
     special: SpecialTokens
     spec: str = ""  # the model spec this view counts for ("claude-sonnet-4-5"); "": the tokenizer's name
@@ -47,32 +47,13 @@ class TokenView:
     def __len__(self) -> int:
         return len(self.encoding)
 
-    def counted_before(self, offsets) -> np.ndarray:
-        """For each offset, how many tokens count before it — the rule of
-        ``Encoding.count_in``: a token counts where its first character is, a token holding
-        only the tail of a split character counts with that character, and the end of the
-        text takes everything."""
-        enc = self.encoding
-        ends, flags, n = enc.ends, enc.flags, len(enc)
-        offsets = np.asarray(offsets, np.int64)
-        first = np.minimum(np.searchsorted(ends, offsets, side="left") + 1, n)
-        first = np.where(offsets <= 0, 0, np.where(offsets >= self.snapshot.length, n, first))
-        inside = np.flatnonzero(first < n)
-        for k in inside[(flags[first[inside]] & CONTINUES) != 0].tolist():  # rare, short runs
-            while first[k] < n and flags[first[k]] & CONTINUES:
-                first[k] += 1
-        return first
-
     def count(self, start: int, end: int) -> int:
         """Tokens counted in ``[start, end)``; adjacent ranges add up to the document's count."""
-        if end <= start:
-            return 0
-        before = self.counted_before([start, end])
-        return int(before[1] - before[0])
+        return self.encoding.count_in(start, end)
 
     def counts_between(self, bounds) -> np.ndarray:
         """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
-        return np.diff(self.counted_before(bounds))
+        return self.encoding.counts_between(bounds)
 
 
 def frozen_tokens(state: TokenState):

@@ -2,9 +2,10 @@
 
 Each block holds ids (int32), ends relative to the block's base (int32) and flags (uint8):
 9 bytes per token. Per block we keep its base (an absolute offset its ends count from: where
-its first token starts, or before), token count and last local end in small numpy arrays;
-an edit shifts the bases after it with one vectorized add, and lookups bisect the blocks
-first, then one block.
+its first token starts, or before), token count, last local end and number of tokens that
+continue a display segment in small numpy arrays; an edit shifts the bases after it with one
+vectorized add, and lookups bisect the blocks first, then one block (many lookups at once:
+one search per block they fall in).
 """
 
 from __future__ import annotations
@@ -13,21 +14,26 @@ import numpy as np
 
 from .chunking import Piece
 from .encoding import CONTINUES, FLAG_DTYPE, ID_DTYPE, OFFSET_DTYPE, Encoding, search
+from .queries import as_needles
 
 BLOCK_TOKENS = 2048  # target block size; blocks stay between a quarter and twice this
 
 
 class BlockStore:
-    __slots__ = ("ids", "ends", "flags", "bases", "counts", "last_local", "first_index", "last_end")
+    __slots__ = (
+        "ids", "ends", "flags", "bases", "counts", "last_local", "continued", "first_index", "last_end",
+        "continued_before",
+    )
 
     def __init__(self, piece: Piece):
         self.ids: list[np.ndarray] = []
         self.ends: list[np.ndarray] = []
         self.flags: list[np.ndarray] = []
-        bases, counts, last = self._split(piece, 0)
+        bases, counts, last, continued = self._split(piece, 0)
         self.bases = np.asarray(bases, np.int64)
         self.counts = np.asarray(counts, np.int64)
         self.last_local = np.asarray(last, np.int64)
+        self.continued = np.asarray(continued, np.int64)
         self._reindex()
 
     # -- building -----------------------------------------------------------------------------
@@ -41,7 +47,7 @@ class BlockStore:
         become its blocks as they are."""
         store = cls.__new__(cls)
         store.ids, store.ends, store.flags = [], [], []
-        bases, counts, last = [], [], []
+        bases, counts, last, continued = [], [], [], []
         for base, ids, ends, flags in parts:
             ids, ends = np.asarray(ids, ID_DTYPE), np.asarray(ends, OFFSET_DTYPE)
             flags = np.asarray(flags, FLAG_DTYPE)
@@ -55,9 +61,11 @@ class BlockStore:
             bases += [base] * (len(cuts) - 1)
             counts += [b - a for a, b in zip(cuts, cuts[1:])]
             last += ends[np.asarray(cuts[1:], np.int64) - 1].tolist() if len(cuts) > 1 else []
+            continued += _continued_per_block(flags, cuts)
         store.bases = np.asarray(bases, np.int64)
         store.counts = np.asarray(counts, np.int64)
         store.last_local = np.asarray(last, np.int64)
+        store.continued = np.asarray(continued, np.int64)
         store._reindex()
         return store
 
@@ -67,7 +75,7 @@ class BlockStore:
         n = len(piece)
         cuts = _block_cuts(n)
         if n == 0:
-            return [], [], []
+            return [], [], [], []
         # one copy of each array, then a view per block (opening a 1 MB document makes
         # ~130 blocks; a copy and a conversion per block cost milliseconds)
         bounds = np.asarray(cuts, np.int64)
@@ -89,12 +97,14 @@ class BlockStore:
         self.ids[at:at] = new_ids
         self.ends[at:at] = new_ends
         self.flags[at:at] = new_flags
-        return bases.tolist(), counts.tolist(), last
+        return bases.tolist(), counts.tolist(), last, _continued_per_block(flags, cuts)
 
     def _reindex(self) -> None:
         self.first_index = np.zeros(len(self.counts) + 1, np.int64)
         np.cumsum(self.counts, out=self.first_index[1:])
         self.last_end = self.bases + self.last_local
+        self.continued_before = np.zeros(len(self.continued) + 1, np.int64)
+        np.cumsum(self.continued, out=self.continued_before[1:])
 
     # -- size ---------------------------------------------------------------------------------
 
@@ -105,8 +115,8 @@ class BlockStore:
     def nbytes(self) -> int:
         arrays = sum(a.nbytes for a in self.ids) + sum(a.nbytes for a in self.ends)
         arrays += sum(a.nbytes for a in self.flags)
-        meta = self.bases.nbytes + self.counts.nbytes + self.last_local.nbytes
-        meta += self.first_index.nbytes + self.last_end.nbytes
+        meta = self.bases.nbytes + self.counts.nbytes + self.last_local.nbytes + self.continued.nbytes
+        meta += self.first_index.nbytes + self.last_end.nbytes + self.continued_before.nbytes
         return arrays + meta + 3 * 8 * len(self.ids)  # list slots
 
     @property
@@ -128,6 +138,34 @@ class BlockStore:
             return len(self)
         local = search(self.ends[b], offset - int(self.bases[b]), side)
         return int(self.first_index[b]) + local
+
+    def ranks(self, offsets: np.ndarray, side: str = "right") -> np.ndarray:
+        """:meth:`rank` of many offsets: one search per block they fall in."""
+        offsets = np.asarray(offsets, np.int64)
+        blocks = self.last_end.searchsorted(offsets, side)
+        ranks = np.full(len(offsets), len(self), np.int64)
+        for b, at in _by_block(blocks, len(self.ids)):
+            local = as_needles(offsets[at] - self.bases[b], OFFSET_DTYPE)
+            ranks[at] = self.ends[b].searchsorted(local, side) + self.first_index[b]
+        return ranks
+
+    def flags_at(self, indices: np.ndarray) -> np.ndarray:
+        """The flags of the tokens at ``indices`` (all valid)."""
+        indices = np.asarray(indices, np.int64)
+        blocks = self.first_index.searchsorted(indices, "right") - 1
+        flags = np.empty(len(indices), FLAG_DTYPE)
+        for b, at in _by_block(blocks, len(self.ids)):
+            flags[at] = self.flags[b][indices[at] - self.first_index[b]]
+        return flags
+
+    def continuations_before(self, i: int) -> int:
+        """How many of tokens ``[0, i)`` continue a display segment: the blocks' counts and
+        one block's flags."""
+        if i >= len(self):
+            return int(self.continued_before[-1])
+        b = self.block_of(i)
+        local = self.flags[b][: i - int(self.first_index[b])]
+        return int(self.continued_before[b]) + int(np.count_nonzero(local & CONTINUES))
 
     def end(self, i: int) -> int:
         b = self.block_of(i)
@@ -181,7 +219,7 @@ class BlockStore:
         read-only and every edit builds new ones."""
         copy = BlockStore.__new__(BlockStore)
         copy.ids, copy.ends, copy.flags = list(self.ids), list(self.ends), list(self.flags)
-        for name in ("bases", "counts", "last_local", "first_index", "last_end"):
+        for name in ("bases", "counts", "last_local", "continued", "first_index", "last_end", "continued_before"):
             setattr(copy, name, getattr(self, name))
         return copy
 
@@ -251,6 +289,12 @@ class BlockStore:
             counts[b] = count
             first_index[b + 1 :] += count - old_count
             self.counts, self.first_index = counts, first_index
+        continued = int(np.count_nonzero(block[2] & CONTINUES))
+        if continued != self.continued[b]:
+            before, continued_before = self.continued.copy(), self.continued_before.copy()
+            continued_before[b + 1 :] += continued - int(before[b])
+            before[b] = continued
+            self.continued, self.continued_before = before, continued_before
         last = int(block[1][-1])
         if delta or last != self.last_local[b]:
             bases, last_local = self.bases, self.last_local.copy()
@@ -267,10 +311,11 @@ class BlockStore:
         shift every token after them by ``delta`` characters."""
         nblocks = len(self.ids)
         if nblocks == 0:
-            bases, counts, last_local = self._split(new, 0)
+            bases, counts, last_local, continued = self._split(new, 0)
             self.bases = np.asarray(bases, np.int64)
             self.counts = np.asarray(counts, np.int64)
             self.last_local = np.asarray(last_local, np.int64)
+            self.continued = np.asarray(continued, np.int64)
             self._reindex()
             return
         b0 = min(self.block_of(first), nblocks - 1)
@@ -294,14 +339,42 @@ class BlockStore:
             np.concatenate([head.flags, np.asarray(new.flags, FLAG_DTYPE), tail.flags]),
         )
         del self.ids[b0 : b1 + 1], self.ends[b0 : b1 + 1], self.flags[b0 : b1 + 1]
-        bases, counts, last_local = self._split(merged, base, at=b0)
+        bases, counts, last_local, continued = self._split(merged, base, at=b0)
         after = self.bases[b1 + 1 :] + delta
         self.bases = np.concatenate([self.bases[:b0], np.asarray(bases, np.int64), after])
         self.counts = np.concatenate([self.counts[:b0], np.asarray(counts, np.int64), self.counts[b1 + 1 :]])
         self.last_local = np.concatenate(
             [self.last_local[:b0], np.asarray(last_local, np.int64), self.last_local[b1 + 1 :]]
         )
+        self.continued = np.concatenate(
+            [self.continued[:b0], np.asarray(continued, np.int64), self.continued[b1 + 1 :]]
+        )
         self._reindex()
+
+
+def _by_block(blocks: np.ndarray, nblocks: int):
+    """``(b, positions)`` for each block ``b < nblocks`` that ``blocks`` names: the positions
+    where it does (a sort, then one group per block)."""
+    if len(blocks) == 1 or (len(blocks) and blocks[0] == blocks[-1] and (blocks == blocks[0]).all()):
+        b = int(blocks[0])  # the usual request: every lookup in one block
+        if 0 <= b < nblocks:
+            yield b, slice(None)
+        return
+    order = np.argsort(blocks, kind="stable")
+    ordered = blocks[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    for first, last in zip([0, *cuts.tolist()], [*cuts.tolist(), len(order)]):
+        b = int(ordered[first]) if last > first else nblocks
+        if 0 <= b < nblocks:
+            yield b, order[first:last]
+
+
+def _continued_per_block(flags: np.ndarray, cuts: list[int]) -> list[int]:
+    """How many tokens continue a display segment in each block ``[cuts[k], cuts[k + 1])``."""
+    if len(cuts) < 2:
+        return []
+    continues = (np.asarray(flags) & CONTINUES) != 0
+    return np.add.reduceat(continues, np.asarray(cuts[:-1], np.int64), dtype=np.int64).tolist()
 
 
 def _block_cuts(n: int) -> list[int]:

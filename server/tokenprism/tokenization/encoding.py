@@ -10,17 +10,17 @@ character, so nothing shown to a person needs U+FFFD.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-SPECIAL = 1  # flag bit: a special/control token (``<|endoftext|>``, ``<s>``)
-CONTINUES = 2  # flag bit: this token continues the display segment of the previous one
+from .queries import CONTINUES, SPECIAL, Token, TokenQueries, as_needles
+
 _SPECIAL_BIT, _CONTINUES_BIT = SPECIAL.bit_length() - 1, CONTINUES.bit_length() - 1
 
 ID_DTYPE = np.int32
 OFFSET_DTYPE = np.int32
 FLAG_DTYPE = np.uint8
+# Tokens per entry of an Encoding's running count of continuations (built on first use).
+_MARK_EVERY = 4096
 
 
 def search(sorted_array: np.ndarray, value: int, side: str = "right") -> int:
@@ -32,42 +32,17 @@ def search(sorted_array: np.ndarray, value: int, side: str = "right") -> int:
     return int(sorted_array.searchsorted(value, side))
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One token, materialized on demand (hover, JSON output) — never stored in bulk."""
-
-    index: int
-    id: int
-    start: int
-    end: int
-    special: bool
-    continues: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A run of tokens that together cover whole characters ``[start, end)``."""
-
-    start: int
-    end: int
-    first_token: int
-    last_token: int  # inclusive
-
-    @property
-    def token_indices(self) -> range:
-        return range(self.first_token, self.last_token + 1)
-
-
-class Encoding:
+class Encoding(TokenQueries):
     """Token ids, span ends and flags of one text, as numpy arrays (9 bytes per token)."""
 
-    __slots__ = ("ids", "ends", "flags", "text_length")
+    __slots__ = ("ids", "ends", "flags", "text_length", "_marks")
 
     def __init__(self, ids: np.ndarray, ends: np.ndarray, flags: np.ndarray, text_length: int):
         self.ids = ids
         self.ends = ends
         self.flags = flags
         self.text_length = text_length
+        self._marks: np.ndarray | None = None  # continuations before every _MARK_EVERY-th token
 
     @classmethod
     def empty(cls, text_length: int = 0) -> Encoding:
@@ -107,59 +82,26 @@ class Encoding:
     def __iter__(self):
         return (self.token(i) for i in range(len(self)))
 
-    def token_at(self, offset: int) -> int:
-        """Index of the token covering character ``offset`` (the last token for the end)."""
-        if not len(self):
-            return -1
-        i = search(self.ends, offset, "right")
-        return min(i, len(self) - 1)
+    # -- the primitives of TokenQueries -------------------------------------------------------
 
-    def tokens_in(self, start: int, end: int) -> range:
-        """Indices of tokens whose span intersects ``[start, end)``; zero-width ones at the
-        edges are included so that a range never loses a token."""
-        if not len(self):
-            return range(0)
-        first = search(self.ends, start, "right")
-        if end <= start:
-            last = first
-        else:
-            last = search(self.ends, end, "left")
-        return range(first, min(last + 1, len(self)))
+    def _ranks(self, offsets: np.ndarray, side: str) -> np.ndarray:
+        return self.ends.searchsorted(as_needles(offsets, self.ends.dtype), side).astype(np.int64)
 
-    def segment_at(self, offset: int) -> Segment | None:
-        i = self.token_at(offset)
-        if i < 0:
-            return None
-        return self.segment_of(i)
+    def _flags_at(self, indices: np.ndarray) -> np.ndarray:
+        return self.flags[indices]
 
-    def segment_of(self, i: int) -> Segment:
-        first = i
-        while first > 0 and self.flags[first] & CONTINUES:
-            first -= 1
-        # a token covering no characters also belongs with the previous one
-        last = i
-        n = len(self)
-        while last + 1 < n and self.flags[last + 1] & CONTINUES:
-            last += 1
-        return Segment(self.start_of(first), int(self.ends[last]), first, last)
+    def _arrays(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.ids[first:last], self.ends[first:last].astype(np.int64), self.flags[first:last]
 
-    def segments(self, first: int = 0, last: int | None = None):
-        """Display segments whose tokens lie in token indices ``[first, last)``."""
-        last = len(self) if last is None else last
-        i = first
-        while i < last:
-            seg = self.segment_of(i)
-            yield seg
-            i = seg.last_token + 1
-
-    def count_in(self, start: int, end: int) -> int:
-        """Tokens whose display segment starts in ``[start, end)`` (see :func:`count_in_range`)."""
-        ends, flags = self.ends, self.flags
-        return count_in_range(
-            start, end, len(self), self.text_length,
-            lambda x: search(ends, x, "left"),
-            lambda i: bool(flags[i] & CONTINUES),
-        )
+    def _continuations_before(self, i: int) -> int:
+        if self._marks is None:  # one pass, once: a count per _MARK_EVERY tokens
+            continues = (self.flags & CONTINUES) != 0
+            cuts = np.arange(0, len(self), _MARK_EVERY)
+            counts = np.add.reduceat(continues, cuts, dtype=np.int64) if len(self) else []
+            self._marks = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+        mark = i // _MARK_EVERY
+        tail = self.flags[mark * _MARK_EVERY : i]
+        return int(self._marks[mark]) + int(np.count_nonzero(tail & CONTINUES))
 
     def equals(self, other: Encoding) -> bool:
         return (
@@ -168,32 +110,6 @@ class Encoding:
             and np.array_equal(self.ends, other.ends)
             and np.array_equal(self.flags, other.flags)
         )
-
-
-def count_in_range(start: int, end: int, n: int, text_length: int, ends_below, continues) -> int:
-    """How many of ``n`` tiling tokens count in ``[start, end)``: a token counts where its first
-    character is, and a token holding only the tail of a split character counts with that
-    character. A range reaching the end of the text also takes what starts right there, so
-    the counts of adjacent ranges add up to ``n``.
-
-    ``ends_below(x)`` is the number of tokens that end before ``x`` (``searchsorted(ends, x,
-    "left")``); ``continues(i)`` tells whether token ``i`` is flagged CONTINUES. Shared with
-    stores that keep the arrays in pieces.
-    """
-    if end <= start or n == 0:
-        return 0
-
-    def first_from(x: int) -> int:  # index of the first token counted at or after x
-        if x <= 0:
-            return 0
-        if x >= text_length:
-            return n
-        i = min(ends_below(x) + 1, n)  # token k starts at ends[k-1]; token 0 at 0
-        while i < n and continues(i):  # tails of a character split across tokens stay with it
-            i += 1
-        return i
-
-    return first_from(end) - first_from(start)
 
 
 def tile_from_char_spans(

@@ -1,9 +1,8 @@
 """The tokens of a changing document, re-tokenized incrementally and exactly.
 
-``TokenState`` is what the language server keeps per open document. Its query API
-(``token``, ``token_at``, ``tokens_in``, ``segment_of``, ``count_in``, ``__len__``)
-matches :class:`Encoding`, and after any sequence of ``apply_edit`` calls it equals a
-fresh ``tokenizer.encode(text)``.
+``TokenState`` is what the language server keeps per open document. It answers the
+:class:`~.queries.TokenQueries` like an :class:`Encoding` (from its blocks), and after any
+sequence of ``apply_edit`` calls it equals a fresh ``tokenizer.encode(text)``.
 
 An edit re-encodes only a window around it, cut at *sync points* (:mod:`.chunking`):
 offsets after a newline or before a space-prefixed word where the tokenizer provably
@@ -32,9 +31,10 @@ from .chunking import (
     sync_rule_for,
     window_bounds,
 )
-from .encoding import CONTINUES, OFFSET_DTYPE, SPECIAL, Encoding, Segment, Token, count_in_range, search
+from .encoding import OFFSET_DTYPE, Encoding, search
 from .memory import trim_after
 from .rope import Rope
+from .snapshot import BlockQueries, TokenSnapshot
 
 log = logging.getLogger("tokenprism.incremental")
 
@@ -62,84 +62,6 @@ class WindowTooLarge(Exception):
 
 def _as_piece(encoding: Encoding) -> Piece:
     return Piece(encoding.ids, encoding.ends.astype(np.int64), encoding.flags)
-
-
-class _BlockQueries:
-    """The query API of :class:`Encoding`, answered from blocks in O(log n + tokens asked for)."""
-
-    _store: BlockStore
-
-    def __len__(self) -> int:
-        return len(self._store)
-
-    def encoding(self) -> Encoding:
-        """All tokens as one fresh Encoding (a copy; O(tokens))."""
-        return self._store.to_encoding(self._text_length())
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held for the tokens (arrays and block bookkeeping; not the text)."""
-        return self._store.nbytes
-
-    def token(self, i: int) -> Token:
-        if not 0 <= i < len(self):
-            raise IndexError(f"token {i} out of range ({len(self)} tokens)")
-        store = self._store
-        flags = store.flag(i)
-        return Token(
-            index=i, id=store.id(i), start=store.start(i), end=store.end(i),
-            special=bool(flags & SPECIAL), continues=bool(flags & CONTINUES),
-        )
-
-    def token_at(self, offset: int) -> int:
-        """Index of the token covering character ``offset`` (the last token for the end)."""
-        n = len(self)
-        if not n:
-            return -1
-        return min(self._store.rank(offset, "right"), n - 1)
-
-    def tokens_in(self, start: int, end: int) -> range:
-        """Indices of tokens whose span intersects ``[start, end)`` (see Encoding.tokens_in)."""
-        n = len(self)
-        if not n:
-            return range(0)
-        first = self._store.rank(start, "right")
-        last = first if end <= start else self._store.rank(end, "left")
-        return range(first, min(last + 1, n))
-
-    def segment_of(self, i: int) -> Segment:
-        store = self._store
-        first = i
-        while first > 0 and store.continues(first):
-            first -= 1
-        last, n = i, len(self)
-        while last + 1 < n and store.continues(last + 1):
-            last += 1
-        return Segment(store.start(first), store.end(last), first, last)
-
-    def segment_at(self, offset: int) -> Segment | None:
-        i = self.token_at(offset)
-        return None if i < 0 else self.segment_of(i)
-
-    # display segments whose tokens lie in ``[first, last)``: the same walk over segment_of
-    segments = Encoding.segments
-
-    def count_in(self, start: int, end: int) -> int:
-        """Tokens that count in ``[start, end)``, by the same rule as Encoding.count_in."""
-        store = self._store
-        return count_in_range(
-            start, end, len(store), self._text_length(), lambda x: store.rank(x, "left"), store.continues
-        )
-
-    def ids_in(self, first: int, last: int) -> np.ndarray:
-        """Token ids for token indices ``[first, last)`` as a numpy array."""
-        return self._store.slice(first, last).ids
-
-    def ends_in(self, first: int, last: int) -> np.ndarray:
-        return self._store.slice(first, last).ends
-
-    def flags_in(self, first: int, last: int) -> np.ndarray:
-        return self._store.slice(first, last).flags
 
 
 def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, delta: int, check_right: bool) -> bool:
@@ -186,7 +108,7 @@ def _window_in_block(
     return Piece(encoded.ids[a:z], ends, encoded.flags[a:z]), left - a, right - a
 
 
-class TokenState(_BlockQueries):
+class TokenState(BlockQueries):
     """Per-document token state: the text plus its tokens in compact blocks."""
 
     def __init__(self, tokenizer: Tokenizer, text: str | Rope, special: SpecialTokens = SpecialTokens.SPECIAL):
@@ -202,7 +124,8 @@ class TokenState(_BlockQueries):
         self.rule: SyncRule | None = sync_rule_for(tokenizer, special) if len(text) else None
         self._store = self._encode_document(text)
 
-    def _text_length(self) -> int:
+    @property
+    def text_length(self) -> int:
         return len(self._rope)
 
     @property
@@ -461,44 +384,6 @@ class TokenState(_BlockQueries):
         """An immutable view of the current tokens, in O(blocks): later edits do not change it."""
         with self._lock:
             return TokenSnapshot(self._store.frozen(), len(self._rope))
-
-
-class TokenSnapshot(_BlockQueries):
-    """The tokens of one version, frozen: what a request can read while edits go on.
-
-    Besides the queries it has ``ids``, ``ends``, ``flags`` and ``start_of`` like an
-    :class:`Encoding`; the arrays are built on first use (O(n), once per snapshot)."""
-
-    def __init__(self, store: BlockStore, text_length: int):
-        self._store = store
-        self.text_length = text_length
-        self._whole: Encoding | None = None
-
-    def _text_length(self) -> int:
-        return self.text_length
-
-    def _materialized(self) -> Encoding:
-        if self._whole is None:
-            self._whole = self._store.to_encoding(self.text_length)
-        return self._whole
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._materialized().ids
-
-    @property
-    def ends(self) -> np.ndarray:
-        return self._materialized().ends
-
-    @property
-    def flags(self) -> np.ndarray:
-        return self._materialized().flags
-
-    def start_of(self, i: int) -> int:
-        return self._store.start(i)
-
-    def equals(self, other) -> bool:
-        return self.encoding().equals(other if isinstance(other, Encoding) else other.encoding())
 
 
 def _differing_tokens(a: Piece, b: Piece) -> int:

@@ -76,7 +76,7 @@ def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list
     source = rank_table(tokenizer).source  # built: a lookup
     lines = []
     for index in token_indices:
-        token_id = int(view.encoding.ids[index])
+        token_id = view.encoding.token(index).id
         info = whole_word_info(tokenizer, token_id)
         if info is None:
             continue  # special tokens have no rank

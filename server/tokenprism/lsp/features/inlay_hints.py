@@ -12,7 +12,6 @@ import logging
 import numpy as np
 from lsprotocol import types
 
-from ...tokenization import CONTINUES, SPECIAL
 from ...tokenization.costing import format_count
 from ..costs import costs_of
 from ..settings import InlayHintMode, to_plain
@@ -68,17 +67,13 @@ def boundary_hints(view: TokenView, rng: types.Range) -> list[types.InlayHint]:
     start = snapshot.line_start(first)
     end = snapshot.next_line_start(last - 1)
     tokens = view.encoding.tokens_in(start, end)
-    if not len(tokens):
-        return []
-    index = np.arange(tokens.start, tokens.stop)
-    flags = view.encoding.flags[tokens.start : tokens.stop]
-    index = index[(flags & CONTINUES) == 0][:MAX_HINTS]  # one marker per display segment
-    ends = view.encoding.ends
-    offsets = np.where(index > 0, ends[np.maximum(index - 1, 0)], 0)  # not .starts: that is O(n)
+    run = view.encoding.token_run(tokens.start, min(tokens.stop, tokens.start + 4 * MAX_HINTS))
+    heads = run.heads  # one marker per display segment
+    offsets = run.starts[heads]
     keep = (offsets >= start) & (offsets < end)
-    index, offsets = index[keep], offsets[keep]
+    heads, offsets = heads[keep][:MAX_HINTS], offsets[keep][:MAX_HINTS]
+    index, special = heads + run.first, run.special[heads]
     lines, columns = snapshot.positions_at(offsets)
-    special = (view.encoding.flags[index] & SPECIAL) != 0
     return [
         types.InlayHint(
             position=types.Position(line=line, character=column),

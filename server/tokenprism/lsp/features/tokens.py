@@ -6,7 +6,6 @@ import asyncio
 
 import numpy as np
 
-from ...tokenization import SPECIAL
 from .. import convert
 from ..token_view import TokenView
 
@@ -14,19 +13,16 @@ METHOD = "tokenprism/tokens"
 
 
 def token_list(view: TokenView, start: int | None, end: int | None) -> dict:
-    enc = view.encoding
-    if start is None:
-        indices = range(len(enc))
-    else:
-        indices = enc.tokens_in(start, end)
-    first, last = indices.start, indices.stop
-    ends = enc.ends[first:last].astype(np.int64)
-    starts = np.concatenate(([enc.start_of(first) if last > first else 0], ends[:-1]))[: len(ends)]
-    lines, columns = view.snapshot.positions_at(np.concatenate((starts, ends)))
-    n = len(ends)
+    tokens = view.encoding
+    indices = range(len(tokens)) if start is None else tokens.tokens_in(start, end)
+    run = tokens.token_run(indices.start, indices.stop)
+    n = len(run)
+    lines, columns = view.snapshot.positions_at(np.concatenate((run.starts, run.ends)))
     lines, columns = lines.tolist(), columns.tolist()
-    ids = enc.ids[first:last].tolist()
-    special = ((enc.flags[first:last] & SPECIAL) != 0).tolist()
+    ids = run.ids.tolist()
+    special = run.special.tolist()
+    # each token's own bytes, from the vocabulary (a split character's share, not its text)
+    hex_bytes = {i: view.tokenizer.token_bytes(i).hex() for i in set(ids)}
     return {
         "version": view.version,
         "model": view.model,
@@ -38,6 +34,7 @@ def token_list(view: TokenView, start: int | None, end: int | None) -> dict:
                     "end": {"line": lines[n + i], "character": columns[n + i]},
                 },
                 "special": special[i],
+                "bytes": hex_bytes[ids[i]],
             }
             for i in range(n)
         ],
