@@ -230,7 +230,10 @@ async def test_binary_content_is_not_tokenized_and_said_once(client):
         )
     )
     assert list(hints or []) == []
-    assert not [s for s in client.stats if s["uri"] == uri]
+    # documentStats says why, once, with no counts (the client shows the reason, not a spinner)
+    sent = [s for s in client.stats if s["uri"] == uri]
+    assert len(sent) == 1 and "binary" in sent[0]["skipped"] and sent[0]["model"] == "o200k_base"
+    assert not {"tokens", "count", "characters", "budget"} & set(sent[0])
 
 
 async def test_a_lone_surrogate_never_breaks_the_document(client):
@@ -270,6 +273,8 @@ async def test_documents_over_the_size_limit_are_not_tokenized(client):
         open_document(client, uri, "many words " * 200)
         said = await until(lambda: [m for m in client.messages[before:] if "huge.txt" in m.message])
         assert len(said) == 1 and "2,200 characters" in said[0].message and "1,000" in said[0].message
+        skipped = await wait_stats(client, uri, 1, skipped=True)
+        assert "2,200 characters" in skipped["skipped"] and "maxDocumentCharacters" in skipped["skipped"]
         with pytest.raises(JsonRpcException, match="maxDocumentCharacters"):
             await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
     # with the default limit back, the same document is tokenized

@@ -219,6 +219,9 @@ class TokenPrismServer(LanguageServer):
         self.settings_listeners: list[SettingsListener] = []
         self.tokenized_listeners: list[TokenizedListener] = []
         self.closed_listeners: list[Callable[[str], None]] = []
+        # fn(document, reason) when a document is left untokenized (binary, too large, the
+        # tokenizer failed on its text): once per reason, until it is tokenized again
+        self.skipped_listeners: list[Callable[[OpenDocument, str], None]] = []
         self.inlay_hint_providers: list[InlayHintProvider] = []
         self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}  # uri -> source -> list
         self._initialization_options: Any = None
@@ -365,6 +368,7 @@ class TokenPrismServer(LanguageServer):
     def _skipped(self, doc: OpenDocument, reason: str) -> None:
         name = doc.uri.rsplit("/", 1)[-1]
         self.show_message(f"TokenPrism: {name} is {reason}.", types.MessageType.Warning)
+        self._tell(self.skipped_listeners, f"skipping {doc.uri}", doc, reason)
 
     def _load_failed(self, spec: str, message: str) -> None:
         session = self.session
