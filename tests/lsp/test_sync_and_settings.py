@@ -19,6 +19,7 @@ from lsp_helpers import (
     wait_stats,
 )
 from lsprotocol import types
+from tokenprism.tokenization import OPENAI_MODELS
 from pygls.exceptions import JsonRpcException
 
 from conftest import CORPUS
@@ -296,6 +297,15 @@ async def test_models_lists_builtins_aliases_and_local_ggufs(client, testdata_mo
     assert by_spec["llama3"]["target"].endswith("ggml-vocab-llama-bpe.gguf")
     ggufs = {m["spec"] for m in result["models"] if m["group"] == "gguf"}
     assert str(testdata_models / "ggml-vocab-qwen2.gguf") in ggufs
+    # the picker's sections and wording come with the answer: the client has no list of its own
+    assert [g["id"] for g in result["groups"][:4]] == ["builtin", "alias", "huggingface-cache", "gguf"] or \
+        [g["id"] for g in result["groups"][:3]] == ["builtin", "alias", "gguf"]  # no HF cache here
+    assert {m["group"] for m in result["models"]} <= {g["id"] for g in result["groups"]}
+    assert by_spec["llama3"]["detail"] == f"loads from gguf: {by_spec['llama3']['target']}"
+    # an encoding names the OpenAI models it counts for (the CLI's spec table, not a copy)
+    o200k = [name for name in OPENAI_MODELS if OPENAI_MODELS[name] == "o200k_base" and name != "o200k_base"]
+    assert by_spec["o200k_base"]["description"] == f"OpenAI {', '.join(o200k)} (tiktoken)"
+    assert by_spec["gpt-4"]["description"] == "OpenAI gpt-4, counted with cl100k_base (tiktoken)"
 
 
 async def test_utf16_and_utf8_columns_differ_for_korean_and_emoji(client):
