@@ -19,12 +19,11 @@ from lsp_helpers import (
     wait_stats,
 )
 from lsprotocol import types
-from tokenprism.tokenization import OPENAI_MODELS
 from pygls.exceptions import JsonRpcException
 
 from conftest import CORPUS
 from test_reference_llamacpp import read_reference
-from tokenprism.tokenization import SpecialTokens, load_tokenizer
+from tokenprism.tokenization import OPENAI_MODELS, SpecialTokens, load_tokenizer
 
 client = make_client_fixture()
 pytestmark = pytest.mark.asyncio(loop_scope="module")

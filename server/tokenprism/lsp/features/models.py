@@ -8,6 +8,7 @@ models and no wording of its own."""
 from __future__ import annotations
 
 import asyncio
+
 from ...tokenization import OPENAI_MODELS, pricing
 from ...tokenization.costing import format_window_size
 from ...tokenization.model_catalog import Exactness, ModelInfo
