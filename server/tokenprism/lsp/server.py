@@ -35,6 +35,7 @@ from ..tokenization.errors import is_rust_panic, one_line
 from . import wire
 from .convert import RequestFailed, is_int, text_changes
 from .document import ENCODINGS, UTF16
+from .facts import server_facts
 from .notebooks import CellText, Notebook, NotebookChange, Notebooks, cell_of, notebook_change
 from .settings import SECTION, Settings
 from .state import OpenDocument, Session, TokenView
@@ -109,6 +110,13 @@ class TokenPrismProtocol(LanguageServerProtocol):
             self._answer_panic(msg_id, future.exception())
             return
         super()._send_handler_result(future, msg_id=msg_id)
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        """pygls's answer, plus the server's facts for clients (``facts.py``)."""
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {"tokenprism": server_facts()}
+        return result
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
