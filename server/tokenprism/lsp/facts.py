@@ -4,7 +4,7 @@ visible. A client shows these, so it keeps no second copy of the server's rules.
 
 from __future__ import annotations
 
-from ..tokenization import VISIBLE_WHITESPACE
+from ..tokenization.base import VISIBLE_WHITESPACE
 from .settings import Settings
 
 
