@@ -152,7 +152,11 @@ async function pickModel(ctx: FeatureContext, chosen: string | undefined): Promi
     show({ local: [], api: [], groups: [] });
     void answer.then((found) => {
       const first = picker.items.find((i) => i.kind !== vscode.QuickPickItemKind.Separator);
-      if ((found.local.length || found.api.length) && !picker.value && picker.activeItems[0] === first) {
+      const active = picker.activeItems[0];
+      // untouched: nothing typed and the first row highlighted, or a filter that found no model yet
+      // (the early list holds only the recent models: a name typed at once waits for the server's)
+      const untouched = picker.value ? !active?.model : active === first;
+      if ((found.local.length || found.api.length) && untouched) {
         show(found);
       }
       picker.busy = false;
