@@ -78,6 +78,15 @@ export interface DocumentStats extends CountFacts {
   budget?: BudgetState | null;
 }
 
+/** documentStats for a version the server does not tokenize: why, and no counts. */
+export interface SkippedStats {
+  uri: string;
+  version: number;
+  model: string;
+  /** "not tokenized: the document looks binary (…)", "… more than tokenprism.maxDocumentCharacters …" */
+  skipped: string;
+}
+
 export type NotebookCells = "all" | "code" | "markdown";
 
 /** Server -> client after a notebook's cells are tokenized or its cells change: the sum of the
@@ -94,6 +103,8 @@ export interface NotebookStats {
   model: string;
   code: { cells: number; tokens: number };
   markdown: { cells: number; tokens: number };
+  /** A budget in tokens judged on the notebook's total (null without one, or for another kind). */
+  budget?: BudgetState | null;
 }
 
 export interface CountParams {
@@ -122,6 +133,8 @@ export interface TokenInfo {
   id: number;
   range: Range;
   special: boolean;
+  /** The token's own bytes from the tokenizer, lowercase hex without separators ("f0a0"). */
+  bytes: string;
 }
 export interface TokensResult {
   version: number;
@@ -160,6 +173,8 @@ export interface ModelEntry {
   /** Why it cannot load, when it cannot. */
   problem?: string;
   note?: string;
+  /** The picker row's second line in the server's words (how it loads, or why it cannot). */
+  detail?: string | null;
 }
 
 /** An API model name of the catalog (`tokenprism/models` `apiModels`), prices per million tokens. */
@@ -173,6 +188,17 @@ export interface ApiModelEntry {
   outputPrice?: number | null;
   contextWindow?: number | null;
   deprecated?: boolean;
+  /** "api:<provider>": the section of `groups` it belongs to. */
+  group?: string;
+  /** The picker row's text in the server's words: `exact · $1.25 / $10 per M in / out · 400k window`. */
+  description?: string;
+  detail?: string;
+}
+
+/** A section of the model picker, in the server's order: `id` is an entry's `group`. */
+export interface ModelGroup {
+  id: string;
+  title: string;
 }
 
 export interface ModelsResult {
@@ -181,6 +207,15 @@ export interface ModelsResult {
   current?: string;
   apiModels?: ApiModelEntry[];
   pricesSource?: string;
+  groups?: ModelGroup[];
+}
+
+/** What the server says once, in initialize's result (`capabilities.experimental.tokenprism`). */
+export interface ServerFacts {
+  /** Its settings' defaults, keyed as the `tokenprism` section names them ("inlayHints.mode"). */
+  defaults: Record<string, unknown>;
+  /** How it makes whitespace visible: character -> glyph (" " -> "␣"). */
+  visibleWhitespace: Record<string, string>;
 }
 
 export interface RenderChatParams {

@@ -9,10 +9,12 @@ import { test } from "node:test";
 import { fixed, formatCost, formatCount, formatPrice, formatWindowShare, formatWindowSize } from "../src/common/costFormat";
 import { parseBudget, parseShowParts, readSettings } from "../src/common/settings";
 import { compareHtml } from "../src/features/compare";
-import { apiModelDescription, buildItems, parseApiModels } from "../src/features/modelPicker";
+import { buildItems, parseApiModels, parseFound } from "../src/features/modelPicker";
 import { renderedStatusText, renderedTooltip } from "../src/features/renderedPrompt";
+import { escapeHtml } from "../src/features/feature";
+import { spacedHex, tokenText, tokensTableHtml } from "../src/features/tokenTable";
 import { apiLine, statusBarText, statusBarTooltip } from "../src/features/statusBarLayout";
-import type { ApiModelEntry, CompareRow, DocumentStats, RenderChatResult } from "../src/protocol";
+import type { ApiModelEntry, CompareRow, DocumentStats, ModelEntry, ModelsResult, RenderChatResult } from "../src/protocol";
 import * as vscode from "vscode";
 
 const REPO = path.resolve(__dirname, "../../.."); // the bundle runs from client/out/test/
@@ -207,6 +209,11 @@ test("budget: tokens as a whole number, a share or money as written; statusBar.s
   try {
     const s = readSettings();
     assert.equal(s.budget, "$0.05");
+    // unset settings stay unset: the server applies its own defaults (package.json's equal them)
+    assert.equal(s.model, undefined);
+    assert.equal(s.compareModels, undefined);
+    assert.equal(s.maxDocumentCharacters, undefined);
+    assert.ok(!("model" in JSON.parse(JSON.stringify(s))));
     assert.deepEqual(s.prices, { "my-model": { input: 1, output: 2 } });
     assert.deepEqual(s.statusBar.show, ["cost"]);
   } finally {
@@ -238,33 +245,83 @@ print(json.dumps(sorted(list(m._PRICE_KEYS) + list(m._INT_KEYS) + list(m._OTHER_
 
 // -- model picker -------------------------------------------------------------------------------
 
-function apiModels(): ApiModelEntry[] {
-  return [
-    { spec: "claude-sonnet-4-5", provider: "anthropic", tokenizer: "o200k_base", exactness: "estimate", basis: "o200k_base × 1.2 calibration", inputPrice: 3, outputPrice: 15, contextWindow: 200000 },
-    { spec: "claude-opus-4-1", provider: "anthropic", tokenizer: "o200k_base", exactness: "estimate", basis: "o200k_base × 1.2 calibration", inputPrice: 15, outputPrice: 75, contextWindow: 200000 },
-    { spec: "gpt-5", provider: "openai", tokenizer: "o200k_base", exactness: "exact", inputPrice: 1.25, outputPrice: 10, contextWindow: 400000 },
-    { spec: "gpt-4", provider: "openai", tokenizer: "cl100k_base", exactness: "exact", inputPrice: 30, outputPrice: 60, contextWindow: 8192, deprecated: true },
-  ];
-}
-
-test("model picker: API models grouped by provider, each with its exactness, price and window", () => {
-  const parsed = parseApiModels({ apiModels: [...apiModels(), { spec: "x" }, { provider: "openai" }, null, "gpt-5"] });
-  assert.deepEqual(parsed.map((m) => m.spec), ["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5", "gpt-4"]);
-  assert.deepEqual(parseApiModels({ models: [] }), []);
-  const items = buildItems("gpt-5", ["claude-sonnet-4-5"], { local: [{ spec: "o200k_base", group: "builtin", description: "tiktoken" }], api: parsed });
+test("model picker: the server's tokenprism/models answer, in its sections and words", { skip: noPython }, () => {
+  // the real answer (no GGUF folders; one user model), as the server's feature builds it
+  const answer = python(
+    `import json
+from tokenprism.lsp.features.models import catalog
+from tokenprism.tokenization.model_catalog import parse_overrides
+prices, _ = parse_overrides({"acme-chat-1": {"input": 1.0, "output": 2.0, "contextWindow": 4096, "provider": "acme"}})
+result = catalog((), prices)
+result["current"] = "o200k_base"
+print(json.dumps(result))`,
+    null,
+  ) as ModelsResult;
+  const found = parseFound(answer);
+  assert.ok(found.local.length > 0 && found.api.length > 0 && found.groups.length > 0);
+  const items = buildItems(undefined, ["claude-sonnet-4-5"], found);
   const separators = items.filter((i) => i.kind === vscode.QuickPickItemKind.Separator).map((i) => i.label);
-  assert.deepEqual(separators, ["Recently used", "Built-in", "Aliases", "Anthropic — API models", "OpenAI — API models", "Other"]);
-  const gpt5 = items.find((i) => i.model === "gpt-5")!;
-  assert.equal(gpt5.label, "$(check) gpt-5");
-  assert.equal(gpt5.description, "exact · $1.25 / $10 per M in / out · 400k window");
-  // a recently used API model keeps its price, and is listed once
-  const recent = items.filter((i) => i.model === "claude-sonnet-4-5");
-  assert.equal(recent.length, 1);
-  assert.equal(recent[0].description, "≈ estimate · $3 / $15 per M in / out · 200k window");
-  assert.equal(recent[0].detail, "estimate: o200k_base × 1.2 calibration");
-  assert.match(apiModelDescription(parsed[3]), /8,192 window · deprecated$/);
-  // before the server answers: the local tokenizers only
-  assert.ok(!buildItems("o200k_base", [], { local: [], api: [] }).some((i) => /API models/.test(i.label)));
+  // recent first, then every section the server named that has a model left, then the actions
+  const sections = answer.groups!.filter((g) => [...answer.models, ...answer.apiModels!].some((m) => m.group === g.id && m.spec !== "claude-sonnet-4-5"));
+  assert.deepEqual(separators, ["Recently used", ...sections.map((g) => g.title), "Other"]);
+  assert.ok(separators.includes("Built-in") && separators.includes("Acme — API models"));
+  // each model once, with the server's description and detail
+  const models = items.filter((i) => i.model).map((i) => i.model!);
+  assert.equal(models.length, new Set(models).size);
+  const local = new Set(answer.models.map((m) => m.spec));  // gpt-4o: a tokenizer and an API model
+  const entries = [...answer.models, ...answer.apiModels!.filter((m) => !local.has(m.spec))];
+  for (const entry of entries as (ModelEntry & ApiModelEntry)[]) {
+    const item = items.find((i) => i.model === entry.spec)!;
+    assert.ok(item, entry.spec);
+    assert.equal(item.description, entry.description ?? undefined);
+    assert.equal(item.detail, entry.problem ? `$(error) ${entry.problem}` : entry.detail ?? undefined);
+  }
+  // no model set: the server's current one is ticked
+  assert.equal(buildItems(found.current, [], found).find((i) => i.model === "o200k_base")!.label, "$(check) o200k_base");
+  // before the server answers: only the recent models and the actions, nothing of the client's own
+  const early = buildItems(undefined, ["phi3"], parseFound(undefined));
+  assert.deepEqual(early.filter((i) => i.model).map((i) => i.model), ["phi3"]);
+  assert.equal(early.find((i) => i.model === "phi3")!.description, undefined);
+});
+
+test("model picker: malformed entries of an answer are dropped", () => {
+  const api: ApiModelEntry = { spec: "gpt-5", provider: "openai", tokenizer: "o200k_base", exactness: "exact" };
+  const parsed = parseApiModels({ apiModels: [api, { spec: "x" }, { provider: "openai" }, null, "gpt-5"] });
+  assert.deepEqual(parsed.map((m) => m.spec), ["gpt-5"]);
+  assert.deepEqual(parseApiModels({ models: [] }), []);
+  assert.deepEqual(parseFound({ groups: [{ id: "builtin", title: "Built-in" }, { id: 3 }, null] }).groups, [{ id: "builtin", title: "Built-in" }]);
+});
+
+// -- token table --------------------------------------------------------------------------------
+
+test("token table: each token's own bytes and text from the server, a split character too", { skip: noPython }, () => {
+  // a fake tokenprism/tokens answer for `a 𠜎 b` under o200k_base (the character is split across
+  // tokens), its bytes from tiktoken, the reference text from Python's decoder as the hover writes it
+  const ref = python(
+    `import json
+from tokenprism.lsp.facts import server_facts
+from tokenprism.tokenization import load_tokenizer, visible_whitespace
+tok = load_tokenizer("o200k_base")
+ids = tok.encode("a \\U0002070e b").ids.tolist()
+raw = [tok.token_bytes(i) for i in ids]
+print(json.dumps({"ids": ids, "bytes": [b.hex() for b in raw], "glyphs": server_facts()["visibleWhitespace"],
+                  "text": [visible_whitespace(b.decode("utf-8", "backslashreplace")) for b in raw]}))`,
+    null,
+  ) as { ids: number[]; bytes: string[]; glyphs: Record<string, string>; text: string[] };
+  assert.ok(ref.text.some((t) => t.includes("\\x")), "the character is split across tokens");
+  const zero = { line: 0, character: 0 };
+  const tokens = ref.ids.map((id, i) => ({ id, range: { start: zero, end: zero }, special: false, bytes: ref.bytes[i] }));
+  const html = tokensTableHtml("t", tokens, ref.glyphs);
+  const rows = [...html.matchAll(/<td>\d+<\/td><td>(\d+)<\/td><td class="text">(.*?)<\/td><td class="bytes">(.*?)<\/td>/g)];
+  assert.equal(rows.length, ref.ids.length);
+  rows.forEach((row, i) => {
+    assert.equal(row[1], String(ref.ids[i]));
+    assert.equal(row[2], escapeHtml(ref.text[i]));
+    assert.equal(row[3].replace(/ /g, ""), ref.bytes[i]);
+  });
+  assert.equal(spacedHex("f0a09c8e"), "f0 a0 9c 8e");
+  assert.equal(tokenText("f0a0"), "\\xf0\\xa0");
+  assert.equal(tokenText("61c3a9"), "aé");
 });
 
 // -- compare view -------------------------------------------------------------------------------

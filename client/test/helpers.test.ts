@@ -76,8 +76,9 @@ test("compare view escapes model names and errors and marks the fewest tokens", 
   assert.match(html, /script-src 'nonce-n0nce'/);
 });
 
-test("visible whitespace and HTML escaping", () => {
-  assert.equal(visibleText(" a\tb\r\n"), "·a→b␍↵");
+test("visible whitespace by the server's glyph table, and HTML escaping", () => {
+  assert.equal(visibleText(" a\tb\r\n", { " ": "␣", "\t": "⇥", "\r": "␍", "\n": "↵" }), "␣a⇥b␍↵");
+  assert.equal(visibleText(" a\n"), " a\n"); // no table (an older server): the text as it is
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
 });
 

@@ -122,12 +122,15 @@ async def until(check, client=None, timeout: float = WAIT, poll: float = 0.05):
                 await asyncio.wait_for(arrived.wait(), min(poll * 4, remaining))
 
 
-async def wait_stats(client, uri: str, version: int, timeout: float = WAIT, model: str | None = None) -> dict:
-    """The documentStats notification for ``uri`` at ``version`` (and ``model``), as soon as it arrives."""
+async def wait_stats(client, uri: str, version: int, timeout: float = WAIT, model: str | None = None,
+                     skipped: bool = False) -> dict:
+    """The documentStats notification for ``uri`` at ``version`` (and ``model``), as soon as it
+    arrives: one with counts, or with ``skipped`` one that says why the version is not tokenized."""
 
     def found():
         for stats in client.stats:
-            if stats["uri"] == uri and stats["version"] == version and model in (None, stats["model"]):
+            if stats["uri"] == uri and stats["version"] == version and model in (None, stats["model"]) \
+                    and ("skipped" in stats) == skipped:
                 return stats
         return None
 

@@ -315,7 +315,20 @@ async def test_models_lists_the_api_catalog_with_user_entries(client):
         "outputPrice": 2.0,
         "contextWindow": 4096,
         "deprecated": False,
+        # what the picker's row says, in the server's words (the client keeps none of its own)
+        "group": "api:acme",
+        "description": "≈ estimate · $1 / $2 per M in / out · 4,096 window",
+        "detail": f"estimate: {by_spec['acme-chat-1']['basis']}",
     }
+    assert by_spec["gpt-5"]["detail"] == "counted with o200k_base"
+    assert by_spec["gpt-5"]["description"].startswith("exact · $")
+    # every API model's group is a section the answer names, each section once, in the catalog's order
+    sections = [g["id"] for g in result["groups"]]
+    assert len(sections) == len(set(sections))
+    providers = list(dict.fromkeys(m["provider"] for m in result["apiModels"]))
+    assert [g for g in sections if g.startswith("api:")] == [f"api:{p}" for p in providers]
+    titles = {g["id"]: g["title"] for g in result["groups"]}
+    assert titles["api:anthropic"] == "Anthropic — API models" and titles["api:acme"] == "Acme — API models"
     assert "genai-prices" in result["pricesSource"]
     assert any(m["spec"] == "o200k_base" for m in result["models"])  # the local tokenizers stay
 

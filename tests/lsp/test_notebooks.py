@@ -305,3 +305,29 @@ async def test_close_closes_every_cell(client):
     for cell in nb.cells:
         with pytest.raises(Exception, match="not open"):
             await request(client, "tokenprism/count", {"textDocument": {"uri": cell["uri"]}, "ranges": []})
+
+
+async def test_a_budget_in_tokens_judges_the_notebooks_total(client):
+    """The verdict on the notebook's total comes from the server: the client has no rule of its own."""
+    client = watched(client)
+    nb = Model(f"file:///budget-{client.profile}.ipynb", CELLS)
+    open_notebook(client, nb)
+    total = nb.expected()
+    assert (await settled_total(client, nb))["budget"] is None  # no budget set
+    # the largest cell alone is under the limit: only the sum of the cells is over it
+    limit = max(fresh_count(c["text"]) for c in nb.cells) + 1
+    assert limit < total
+    async with configured(client, budget=limit):
+        verdict = await until(lambda: (settled_total_now(client, nb) or {}).get("budget"), client)
+        assert verdict == {"limit": limit, "spec": str(limit), "over": True, "overBy": total - limit}
+    async with configured(client, budget=total):
+        verdict = await until(lambda: (settled_total_now(client, nb) or {}).get("budget"), client)
+        assert verdict == {"limit": total, "spec": str(total), "over": False, "overBy": 0}
+    async with configured(client, budget="80%"):  # a share of a window belongs to each cell's model
+        await until(lambda: (settled_total_now(client, nb) or {"budget": 1}).get("budget") is None, client)
+        assert settled_total_now(client, nb)["budget"] is None
+
+
+def settled_total_now(client, nb: Model) -> dict | None:
+    mine = [s for s in client.notebook_stats if s["uri"] == nb.uri]
+    return mine[-1] if mine and mine[-1]["pending"] == 0 else None

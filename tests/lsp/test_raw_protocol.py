@@ -213,11 +213,14 @@ def test_a_panicking_encode_is_one_message_and_the_document_keeps_answering():
         srv.send(_change(2, f"hi {BEL} there\n"))
         shown = srv.next_message(lambda m: m.get("method") == "window/showMessage", 10)
         assert shown is not None and "failed on this text" in shown["params"]["message"]
+        skipped = srv.next_message(_stats(2), 10)  # the client learns why there is no count
+        assert skipped is not None and "panicked" in skipped["params"]["skipped"]
+        assert "tokens" not in skipped["params"] and "count" not in skipped["params"]
         srv.send(request("count 2", "tokenprism/count", COUNT_ALL))
         answer = srv.answer("count 2", timeout=10)
         assert answer is not None and answer["error"]["code"] == -32803  # not tokenized: said so
         srv.send(_change(3, "hi there\n"))  # the culprit gone: tokenized again
-        assert srv.next_message(_stats(3), 20)
+        assert "skipped" not in srv.next_message(_stats(3), 20)["params"]
         srv.send(request("count 3", "tokenprism/count", COUNT_ALL))
         expected = len(load_tokenizer("o200k_base").encode("hi there\n"))
         assert srv.answer("count 3", timeout=10)["result"]["total"] == expected

@@ -23,7 +23,7 @@ from pygls.exceptions import JsonRpcException
 
 from conftest import CORPUS
 from test_reference_llamacpp import read_reference
-from tokenprism.tokenization import SpecialTokens, load_tokenizer
+from tokenprism.tokenization import OPENAI_MODELS, SpecialTokens, load_tokenizer
 
 client = make_client_fixture()
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -230,7 +230,10 @@ async def test_binary_content_is_not_tokenized_and_said_once(client):
         )
     )
     assert list(hints or []) == []
-    assert not [s for s in client.stats if s["uri"] == uri]
+    # documentStats says why, once, with no counts (the client shows the reason, not a spinner)
+    sent = [s for s in client.stats if s["uri"] == uri]
+    assert len(sent) == 1 and "binary" in sent[0]["skipped"] and sent[0]["model"] == "o200k_base"
+    assert not {"tokens", "count", "characters", "budget"} & set(sent[0])
 
 
 async def test_a_lone_surrogate_never_breaks_the_document(client):
@@ -270,6 +273,8 @@ async def test_documents_over_the_size_limit_are_not_tokenized(client):
         open_document(client, uri, "many words " * 200)
         said = await until(lambda: [m for m in client.messages[before:] if "huge.txt" in m.message])
         assert len(said) == 1 and "2,200 characters" in said[0].message and "1,000" in said[0].message
+        skipped = await wait_stats(client, uri, 1, skipped=True)
+        assert "2,200 characters" in skipped["skipped"] and "maxDocumentCharacters" in skipped["skipped"]
         with pytest.raises(JsonRpcException, match="maxDocumentCharacters"):
             await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
     # with the default limit back, the same document is tokenized
@@ -291,6 +296,15 @@ async def test_models_lists_builtins_aliases_and_local_ggufs(client, testdata_mo
     assert by_spec["llama3"]["target"].endswith("ggml-vocab-llama-bpe.gguf")
     ggufs = {m["spec"] for m in result["models"] if m["group"] == "gguf"}
     assert str(testdata_models / "ggml-vocab-qwen2.gguf") in ggufs
+    # the picker's sections and wording come with the answer: the client has no list of its own
+    assert [g["id"] for g in result["groups"][:4]] == ["builtin", "alias", "huggingface-cache", "gguf"] or \
+        [g["id"] for g in result["groups"][:3]] == ["builtin", "alias", "gguf"]  # no HF cache here
+    assert {m["group"] for m in result["models"]} <= {g["id"] for g in result["groups"]}
+    assert by_spec["llama3"]["detail"] == f"loads from gguf: {by_spec['llama3']['target']}"
+    # an encoding names the OpenAI models it counts for (the CLI's spec table, not a copy)
+    o200k = [name for name in OPENAI_MODELS if OPENAI_MODELS[name] == "o200k_base" and name != "o200k_base"]
+    assert by_spec["o200k_base"]["description"] == f"OpenAI {', '.join(o200k)} (tiktoken)"
+    assert by_spec["gpt-4"]["description"] == "OpenAI gpt-4, counted with cl100k_base (tiktoken)"
 
 
 async def test_utf16_and_utf8_columns_differ_for_korean_and_emoji(client):

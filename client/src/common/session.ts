@@ -6,6 +6,7 @@ import { installServer } from "./install";
 import { DEFAULT_PYTHON, Launch, planLaunch, SERVER_MODULE_ARGS } from "./launch";
 import { configurationResult, readSettings, SECTION } from "./settings";
 import { NOTEBOOK_CELL_SCHEME } from "./notebooks";
+import type { ServerFacts } from "../protocol";
 
 export type SessionState = "stopped" | "starting" | "running" | "missing" | "failed";
 
@@ -35,6 +36,12 @@ export class ServerSession implements vscode.Disposable {
   }
   get lastError(): string {
     return this._lastError;
+  }
+  /** The server's facts from its initialize result (defaults, whitespace glyphs); undefined before
+   *  it runs or from a server that sends none. */
+  get facts(): ServerFacts | undefined {
+    const experimental = this.client?.initializeResult?.capabilities?.experimental as { tokenprism?: ServerFacts } | undefined;
+    return experimental?.tokenprism;
   }
 
   /** Registers a handler for a server notification; survives restarts. */

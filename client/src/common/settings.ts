@@ -23,8 +23,10 @@ export function colorMode(value: unknown): ColorMode {
 export type StatusPart = "tokens" | "cost" | "window";
 export const STATUS_PARTS: readonly StatusPart[] = ["tokens", "cost", "window"];
 
+// Defaults are the server's: a setting left unset (or unusable) is sent as undefined, and the
+// server applies its own default (package.json's defaults equal them: a server test checks).
 export interface TokenPrismSettings {
-  model: string;
+  model?: string;
   modelByLanguage: Record<string, string>;
   inlayHints: { mode: InlayHintMode };
   colorize: ColorMode;
@@ -35,13 +37,13 @@ export interface TokenPrismSettings {
   prices: Record<string, unknown>;
   statusBar: { show: StatusPart[] };
   gguf: { searchPaths: string[] };
-  compareModels: string[];
+  compareModels?: string[];
   chatTemplate: string;
   // The server reads this under the dotted name: in VS Code a setting cannot be both a string
   // (`chatTemplate`) and the parent of another, so the VS Code key is allowChatTemplateOutsideWorkspace.
   "chatTemplate.allowOutsideWorkspace": boolean;
   server: { command: string[] };
-  maxDocumentCharacters: number;
+  maxDocumentCharacters?: number;
   notebook: { cells: NotebookCells };
 }
 
@@ -63,9 +65,6 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "server.command",
 ];
 
-export const DEFAULT_MODEL = "o200k_base";
-export const DEFAULT_COMPARE_MODELS = ["o200k_base", "llama3", "phi3", "qwen2", "starcoder2"];
-
 /**
  * Settings for a document or folder. In an untrusted workspace a restricted setting is read from
  * the user's settings only: VS Code does that too, but the client does not rely on it.
@@ -74,7 +73,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
   const cfg = trustedConfiguration(vscode.workspace.getConfiguration(SECTION, scope), vscode.workspace.isTrusted);
   const mode = cfg.get<string>("inlayHints.mode", "counts");
   return {
-    model: nonEmpty(cfg.get<string>("model")) ?? DEFAULT_MODEL,
+    model: nonEmpty(cfg.get<string>("model")),
     modelByLanguage: stringRecord(cfg.get("modelByLanguage")),
     inlayHints: { mode: (INLAY_HINT_MODES as readonly string[]).includes(mode) ? (mode as InlayHintMode) : "counts" },
     colorize: colorMode(cfg.get<unknown>("colorize", "off")),
@@ -83,11 +82,11 @@ export function readSettings(scope?: vscode.ConfigurationScope): TokenPrismSetti
     prices: objectOr(cfg.get("prices")),
     statusBar: { show: parseShowParts(cfg.get("statusBar.show")) },
     gguf: { searchPaths: stringArray(cfg.get("gguf.searchPaths")) },
-    compareModels: stringArray(cfg.get("compareModels"), DEFAULT_COMPARE_MODELS),
+    compareModels: nonEmptyArray(stringArray(cfg.get("compareModels"))),
     chatTemplate: stringOr(cfg.get("chatTemplate"), ""),
     "chatTemplate.allowOutsideWorkspace": cfg.get<boolean>("allowChatTemplateOutsideWorkspace", false) === true,
     server: { command: parseCommand(cfg.get("server.command")) },
-    maxDocumentCharacters: Math.max(0, Math.floor(cfg.get<number>("maxDocumentCharacters", 20_000_000) || 0)),
+    maxDocumentCharacters: wholeNumber(cfg.get("maxDocumentCharacters")),
     notebook: { cells: oneOf(cfg.get<string>("notebook.cells"), NOTEBOOK_CELLS, "all") },
   };
 }
@@ -125,8 +124,9 @@ export function configurationResult(
   return items.map((item, i) => (item.section === SECTION ? read(item.scopeUri) : editorResult[i]));
 }
 
-/** The model a document is tokenized with: its language's entry in modelByLanguage, else `model`. */
-export function modelFor(document: vscode.TextDocument): string {
+/** The model a document is tokenized with: its language's entry in modelByLanguage, else `model`
+ *  (undefined: the server's default). */
+export function modelFor(document: vscode.TextDocument): string | undefined {
   const settings = readSettings(document);
   return nonEmpty(settings.modelByLanguage[document.languageId]) ?? settings.model;
 }
@@ -201,8 +201,16 @@ function stringOr(value: unknown, fallback: string): string {
   return typeof value === "string" ? value : fallback;
 }
 
-function stringArray(value: unknown, fallback: string[] = []): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v.length > 0) : fallback;
+function stringArray(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v.length > 0) : [];
+}
+
+function nonEmptyArray<T>(values: T[]): T[] | undefined {
+  return values.length ? values : undefined;
+}
+
+function wholeNumber(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
 }
 
 function stringRecord(value: unknown): Record<string, string> {

@@ -104,17 +104,20 @@ class ComparePanel {
   private async refresh(): Promise<void> {
     const { document, range } = this.source;
     const name = document.uri.path.split("/").pop() ?? "document";
+    // unset: the server compares its own default list
     const models = readSettings(document).compareModels;
     this.panel.title = `Compare: ${name}`;
-    this.panel.webview.html = `<p style="font-family: var(--vscode-font-family)">Tokenizing ${escapeHtml(name)} with ${models.length} tokenizers…</p>`;
+    const how = models ? `${models.length} tokenizers` : "the default tokenizers";
+    this.panel.webview.html = `<p style="font-family: var(--vscode-font-family)">Tokenizing ${escapeHtml(name)} with ${how}…</p>`;
     try {
       const result = await this.ctx.session.request<CompareResult>(Methods.compare, {
         textDocument: { uri: document.uri.toString() },
         ...(range ? { range: toProtocolRange(range) } : {}),
-        models,
+        ...(models ? { models } : {}),
       });
       const what = range ? `the selection of ${name}` : name;
-      this.panel.webview.html = compareHtml(`${what} under ${models.length} tokenizers`, result.results ?? [], nonce());
+      const rows = result.results ?? [];
+      this.panel.webview.html = compareHtml(`${what} under ${rows.length} tokenizers`, rows, nonce());
     } catch (err) {
       reportError(this.ctx, "could not compare tokenizers", err);
       this.panel.webview.html = `<p>Comparison failed: ${escapeHtml(err instanceof Error ? err.message : String(err))}</p>`;

@@ -43,9 +43,9 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
 
-/** Makes whitespace and control characters visible in a token's text. */
-export function visibleText(text: string): string {
-  return text.replace(/ /g, "·").replace(/\t/g, "→").replace(/\r/g, "␍").replace(/\n/g, "↵");
+/** A token's text with whitespace made visible by the server's glyph table (its hover's: ␣ ↵ ⇥). */
+export function visibleText(text: string, glyphs: Record<string, string> = {}): string {
+  return Array.from(text, (c) => glyphs[c] ?? c).join("");
 }
 
 export function nonce(): string {

@@ -1,28 +1,16 @@
-// TokenPrism: Select tokenizer — built-ins, aliases, what the server finds, recently used, the
-// API models of the server's catalog by provider (exactness and price), a Hugging Face id or a
-// file; then writes the setting at the scope the user picks.
+// TokenPrism: Select tokenizer — recently used, then the server's `tokenprism/models` answer in
+// its sections and words (built-ins, aliases, what it finds on disk, the API models of its catalog
+// by provider), a Hugging Face id or a file; then writes the setting at the scope the user picks.
+// The client keeps no list of models and no wording of its own.
 import * as vscode from "vscode";
-import { formatPrice, formatWindowSize } from "../common/costFormat";
-import { DEFAULT_MODEL, modelFor, SECTION } from "../common/settings";
-import { ApiModelEntry, Methods, ModelEntry, ModelsResult } from "../protocol";
+import { modelFor, SECTION } from "../common/settings";
+import { ApiModelEntry, Methods, ModelEntry, ModelGroup, ModelsResult } from "../protocol";
 import { Feature, FeatureContext, reportError } from "./feature";
 
 const RECENT_KEY = "tokenprism.recentModels";
-// How long the picker waits for the server's list before showing the built-in one.
+// How long the picker waits for the server's list before showing what it has without it.
 const SERVER_WAIT_MS = 1500;
 const MAX_RECENT = 6;
-
-const BUILT_INS: [string, string][] = [
-  ["o200k_base", "OpenAI GPT-4o, GPT-4.1, GPT-5, o1, o3 (tiktoken)"],
-  ["cl100k_base", "OpenAI GPT-4, GPT-3.5 (tiktoken)"],
-];
-const ALIASES: [string, string][] = [
-  ["llama3", "Llama 3.1 Instruct"],
-  ["phi3", "Phi-3 mini"],
-  ["qwen2", "Qwen2 Instruct"],
-  ["starcoder2", "StarCoder2 (code)"],
-  ["gpt2", "GPT-2"],
-];
 
 type Action = "huggingface" | "browse";
 interface ModelItem extends vscode.QuickPickItem {
@@ -49,123 +37,79 @@ export function parseApiModels(result: unknown): ApiModelEntry[] {
     !!e && typeof e === "object" && typeof e.spec === "string" && !!e.spec && typeof e.provider === "string" && !!e.provider);
 }
 
-interface Found {
+/** The picker's sections in the server's order; malformed ones dropped. */
+export function parseGroups(result: unknown): ModelGroup[] {
+  const list = (result as { groups?: unknown } | undefined)?.groups;
+  if (!Array.isArray(list)) {
+    return [];
+  }
+  return list.filter((g): g is ModelGroup => !!g && typeof g === "object" && typeof g.id === "string" && typeof g.title === "string");
+}
+
+export interface Found {
   local: ModelEntry[];
   api: ApiModelEntry[];
+  groups: ModelGroup[];
   /** Where the API models' prices come from ("genai-prices 0.2.3 (bundled data)"). */
   pricesSource?: string;
+  /** The model the server uses when the settings name none. */
+  current?: string;
+}
+
+export function parseFound(result: unknown): Found {
+  const r = result as ModelsResult | undefined;
+  return {
+    local: parseModels(result),
+    api: parseApiModels(result),
+    groups: parseGroups(result),
+    pricesSource: typeof r?.pricesSource === "string" ? r.pricesSource : undefined,
+    current: typeof r?.current === "string" ? r.current : undefined,
+  };
 }
 
 async function serverModels(ctx: FeatureContext): Promise<Found> {
   try {
-    const result = await ctx.session.request<ModelsResult>(Methods.models, {});
-    const pricesSource = typeof result?.pricesSource === "string" ? result.pricesSource : undefined;
-    return { local: parseModels(result), api: parseApiModels(result), pricesSource };
+    return parseFound(await ctx.session.request<ModelsResult>(Methods.models, {}));
   } catch (err) {
     ctx.log.warn(`listing models: ${err instanceof Error ? err.message : err}`);
-    return { local: [], api: [] };
+    return { local: [], api: [], groups: [] };
   }
 }
 
-const PROVIDER_TITLES: Record<string, string> = {
-  openai: "OpenAI",
-  anthropic: "Anthropic",
-  google: "Google",
-  mistral: "Mistral",
-  deepseek: "DeepSeek",
-  qwen: "Qwen",
-  meta: "Meta",
-  custom: "Your models (tokenprism.prices)",
-};
-
-export function providerTitle(provider: string): string {
-  return PROVIDER_TITLES[provider] ?? provider.charAt(0).toUpperCase() + provider.slice(1);
+interface Row {
+  spec: string;
+  group?: string;
+  description?: string | null;
+  detail?: string | null;
+  problem?: string;
 }
 
-const EXACTNESS_LABELS: Record<string, string> = { exact: "exact", "exact-api": "exact (API)", estimate: "≈ estimate" };
-
-/** `exact · $1.25 / $10.00 per M · 400k window`: what an API model's pick-list row says. */
-export function apiModelDescription(m: ApiModelEntry): string {
-  const parts = [EXACTNESS_LABELS[m.exactness] ?? m.exactness];
-  if (typeof m.inputPrice === "number" || typeof m.outputPrice === "number") {
-    parts.push(`${formatPrice(m.inputPrice)} / ${formatPrice(m.outputPrice)} per M in / out`);
-  }
-  if (m.contextWindow) {
-    parts.push(`${formatWindowSize(m.contextWindow)} window`);
-  }
-  if (m.deprecated) {
-    parts.push("deprecated");
-  }
-  return parts.join(" · ");
-}
-
-/** The second line: what counts for it (the basis of an estimate). */
-export function apiModelDetail(m: ApiModelEntry): string {
-  return m.exactness === "estimate" && m.basis ? `estimate: ${m.basis}` : `counted with ${m.tokenizer}`;
-}
-
-/** API models by provider, in the server's order (providers sorted, models by name). */
-export function groupByProvider(models: ApiModelEntry[]): [string, ApiModelEntry[]][] {
-  const groups = new Map<string, ApiModelEntry[]>();
-  for (const m of models) {
-    groups.set(m.provider, [...(groups.get(m.provider) ?? []), m]);
-  }
-  return [...groups.entries()];
-}
-
-const GROUP_TITLES: Record<string, string> = {
-  builtin: "Built-in",
-  alias: "Aliases",
-  "huggingface-cache": "In the Hugging Face cache",
-  gguf: "GGUF files in the search paths",
-};
-
-/** How an entry would load, for the item's detail line. */
-function howItLoads(m: ModelEntry): string | undefined {
-  if (m.problem) {
-    return `$(error) ${m.problem}`;
-  }
-  const where = m.loadAs && m.target ? `${m.loadAs}: ${m.target}` : m.loadAs ?? undefined;
-  const parts = [where ? `loads from ${where}` : undefined, m.loaded ? "loaded" : undefined, m.note].filter(Boolean);
-  return parts.length ? parts.join(" · ") : undefined;
-}
-
-export function buildItems(current: string, recent: string[], found: Found): ModelItem[] {
+export function buildItems(current: string | undefined, recent: string[], found: Found): ModelItem[] {
   const items: ModelItem[] = [];
   const seen = new Set<string>();
-  const byName = new Map(found.local.map((m) => [m.spec, m]));
-  const apiByName = new Map(found.api.map((m) => [m.spec, m]));
-  const add = (model: string, description?: string) => {
-    if (!seen.has(model)) {
-      seen.add(model);
-      const m = byName.get(model);
-      const api = apiByName.get(model);
-      items.push({
-        label: model === current ? `$(check) ${model}` : model,
-        model,
-        description: description ?? m?.description ?? (api && apiModelDescription(api)),
-        detail: m ? howItLoads(m) : api && apiModelDetail(api),
-      });
-    }
+  const rows: Row[] = [...found.local, ...found.api];
+  // a spec both local and in the catalog (gpt-4o) is shown as the tokenizer it loads
+  const bySpec = new Map([...rows].reverse().map((r) => [r.spec, r]));
+  const add = (spec: string) => {
+    const row = bySpec.get(spec);
+    seen.add(spec);
+    items.push({
+      label: spec === current ? `$(check) ${spec}` : spec,
+      model: spec,
+      description: row?.description ?? undefined,
+      detail: row?.problem ? `$(error) ${row.problem}` : row?.detail ?? undefined,
+    });
   };
-  const section = (title: string, entries: [string, string | undefined][]) => {
-    const fresh = entries.filter(([m]) => !seen.has(m));
+  const section = (title: string, specs: string[]) => {
+    const fresh = specs.filter((m) => !seen.has(m));
     if (fresh.length) {
       items.push({ label: title, kind: vscode.QuickPickItemKind.Separator });
-      fresh.forEach(([m, d]) => add(m, d));
+      fresh.forEach(add);
     }
   };
-  section("Recently used", recent.map((m) => [m, undefined]));
-  const fromServer = (group: string): [string, string | undefined][] =>
-    found.local.filter((m) => m.group === group).map((m) => [m.spec, m.description]);
-  // Before the server answers (or when it cannot), the built-ins and aliases still show.
-  section(GROUP_TITLES.builtin, [...BUILT_INS.map(([m, d]): [string, string] => [m, byName.get(m)?.description ?? d]), ...fromServer("builtin")]);
-  section(GROUP_TITLES.alias, [...ALIASES.map(([m, d]): [string, string] => [m, byName.get(m)?.description ?? d]), ...fromServer("alias")]);
-  section(GROUP_TITLES["huggingface-cache"], fromServer("huggingface-cache"));
-  section(GROUP_TITLES.gguf, fromServer("gguf"));
-  section("Other models found", found.local.filter((m) => !(m.group && m.group in GROUP_TITLES)).map((m) => [m.spec, m.description]));
-  for (const [provider, models] of groupByProvider(found.api)) {
-    section(`${providerTitle(provider)} — API models`, models.map((m) => [m.spec, apiModelDescription(m)]));
+  section("Recently used", recent);
+  for (const group of found.groups) {
+    section(group.title, rows.filter((r) => r.group === group.id).map((r) => r.spec));
   }
   items.push({ label: "Other", kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: "$(globe) Enter a Hugging Face id…", action: "huggingface", description: "e.g. Qwen/Qwen2.5-7B-Instruct@main" });
@@ -173,11 +117,13 @@ export function buildItems(current: string, recent: string[], found: Found): Mod
   return items;
 }
 
-async function pickModel(ctx: FeatureContext, current: string): Promise<string | undefined> {
+async function pickModel(ctx: FeatureContext, chosen: string | undefined): Promise<string | undefined> {
   const recent = ctx.extension.globalState.get<string[]>(RECENT_KEY, []);
   const picker = vscode.window.createQuickPick<ModelItem>();
   picker.title = "TokenPrism: Select tokenizer or model";
-  picker.placeholder = `Current: ${current} · type a tokenizer or an API model name (gpt-5, claude-sonnet-4-5…)`;
+  const placeholder = (current: string | undefined) =>
+    `${current ? `Current: ${current} · ` : ""}type a tokenizer or an API model name (gpt-5, claude-sonnet-4-5…)`;
+  picker.placeholder = placeholder(chosen);
   picker.matchOnDescription = true;
   picker.busy = true;
   const accepted = new Promise<ModelItem | undefined>((resolve) => {
@@ -188,10 +134,12 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
   // One list in the usual case: VS Code matches the row the user accepts to an item by its
   // position, so replacing the items while they pick could make Enter take another model (seen
   // in the e2e test: phi3 highlighted, gpt-4.1 picked). So wait briefly for the server's list;
-  // after that show the built-ins and aliases, and swap in the full list only while untouched.
+  // after that show the recent models, and swap in the full list only while untouched.
   const answer = serverModels(ctx);
   const early = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), SERVER_WAIT_MS))]);
   const show = (found: Found) => {
+    const current = chosen ?? found.current;  // no model set: the server's default
+    picker.placeholder = placeholder(current);
     picker.items = buildItems(current, recent, found);
     if (found.api.length && found.pricesSource) {
       picker.title = `TokenPrism: Select tokenizer or model · prices: ${found.pricesSource}`;
@@ -201,21 +149,25 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
     show(early);
     picker.busy = false;
   } else {
-    show({ local: [], api: [] });
+    show({ local: [], api: [], groups: [] });
     void answer.then((found) => {
       const first = picker.items.find((i) => i.kind !== vscode.QuickPickItemKind.Separator);
-      if ((found.local.length || found.api.length) && !picker.value && picker.activeItems[0] === first) {
+      const active = picker.activeItems[0];
+      // untouched: nothing typed and the first row highlighted, or a filter that found no model yet
+      // (the early list holds only the recent models: a name typed at once waits for the server's)
+      const untouched = picker.value ? !active?.model : active === first;
+      if ((found.local.length || found.api.length) && untouched) {
         show(found);
       }
       picker.busy = false;
     });
   }
-  const chosen = await accepted;
+  const picked = await accepted;
   picker.dispose();
-  if (!chosen) {
+  if (!picked) {
     return undefined;
   }
-  if (chosen.action === "huggingface") {
+  if (picked.action === "huggingface") {
     return vscode.window.showInputBox({
       title: "TokenPrism: Hugging Face model id",
       prompt: "owner/name, optionally @revision (the tokenizer files are downloaded once and cached)",
@@ -223,7 +175,7 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
       validateInput: (v) => (/^(hf:)?[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(v.trim()) ? undefined : "expected owner/name or owner/name@revision"),
     }).then((v) => v?.trim());
   }
-  if (chosen.action === "browse") {
+  if (picked.action === "browse") {
     const files = await vscode.window.showOpenDialog({
       title: "TokenPrism: tokenizer file",
       canSelectMany: false,
@@ -231,7 +183,7 @@ async function pickModel(ctx: FeatureContext, current: string): Promise<string |
     });
     return files?.[0]?.fsPath;
   }
-  return chosen.model;
+  return picked.model;
 }
 
 interface ScopeItem extends vscode.QuickPickItem {
@@ -257,7 +209,7 @@ async function pickScope(languageId: string | undefined): Promise<ScopeItem | un
 
 async function selectModel(ctx: FeatureContext): Promise<void> {
   const document = vscode.window.activeTextEditor?.document;
-  const current = document ? modelFor(document) : DEFAULT_MODEL;
+  const current = document ? modelFor(document) : undefined;
   const model = await pickModel(ctx, current);
   if (!model) {
     return;

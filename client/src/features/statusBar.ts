@@ -5,14 +5,12 @@
 import * as vscode from "vscode";
 import { notebookOf } from "../common/notebooks";
 import { readSettings } from "../common/settings";
-import { CountResult, DocumentStats, Methods, NotebookStats } from "../protocol";
+import { CountResult, DocumentStats, Methods, NotebookStats, SkippedStats } from "../protocol";
 import { debounce, Feature, FeatureContext, isTokenizable, toProtocolRange } from "./feature";
 import { formatCount } from "../common/costFormat";
 import { SelectionCount, shownCount, statusBarText, statusBarTooltip } from "./statusBarLayout";
 
 const SELECTION_DEBOUNCE_MS = 150;
-// No count this long after opening: ask the server why (it answers custom requests with the reason).
-const PROBE_DELAY_MS = 3000;
 
 class TokenStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("tokenprism.count", vscode.StatusBarAlignment.Right, 100);
@@ -20,9 +18,6 @@ class TokenStatusBar implements vscode.Disposable {
   private inFlight = false;
   private rerun = false;
   private readonly scheduleSelectionCount = debounce(() => void this.countSelection(), SELECTION_DEBOUNCE_MS);
-  /** Why a document has no count (binary, too large, model failed), as the server says. */
-  private readonly problems = new Map<string, string>();
-  private readonly scheduleProbe = debounce(() => void this.probe(), PROBE_DELAY_MS);
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly ctx: FeatureContext) {
@@ -37,7 +32,6 @@ class TokenStatusBar implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor(() => this.onSelectionChanged()),
       vscode.window.onDidChangeTextEditorSelection((e) => e.textEditor === vscode.window.activeTextEditor && this.onSelectionChanged()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("tokenprism") && this.render()),
-      vscode.workspace.onDidCloseTextDocument((doc) => this.problems.delete(doc.uri.toString())),
     ];
     this.render();
   }
@@ -48,22 +42,7 @@ class TokenStatusBar implements vscode.Disposable {
     return editor ? notebookOf(editor.document)?.notebook : vscode.window.activeNotebookEditor?.notebook;
   }
 
-  private async probe(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || !isTokenizable(editor.document) || this.ctx.stats.get(editor.document.uri) || this.ctx.session.state !== "running") {
-      return;
-    }
-    const uri = editor.document.uri.toString();
-    try {
-      await this.ctx.session.request<CountResult>(Methods.count, { textDocument: { uri }, ranges: [] });
-    } catch (err) {
-      this.problems.set(uri, (err instanceof Error ? err.message : String(err)).split("\n")[0]);
-      this.render();
-    }
-  }
-
-  private onStats(stats: DocumentStats): void {
-    this.problems.delete(stats.uri);
+  private onStats(stats: DocumentStats | SkippedStats): void {
     const editor = vscode.window.activeTextEditor;
     if (editor && editor.document.uri.toString() === stats.uri) {
       if (hasSelection(editor)) {
@@ -144,18 +123,15 @@ class TokenStatusBar implements vscode.Disposable {
       return;
     }
     const stats = this.ctx.stats.get(editor.document.uri);
-    const problem = this.problems.get(editor.document.uri.toString());
-    if (!stats && problem) {
+    const skipped = this.ctx.stats.skipped(editor.document.uri);  // the server says why, in documentStats
+    if (!stats && skipped) {
       this.item.text = "$(circle-slash) not tokenized";
-      this.item.tooltip = `TokenPrism: ${problem}`;
+      this.item.tooltip = `TokenPrism: ${skipped}`;
       this.item.backgroundColor = undefined;
       this.item.show();
       return;
     }
     if (!stats) {
-      if (state === "running") {
-        this.scheduleProbe();
-      }
       this.item.text = "$(loading~spin) tokens";
       this.item.tooltip = state === "starting" ? "TokenPrism: starting the server…" : "TokenPrism: tokenizing…";
       this.item.backgroundColor = undefined;
@@ -176,11 +152,11 @@ class TokenStatusBar implements vscode.Disposable {
       const prefix = input.selection ? `${formatCount(input.selection.count, input.selection.exact)} / ` : "";
       const whole = notebookStats ? ` · notebook ${notebookLabel(notebookStats)}` : "";
       this.item.text = `$(notebook) ${prefix}cell ${input.stale ? "~" : ""}${formatCount(count, exact)}${whole} tokens · ${stats.model}`;
-      const budget = typeof settings.budget === "number" ? settings.budget : 0;
-      const over = budget > 0 ? (notebookStats?.tokens ?? count) > budget : stats.budget?.over === true;
+      // a budget in tokens judges the notebook's total, another kind the cell: the server's verdicts
+      const over = notebookStats?.budget ? notebookStats.budget.over : stats.budget?.over === true;
       this.item.backgroundColor = over ? overBackground : undefined;
       this.item.tooltip = notebookStats
-        ? notebookTooltip(notebookStats, { stats, cell, selected: input.selection?.count, budget })
+        ? notebookTooltip(notebookStats, { stats, cell, selected: input.selection?.count })
         : new vscode.MarkdownString(statusBarTooltip(input));
       this.item.show();
       return;
@@ -194,7 +170,6 @@ class TokenStatusBar implements vscode.Disposable {
 
   dispose(): void {
     this.scheduleSelectionCount.cancel();
-    this.scheduleProbe.cancel();
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
@@ -211,7 +186,7 @@ function notebookLabel(stats: NotebookStats): string {
 
 function notebookTooltip(
   stats: NotebookStats,
-  cell: { stats: DocumentStats; cell: number | undefined; selected: number | undefined; budget: number } | undefined,
+  cell: { stats: DocumentStats; cell: number | undefined; selected: number | undefined } | undefined,
 ): vscode.MarkdownString {
   const cells = (n: number) => `${formatCount(n)} cell${n === 1 ? "" : "s"}`;
   const lines = [
@@ -227,10 +202,11 @@ function notebookTooltip(
     if (cell.selected !== undefined) {
       lines.push("", `Selection: ${formatCount(cell.selected)} tokens`);
     }
-    if (cell.budget > 0) {
-      const percent = Math.round((100 * stats.tokens) / cell.budget);
-      const verdict = stats.tokens > cell.budget ? ` — **over budget by ${formatCount(stats.tokens - cell.budget)}**` : "";
-      lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(cell.budget)} (${percent}%)${verdict}`);
+    const budget = stats.budget;
+    if (budget) {
+      const percent = Math.round((100 * stats.tokens) / budget.limit);
+      const verdict = budget.over ? ` — **over budget by ${formatCount(budget.overBy)}**` : "";
+      lines.push("", `Budget: ${formatCount(stats.tokens)} / ${formatCount(budget.limit)} (${percent}%)${verdict}`);
     }
   }
   lines.push("", "Each cell is tokenized on its own. Click to choose another tokenizer.");

@@ -1,7 +1,7 @@
 // The tokens of the selection: copy their ids, or show them as a table.
 import * as vscode from "vscode";
 import { Methods, TokenInfo, TokensResult } from "../protocol";
-import { escapeHtml, Feature, FeatureContext, fromProtocolRange, isTokenizable, reportError, toProtocolRange, visibleText } from "./feature";
+import { escapeHtml, Feature, FeatureContext, isTokenizable, reportError, toProtocolRange, visibleText } from "./feature";
 
 const MAX_TABLE_ROWS = 5000;
 
@@ -54,16 +54,43 @@ async function copyTokenIds(ctx: FeatureContext): Promise<void> {
   }
 }
 
-function utf8Hex(text: string): string {
-  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(" ");
+/** `f0 a0`: the server's hex (`"f0a0"`) in byte pairs; `—` when the server sent none. */
+export function spacedHex(hex: string | undefined): string {
+  return hex ? (hex.match(/../g) ?? []).join(" ") : "—";
 }
 
-export function tokensTableHtml(title: string, document: vscode.TextDocument, tokens: TokenInfo[]): string {
+/**
+ * A token's text from its own bytes: UTF-8, each byte that is no whole character (the part of a
+ * character split across tokens) written `\xf0`, as the server's hover writes it.
+ */
+export function tokenText(hex: string | undefined): string {
+  const bytes = Uint8Array.from((hex ?? "").match(/../g) ?? [], (b) => parseInt(b, 16));
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i];
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
+    if (size > 0 && i + size <= bytes.length) {
+      try {
+        out += decoder.decode(bytes.subarray(i, i + size));
+        i += size;
+        continue;
+      } catch {
+        // not a character after all: its first byte is written out below
+      }
+    }
+    out += `\\x${lead.toString(16).padStart(2, "0")}`;
+    i += 1;
+  }
+  return out;
+}
+
+/** The table of tokens: id, the token's own text and bytes (the server's), where it starts. */
+export function tokensTableHtml(title: string, tokens: TokenInfo[], glyphs: Record<string, string> = {}): string {
   const rows = tokens.slice(0, MAX_TABLE_ROWS).map((t, i) => {
-    const range = fromProtocolRange(t.range);
-    const text = document.getText(range);
-    return `<tr${t.special ? ' class="special"' : ""}><td>${i + 1}</td><td>${t.id}</td><td class="text">${escapeHtml(visibleText(text))}</td>` +
-      `<td class="bytes">${utf8Hex(text)}</td><td>${range.start.line + 1}:${range.start.character + 1}</td></tr>`;
+    const start = t.range.start;
+    return `<tr${t.special ? ' class="special"' : ""}><td>${i + 1}</td><td>${t.id}</td><td class="text">${escapeHtml(visibleText(tokenText(t.bytes), glyphs))}</td>` +
+      `<td class="bytes">${spacedHex(t.bytes)}</td><td>${start.line + 1}:${start.character + 1}</td></tr>`;
   });
   const more = tokens.length > MAX_TABLE_ROWS ? `<p>Showing the first ${MAX_TABLE_ROWS} of ${tokens.length} tokens.</p>` : "";
   return `<!DOCTYPE html><html><head><meta charset="utf-8">
@@ -77,7 +104,7 @@ td.bytes { color: var(--vscode-descriptionForeground); }
 tr.special td.text { color: var(--vscode-editorWarning-foreground); font-weight: bold; }
 </style></head><body>
 <h3>${escapeHtml(title)}</h3>
-<table><thead><tr><th>#</th><th>id</th><th>text</th><th>UTF-8 bytes</th><th>line:col</th></tr></thead>
+<table><thead><tr><th>#</th><th>id</th><th>text</th><th>bytes</th><th>line:col</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table>${more}
 </body></html>`;
 }
@@ -98,7 +125,8 @@ async function showTokens(ctx: FeatureContext): Promise<void> {
       enableScripts: false,
     });
     const scope = editor.selections.some((s) => !s.isEmpty) ? "selection" : "visible lines";
-    panel.webview.html = tokensTableHtml(`${tokens.length} tokens of the ${scope} of ${name} · ${model}`, editor.document, tokens);
+    const title = `${tokens.length} tokens of the ${scope} of ${name} · ${model}`;
+    panel.webview.html = tokensTableHtml(title, tokens, ctx.session.facts?.visibleWhitespace);
   } catch (err) {
     reportError(ctx, "could not list the tokens", err);
   }

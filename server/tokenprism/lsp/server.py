@@ -36,6 +36,7 @@ from ..tokenization.memory import map_large_blocks
 from . import wire
 from .convert import RequestFailed, is_int, text_changes
 from .document import ENCODINGS, UTF16
+from .facts import server_facts
 from .notebooks import CellText, Notebook, NotebookChange, Notebooks, cell_of, notebook_change
 from .open_document import OpenDocument
 from .session import Session, TokenizedListener
@@ -111,6 +112,13 @@ class TokenPrismProtocol(LanguageServerProtocol):
             self._answer_panic(msg_id, future.exception())
             return
         super()._send_handler_result(future, msg_id=msg_id)
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        """pygls's answer, plus the server's facts for clients (``facts.py``)."""
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {"tokenprism": server_facts()}
+        return result
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
@@ -222,6 +230,9 @@ class TokenPrismServer(LanguageServer):
         # the tokenized event: fn(doc, view, previous view) after each advance of a document
         self.tokenized_listeners: list[TokenizedListener] = self.session.tokenized_listeners
         self.closed_listeners: list[Callable[[str], None]] = []
+        # fn(document, reason) when a document is left untokenized (binary, too large, the
+        # tokenizer failed on its text): once per reason, until it is tokenized again
+        self.skipped_listeners: list[Callable[[OpenDocument, str], None]] = []
         self.inlay_hint_providers: list[InlayHintProvider] = []
         self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}  # uri -> source -> list
         self._initialization_options: Any = None
@@ -369,6 +380,7 @@ class TokenPrismServer(LanguageServer):
     def _skipped(self, doc: OpenDocument, reason: str) -> None:
         name = doc.uri.rsplit("/", 1)[-1]
         self.show_message(f"TokenPrism: {name} is {reason}.", types.MessageType.Warning)
+        self._tell(self.skipped_listeners, f"skipping {doc.uri}", doc, reason)
 
     def _load_failed(self, spec: str, message: str) -> None:
         session = self.session

@@ -136,7 +136,7 @@ class Settings:
         take("colorize", "colorize", _color_mode)
         take("specialTokens", "special_tokens", lambda v: _choice(SpecialTokens, v))
         take("budget", "budget", parse_budget)
-        take("gguf.searchPaths", "gguf_search_paths", _string_tuple)
+        take("gguf.searchPaths", "gguf_search_paths", _search_paths)
         take("maxDocumentCharacters", "max_document_characters", _non_negative_int)
         take("chatTemplate", "chat_template", _optional_path)
         take("chatTemplate.allowOutsideWorkspace", "chat_template_outside_workspace", _boolean)
@@ -225,12 +225,13 @@ def _non_negative_int(value: Any) -> int:
     return int(value)
 
 
-def _string_tuple(value: Any) -> tuple[str, ...]:
+def _search_paths(value: Any) -> tuple[str, ...] | None:
+    """Folders; an empty list (VS Code's default) means the usual model folders."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"expected a list of folders, got {value!r}")
-    return tuple(value)
+    return tuple(value) or None
 
 
 def _optional_path(value: Any) -> str | None:

@@ -116,12 +116,11 @@ class Tokenizer(ABC):
         return f"<{type(self).__name__} {self.info.name} from {self.info.source}>"
 
 
+# How ``show``, the hover and clients make whitespace visible (``\r\n`` reads ``␍↵``).
+VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\r": "␍", "\t": "⇥"}
+_VISIBLE = str.maketrans(VISIBLE_WHITESPACE)
+
+
 def visible_whitespace(text: str) -> str:
     """Make whitespace visible the way the hover and ``show`` do: ␣ ↵ ⇥."""
-    return (
-        text.replace(" ", "␣")
-        .replace("\r\n", "␍↵")
-        .replace("\n", "↵")
-        .replace("\r", "␍")
-        .replace("\t", "⇥")
-    )
+    return text.translate(_VISIBLE)

@@ -77,7 +77,7 @@ def cost_lines(view: TokenView, costs, line: int, on_line: int) -> list[str]:
     prices = facts.prices
     if prices is not None and (prices.input is not None or prices.output is not None):
         source = f" ({facts.price_source})" if facts.price_source else ""
-        input_, output = _per_million(prices.input), _per_million(prices.output)
+        input_, output = per_million(prices.input), per_million(prices.output)
         about.append(f"{input_} input · {output} output per 1M tokens{source}")
     if facts.exactness is Exactness.EXACT_API:
         about.append("exact (the provider's count-tokens API)")
@@ -89,5 +89,5 @@ def cost_lines(view: TokenView, costs, line: int, on_line: int) -> list[str]:
     return out
 
 
-def _per_million(price: float | None) -> str:
+def per_million(price: float | None) -> str:
     return "—" if price is None else f"${price:,.4f}".rstrip("0").rstrip(".")

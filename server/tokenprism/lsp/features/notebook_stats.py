@@ -6,6 +6,9 @@ cells are added, removed, moved or change kind; a burst of those is one notifica
 A keystroke in one cell must not cost a walk over every cell: a :class:`Tally` keeps the
 sums and moves them by the difference one cell's new tokens make. Only a change of the
 notebook's structure sums all cells again.
+
+A budget in tokens (``tokenprism.budget: 8000``) applies to the notebook's total: its verdict
+is in ``budget``, like documentStats' (a share or a cost budget stays with each cell's model).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ...tokenization.costing import CountFacts
+from ...tokenization.model_catalog import Exactness
 from ...tokenization.notebook import CellSelection
+from ..costs import budget_json
 from ..notebooks import Notebook
+from ..settings import Budget
 
 NOTEBOOK_STATS = "tokenprism/notebookStats"
 KINDS = ("code", "markdown")
@@ -66,19 +73,28 @@ class Tally:
         else:
             self.unsettled.add(uri)
 
-    def stats(self, notebook: Notebook, selection: CellSelection) -> dict:
+    def stats(self, notebook: Notebook, selection: CellSelection, budget: Budget | None = None) -> dict:
         chosen = [kind for kind in KINDS if selection.takes(kind)]
+        tokens = sum(self.tokens[k] for k in chosen)
         return {
             "uri": notebook.uri,
             "version": notebook.version,
             "cells": selection.value,
-            "tokens": sum(self.tokens[k] for k in chosen),
+            "tokens": tokens,
             "characters": sum(self.characters[k] for k in chosen),
             "cellCount": sum(self.cells[k] for k in chosen),
             "pending": sum(1 for uri in self.unsettled if self.kinds.get(uri) in chosen),
             "model": ", ".join(sorted(m for m, n in self.models.items() if n > 0)),
             **{kind: {"cells": self.cells[kind], "tokens": self.tokens[kind]} for kind in KINDS},
+            "budget": token_budget_json(budget, tokens),
         }
+
+
+def token_budget_json(budget: Budget | None, tokens: int) -> dict | None:
+    """The verdict of a budget in tokens on the total (null for none, or another kind)."""
+    if budget is None or budget.kind != "tokens":
+        return None
+    return budget_json(budget, CountFacts("", tokens, tokens, Exactness.EXACT))[0]
 
 
 def register(server) -> None:
@@ -87,7 +103,7 @@ def register(server) -> None:
     due: set[str] = set()
 
     def send_due() -> None:
-        documents = server.session.documents
+        documents, settings = server.session.documents, server.settings
         for uri in sorted(due):
             notebook = server.notebooks.by_uri.get(uri)
             if notebook is None:
@@ -95,7 +111,7 @@ def register(server) -> None:
             if uri in stale or uri not in tallies:
                 tallies[uri] = Tally.of(notebook, documents)
                 stale.discard(uri)
-            server.notify(NOTEBOOK_STATS, tallies[uri].stats(notebook, server.settings.notebook_cells))
+            server.notify(NOTEBOOK_STATS, tallies[uri].stats(notebook, settings.notebook_cells, settings.budget))
         due.clear()
 
     def schedule(notebook: Notebook) -> None:
@@ -124,7 +140,7 @@ def register(server) -> None:
         stale.discard(uri)
 
     def on_settings(old, new) -> None:
-        if old.notebook_cells != new.notebook_cells:
+        if (old.notebook_cells, old.budget) != (new.notebook_cells, new.budget):
             for notebook in server.notebooks.by_uri.values():
                 schedule(notebook)
 

@@ -1,6 +1,7 @@
 """``tokenprism/documentStats`` (server -> client): the count of each newly tokenized version,
 with what it means for the model (exactness, cost, window share, budget, the API's state) —
-sent again when the provider's exact count of that version arrives."""
+sent again when the provider's exact count of that version arrives. A document left
+untokenized gets one too, with ``skipped`` (why) and no counts: the client never guesses."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def stats_of(view, costs=None, budget=None) -> dict:
     return stats
 
 
+def skipped_stats(doc, reason: str, model: str) -> dict:
+    """What a client shows for a document that is not tokenized: the reason, no counts."""
+    return {"uri": doc.uri, "version": doc.document.version, "model": model, "skipped": reason}
+
+
 def register(server) -> None:
     costs = costs_of(server)
 
@@ -44,7 +50,11 @@ def register(server) -> None:
             if doc.view is not None:
                 send(doc, doc.view)
 
+    def on_skipped(doc, reason: str) -> None:
+        server.notify(DOCUMENT_STATS, skipped_stats(doc, reason, server.session.spec_for(doc)))
+
     server.tokenized_listeners.append(on_tokenized)
+    server.skipped_listeners.append(on_skipped)
     server.settings_listeners.append(on_settings)
     server.closed_listeners.append(costs.closed)
     costs.api_listeners.append(send)
