@@ -165,8 +165,8 @@ def test_a_long_line_at_real_block_sizes(encoding):
 
 @pytest.mark.parametrize("encoding", [UTF8, UTF16])
 def test_deleting_in_one_place_merges_blocks_instead_of_leaving_slivers(small_blocks, encoding):
-    """Backspace held down: the shrinking block takes its neighbour in, so the blocks stay
-    at least a quarter of BLOCK_CHARS and the index answers as before."""
+    """Backspace held down: the shrinking block is rebuilt (with its neighbour once tiny)
+    at every step, the blocks do not pile up and the index answers as before."""
     rng = random.Random(1)
     text = random_text(rng, 400, ONE_LINE)
     content = Rope(text)
