@@ -184,9 +184,9 @@ def test_old_snapshots_keep_their_text_while_the_document_moves_on():
 @pytest.mark.parametrize("encoding", [UTF8, UTF16])
 @pytest.mark.parametrize("seed", range(4))
 def test_typing_keeps_positions_right_on_every_kind_of_line(encoding, seed):
-    """Typing on lines of every kind (ASCII, Korean, emoji, CRLF), each keystroke's column
-    read from the line's text as it is now: typed emoji, accents and Korean must count, in
-    UTF-8 and in UTF-16."""
+    """Typing carries a line's "one code unit per character" from snapshot to snapshot
+    (so the next keystroke need not re-read the line) only while it stays true: typed
+    emoji, accents and Korean must turn it off, in UTF-8 and in UTF-16."""
     rng = random.Random(seed)
     text = "plain ascii line\n한국어 줄입니다\nemoji 😀 line\r\nmixed é\n" * 8
     doc = Document("file:///x", "plaintext", 0, text, encoding)

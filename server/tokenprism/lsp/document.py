@@ -70,7 +70,7 @@ class Snapshot:
     """One version of a document's text with its line index. Immutable: edits make a new
     one; the attributes set after construction are caches of facts about this text."""
 
-    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_unit_index", "_ascii")
+    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_unit_index", "_ascii", "_plain_line")
 
     def __init__(
         self,
@@ -83,11 +83,15 @@ class Snapshot:
         # whether the text holds a NUL character (a binary file); kept up to date by the
         # edits, which look only at the inserted text, so no edit scans the document for it
         has_nul: bool | None = None,
+        # a short line known to have one code unit per character (-1: none): typing on it
+        # keeps that while it types no wider character, so a keystroke need not re-read it
+        plain_line: int = -1,
     ):
         self.version, self.content, self.encoding, self.has_nul = version, content, encoding, has_nul
         self._lines = line_index
         self._unit_index = unit_index
         self._ascii = [] if _ascii is None else _ascii
+        self._plain_line = plain_line
 
     def __repr__(self) -> str:
         return f"Snapshot(version={self.version}, length={self.length})"
@@ -141,7 +145,8 @@ class Snapshot:
     def with_version(self, version: int) -> Snapshot:
         # the same text: its caches hold for the new version too
         return Snapshot(
-            version, self.content, self._lines, self.encoding, self._unit_index, self._ascii, self.has_nul
+            version, self.content, self._lines, self.encoding, self._unit_index, self._ascii, self.has_nul,
+            self._plain_line,
         )
 
     def contains_nul(self) -> bool:
@@ -244,7 +249,9 @@ class Snapshot:
         offset = min(max(offset, 0), self.length)
         line = self.lines.line_of(offset)
         start = self.line_start(line)
-        return line, offset - start if self._plain else self._units_between(start, offset)
+        if self._plain or line == self._plain_line:
+            return line, offset - start
+        return line, self._units_between(start, offset)
 
     def positions_at(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorized ``position_at`` for many offsets (any order): one scan of the text they
@@ -276,13 +283,14 @@ class Snapshot:
         start = lines.start(line)
         column = max(column, 0)
         next_start = lines.start(line + 1) if line + 1 < len(lines) else self.length
-        if self._plain:
+        if self._plain or line == self._plain_line:
             k = column
         elif next_start - start <= LONG_SPAN:
             text = self.slice(start, next_start)
-            k = column if not extra_units(text, self.encoding) else (
-                int(cumulative_units(text, self.encoding).searchsorted(column, "right")) - 1
-            )
+            if extra_units(text, self.encoding):
+                k = int(cumulative_units(text, self.encoding).searchsorted(column, "right")) - 1
+            else:
+                k, self._plain_line = column, line  # a cache, not a change
         else:
             index, content = self.units, self.content
             k = index.offset_of(content, index.units_at(content, start) + column) - start
@@ -342,9 +350,14 @@ class Document:
         # (lines are then checked one by one), so no edit rescans the document for it
         ascii_ = [old._ascii[0] and new_text.isascii()] if old._ascii else []
         lines = _EditedLines(old, content, a, b, len(new_text))
+        line = start[0]
+        plain_line = line if (
+            old._plain_line == line and end[0] == line and "\n" not in new_text and "\r" not in new_text
+            and not extra_units(new_text, self.encoding)
+        ) else -1
         # a unit index, once a long line needed one, follows the edits (worked out later)
         units = None if old._unit_index is None else _EditedUnits(old.units, content, a, b, len(new_text))
-        self.snapshot = Snapshot(version, content, lines, self.encoding, units, ascii_, has_nul)
+        self.snapshot = Snapshot(version, content, lines, self.encoding, units, ascii_, has_nul, plain_line)
         return a, b, new_text
 
 
