@@ -3,11 +3,20 @@
     python bench/long_lines.py                  # both parts
     python bench/long_lines.py --part keystrokes # ms per keystroke in one-line documents
     python bench/long_lines.py --part memory --size 10000000 --model llama3
+    python bench/long_lines.py --part server     # ms per keystroke through the server, UTF-16
 
 Keystrokes (in-process TokenState): a 10 MB single line with o200k_base, a 2 MB single line
 with qwen2 (GGUF) and 1.1 MB of minified chat JSON with o200k_base; 30 typed characters in the
 middle, median ms per keystroke and characters re-encoded per keystroke, the final state
 compared with a fresh encode. Target: a few ms, a few KB.
+
+Server keystrokes (over stdio, a UTF-16 client as VS Code is): the 10 MB single line with
+emoji, 30 characters typed in its middle, each from sending its didChange to receiving the
+documentStats of that version; median ms, and the server's CPU time over the typing divided
+by the keystrokes. Every column
+of the line needs the code units before it: the server counts them from a unit index (one
+block scanned), not from an array over the whole line. ``TOKENPRISM_BENCH_SERVER`` overrides
+the server command (another checkout's interpreter, for a before/after).
 
 Memory (the server over stdio): server RSS after opening a document, after its idle
 verification (5 s after one keystroke) and after closing it, for four open/close cycles.
@@ -19,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import statistics
 import sys
 import time
@@ -80,6 +90,52 @@ def keystrokes(typed: int = 30) -> None:
               f"{'final state = fresh encode' if same else 'MISMATCH with a fresh encode'}", flush=True)
 
 
+def server_cpu_seconds(client: LspClient) -> float:
+    with open(f"/proc/{client.proc.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def server_keystrokes(model: str = "o200k_base", size: int = 10_000_000, typed: int = 30) -> None:
+    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
+               TRANSFORMERS_VERBOSITY="error")
+    settings = {"model": model}
+    command = shlex.split(os.environ.get("TOKENPRISM_BENCH_SERVER", "")) or [
+        sys.executable, "-m", "tokenprism", "serve", "--stdio"]
+    client = LspClient(command, env, settings)
+    text = one_line(size, random.Random(7))
+    uri = "file:///bench/one-line.txt"
+    try:
+        result = client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
+                                                "initializationOptions": settings})
+        encoding = result["capabilities"].get("positionEncoding", "utf-16")
+        client.notify("initialized", {})
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "plaintext", "version": 0, "text": text}})
+        client.stats_for(uri, 0, timeout=600)
+        time.sleep(2)  # the line index is scanned after the first count
+        at = len(text) // 2
+        column = len(text[:at].encode("utf-16-le", "surrogatepass")) // 2
+        times, cpu_before = [], server_cpu_seconds(client)
+        for i in range(1, typed + 1):
+            position = {"line": 0, "character": column}
+            change = {"range": {"start": position, "end": position}, "text": "x"}
+            sent = client.notify("textDocument/didChange",
+                                 {"textDocument": {"uri": uri, "version": i}, "contentChanges": [change]})
+            received, _ = client.stats_for(uri, i, timeout=120)
+            times.append(received - sent)
+            column += 1
+            time.sleep(0.05)  # a typist's pause: what is left after the answer runs then
+        cpu = (server_cpu_seconds(client) - cpu_before) / typed  # ticks are 10 ms: the mean
+        astral = sum(ord(c) > 0xFFFF for c in text)
+        print(f"{model:<11} {size / 1e6:.0f} MB single line, {astral:,} astral characters, {encoding} "
+              f"client: keystroke median {statistics.median(times) * 1000:7.2f} ms "
+              f"(p90 {sorted(times)[int(0.9 * (len(times) - 1))] * 1000:.2f} ms), server CPU "
+              f"{cpu * 1000:.1f} ms per keystroke", flush=True)
+    finally:
+        client.close()
+
+
 def settle(client: LspClient, seconds: float, quiet: float = 4.0) -> tuple[int, int]:
     """Server RSS once it has not moved for ``quiet`` seconds (sampled every 0.25 s, at most
     ``seconds``), and its peak meanwhile."""
@@ -139,13 +195,15 @@ def memory(model: str, size: int, cycles: int = 4) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("keystrokes", "memory", "both"), default="both")
+    parser.add_argument("--part", choices=("keystrokes", "server", "memory", "both"), default="both")
     parser.add_argument("--model", default="llama3", help="model of the memory part")
     parser.add_argument("--size", type=int, default=10_000_000, help="document bytes of the memory part")
     parser.add_argument("--cycles", type=int, default=4)
     args = parser.parse_args()
     if args.part in ("keystrokes", "both"):
         keystrokes()
+    if args.part in ("server", "both"):
+        server_keystrokes()
     if args.part in ("memory", "both"):
         memory(args.model, args.size, args.cycles)
     return 0

@@ -93,9 +93,10 @@ async def catch_up(doc: OpenDocument) -> None:
         doc.publish_tokens(state, target, tokens, tokenizer, special)
         target.settle_lines()
         if target.line_index is None:
-            # the first count did not need the line index; positions will: scan for it
-            # now, not beside the encode, which has both cores busy
-            loop.run_in_executor(session.pool, lambda: target.lines)
+            # the first count did not need the line index; positions will: scan for it (and
+            # for the unit index if a line is long) now, not beside the encode, which has
+            # both cores busy
+            loop.run_in_executor(session.pool, target.prepare_positions)
         wanted = session.tokenizers.get(session.spec_for(doc))
         if (
             doc.document.snapshot is target

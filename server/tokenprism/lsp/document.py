@@ -10,41 +10,30 @@ A :class:`Snapshot` is immutable: edits make a new one, so a snapshot can be rea
 from any thread while the document moves on. Its text is a persistent rope: an edit
 copies the chunk it touches, not the document (1 MB with one emoji is a 4 MB ``str``),
 and the whole string is joined only when someone asks for ``text``.
+
+A column is counted from the line's text when the line is short, and from a
+:class:`UnitIndex` (code units per block of text) when it is long: a keystroke on a
+10 MB line with emoji costs a scan of one block, not of the line.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 
 from ..tokenization.rope import Rope
 from ..tokenization.textfile import looks_binary
 from .line_index import LineIndex
+from .unit_index import UTF8, UTF16, UTF32, UnitIndex, cumulative_units, extra_units
 
-UTF8 = "utf-8"
-UTF16 = "utf-16"
-UTF32 = "utf-32"
 ENCODINGS = (UTF8, UTF16, UTF32)
+__all__ = ["ENCODINGS", "UTF8", "UTF16", "UTF32", "Document", "LineIndex", "Snapshot", "cumulative_units"]
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
-
-
-def _unit_widths(text: str, encoding: str) -> np.ndarray:
-    """Code units per character of ``text`` in ``encoding``."""
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if encoding == UTF16:
-        return 1 + (points > 0xFFFF).astype(np.int64)
-    return (
-        1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
-    )  # UTF-8; a lone surrogate counts 3 bytes as with surrogatepass
-
-
-def cumulative_units(text: str, encoding: str) -> np.ndarray:
-    """``units[k]`` = code units in ``encoding`` of the first ``k`` characters of ``text``."""
-    units = np.zeros(len(text) + 1, np.int64)
-    np.cumsum(_unit_widths(text, encoding), out=units[1:])
-    return units
+# Spans of text longer than this between a line start and an offset are counted by the
+# unit index (a bisection and one block), shorter ones by encoding the span itself.
+LONG_SPAN = 8192
+# positions_at scans the text from the first line start to the last offset when that is
+# no longer than this (a viewport), else it asks the unit index.
+SCANNED_SPAN = 1 << 16
 
 
 class _EditedLines:
@@ -61,11 +50,27 @@ class _EditedLines:
         return self.previous.lines.edited(self.content, self.start, self.end, self.inserted_length)
 
 
+class _EditedUnits:
+    """A unit index not worked out yet: ``previous`` (an index) after an edit."""
+
+    __slots__ = ("previous", "content", "start", "end", "inserted_length", "result")
+
+    def __init__(self, previous: UnitIndex, content: Rope, start: int, end: int, inserted_length: int):
+        self.previous, self.content = previous, content
+        self.start, self.end, self.inserted_length = start, end, inserted_length
+        self.result: UnitIndex | None = None  # snapshots of one text (with_version) share it
+
+    def resolve(self) -> UnitIndex:
+        if self.result is None:
+            self.result = self.previous.edited(self.content, self.start, self.end, self.inserted_length)
+        return self.result
+
+
 class Snapshot:
     """One version of a document's text with its line index. Immutable: edits make a new
     one; the attributes set after construction are caches of facts about this text."""
 
-    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_units", "_ascii")
+    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_unit_index", "_ascii", "_plain_line")
 
     def __init__(
         self,
@@ -73,16 +78,20 @@ class Snapshot:
         content: Rope,
         line_index: LineIndex | _EditedLines | None,  # None: scanned from the text on first use
         encoding: str = UTF16,
-        _units: dict | None = None,  # line -> cumulative units (None: one per character)
+        unit_index: UnitIndex | _EditedUnits | None = None,  # None: built on first use
         _ascii: list | None = None,  # [whether all ASCII] once known
         # whether the text holds a NUL character (a binary file); kept up to date by the
         # edits, which look only at the inserted text, so no edit scans the document for it
         has_nul: bool | None = None,
+        # a short line known to have one code unit per character (-1: none): typing on it
+        # keeps that while it types no wider character, so a keystroke need not re-read it
+        plain_line: int = -1,
     ):
         self.version, self.content, self.encoding, self.has_nul = version, content, encoding, has_nul
         self._lines = line_index
-        self._units = {} if _units is None else _units
+        self._unit_index = unit_index
         self._ascii = [] if _ascii is None else _ascii
+        self._plain_line = plain_line
 
     def __repr__(self) -> str:
         return f"Snapshot(version={self.version}, length={self.length})"
@@ -106,10 +115,20 @@ class Snapshot:
         return index
 
     def settle_lines(self) -> None:
-        """Work out an edit's line index now (after the edit is answered, before the next)."""
+        """Work out an edit's line index (and unit index, if the text has one) now: after the
+        edit is answered, before the next."""
         lines = self._lines
         if isinstance(lines, _EditedLines):
             self._lines = lines.resolve()
+        if isinstance(self._unit_index, _EditedUnits):
+            self._unit_index = self._unit_index.resolve()
+
+    def prepare_positions(self) -> None:
+        """Scan for the line index, and for the unit index when a line is long enough to
+        need it (a worker does that after a document's first encode)."""
+        lines = self.lines
+        if not self._plain and lines.longest_line(self.length) > LONG_SPAN:
+            _ = self.units
 
     @property
     def text(self) -> str:
@@ -125,7 +144,10 @@ class Snapshot:
 
     def with_version(self, version: int) -> Snapshot:
         # the same text: its caches hold for the new version too
-        return Snapshot(version, self.content, self._lines, self.encoding, self._units, self._ascii, self.has_nul)
+        return Snapshot(
+            version, self.content, self._lines, self.encoding, self._unit_index, self._ascii, self.has_nul,
+            self._plain_line,
+        )
 
     def contains_nul(self) -> bool:
         if self.has_nul is None:
@@ -199,43 +221,55 @@ class Snapshot:
             self._ascii.append(self.content.isascii())
         return self._ascii[0]
 
-    def _cumulative_units(self, line: int) -> np.ndarray | None:
-        """units[k] = code units in the first k characters of the line; None when they are equal."""
-        if self.encoding == UTF32 or self.is_ascii:
-            return None
-        if line in self._units:
-            return self._units[line]
-        text = self.slice(self.line_start(line), self.next_line_start(line))
-        if text.isascii() or (self.encoding == UTF16 and _ASTRAL.search(text) is None):
-            units = None  # one code unit per character (Korean, accents: no astral characters)
-        else:
-            units = cumulative_units(text, self.encoding)
-        if len(self._units) > 4096:
-            self._units.clear()
-        self._units[line] = units
-        return units
+    @property
+    def _plain(self) -> bool:
+        """One code unit per character in the whole text: columns are character counts."""
+        return self.encoding == UTF32 or self.is_ascii
+
+    @property
+    def units(self) -> UnitIndex:
+        """The unit index: built on first use (a long line asked for), then kept by edits."""
+        index = self._unit_index
+        if isinstance(index, UnitIndex):
+            return index
+        index = UnitIndex.of(self.content, self.encoding) if index is None else index.resolve()
+        self._unit_index = index  # a cache, not a change
+        return index
+
+    def _units_between(self, start: int, end: int) -> int:
+        """Code units of the characters ``[start, end)`` (a text that is not plain)."""
+        if end - start <= LONG_SPAN:
+            return end - start + extra_units(self.slice(start, end), self.encoding)
+        index, content = self.units, self.content
+        return index.units_at(content, end) - index.units_at(content, start)
 
     # -- offsets <-> positions ----------------------------------------------------------------
 
     def position_at(self, offset: int) -> tuple[int, int]:
         offset = min(max(offset, 0), self.length)
         line = self.lines.line_of(offset)
-        column = offset - self.line_start(line)
-        units = self._cumulative_units(line)
-        return line, column if units is None else int(units[column])
+        start = self.line_start(line)
+        if self._plain or line == self._plain_line:
+            return line, offset - start
+        return line, self._units_between(start, offset)
 
     def positions_at(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorized ``position_at`` for many offsets (any order): one pass over the span
-        of text they cover, never a loop per line."""
+        """Vectorized ``position_at`` for many offsets (any order): one scan of the text they
+        cover when that is short (a viewport), else the unit index's (one block per place)."""
         offsets = np.clip(np.asarray(offsets, np.int64), 0, self.length)
         lines, line_starts = self.lines.locate(offsets)
         columns = offsets - line_starts
-        if self.encoding != UTF32 and not self.is_ascii and len(offsets):
-            base = int(line_starts.min())
-            span = self.slice(base, int(offsets.max()))
+        if self._plain or not len(offsets):
+            return lines, columns
+        base, top = int(line_starts.min()), int(offsets.max())
+        if top - base <= SCANNED_SPAN:
+            span = self.slice(base, top)
             if not span.isascii():
                 units = cumulative_units(span, self.encoding)
                 columns = units[offsets - base] - units[line_starts - base]
+        elif self.units.extra:
+            both = self.units.units_at_many(self.content, np.concatenate((offsets, line_starts)))
+            columns = both[: len(offsets)] - both[len(offsets) :]
         return lines, columns
 
     def offset_at(self, line: int, column: int) -> int:
@@ -248,19 +282,28 @@ class Snapshot:
             return self.length
         start = lines.start(line)
         column = max(column, 0)
-        units = self._cumulative_units(line)
-        k = column if units is None else int(units.searchsorted(column, "right")) - 1
+        next_start = lines.start(line + 1) if line + 1 < len(lines) else self.length
+        if self._plain or line == self._plain_line:
+            k = column
+        elif next_start - start <= LONG_SPAN:
+            text = self.slice(start, next_start)
+            if extra_units(text, self.encoding):
+                k = int(cumulative_units(text, self.encoding).searchsorted(column, "right")) - 1
+            else:
+                k, self._plain_line = column, line  # a cache, not a change
+        else:
+            index, content = self.units, self.content
+            k = index.offset_of(content, index.units_at(content, start) + column) - start
         # the line's content ends at most two characters (a CRLF) before the next line: a
         # column short of that needs no look at the line break (typing, on every keystroke)
-        if line + 1 < len(lines) and start + k <= lines.start(line + 1) - 2:
+        if line + 1 < len(lines) and start + k <= next_start - 2:
             return start + k
         return min(start + k, self.line_end(line))
 
     def line_length(self, line: int) -> int:
         """Length of the line's content in code units of the encoding."""
         start, end = self.line_start(line), self.line_end(line)
-        units = self._cumulative_units(line)
-        return end - start if units is None else int(units[end - start])
+        return end - start if self._plain else self._units_between(start, end)
 
     def end_position(self) -> tuple[int, int]:
         return self.position_at(self.length)
@@ -306,19 +349,15 @@ class Document:
         # "all ASCII" carries over while only ASCII is typed; "maybe not" is safe to keep
         # (lines are then checked one by one), so no edit rescans the document for it
         ascii_ = [old._ascii[0] and new_text.isascii()] if old._ascii else []
-        # a line with one code unit per character keeps that while typing on it adds none
-        # wider: the next keystroke need not re-read the line to find its column
-        line, units = start[0], None
-        if (
-            old._units.get(line, False) is None
-            and end[0] == line
-            and "\n" not in new_text
-            and "\r" not in new_text
-            and (new_text.isascii() or (self.encoding == UTF16 and _ASTRAL.search(new_text) is None))
-        ):
-            units = {line: None}
         lines = _EditedLines(old, content, a, b, len(new_text))
-        self.snapshot = Snapshot(version, content, lines, self.encoding, units, ascii_, has_nul)
+        line = start[0]
+        plain_line = line if (
+            old._plain_line == line and end[0] == line and "\n" not in new_text and "\r" not in new_text
+            and not extra_units(new_text, self.encoding)
+        ) else -1
+        # a unit index, once a long line needed one, follows the edits (worked out later)
+        units = None if old._unit_index is None else _EditedUnits(old.units, content, a, b, len(new_text))
+        self.snapshot = Snapshot(version, content, lines, self.encoding, units, ascii_, has_nul, plain_line)
         return a, b, new_text
 
 

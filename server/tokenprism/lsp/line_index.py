@@ -167,6 +167,12 @@ class LineIndex:
             starts[at] = local[nth] + base
         return lines, starts
 
+    def longest_line(self, length: int) -> int:
+        """Characters in the longest line, its break included, of a text of ``length``: one
+        vectorized pass per block."""
+        ends = np.append(self._bases[1:], length) - self._bases
+        return max(int(np.diff(local, append=end).max()) for local, end in zip(self._blocks, ends.tolist()))
+
     # -- edits --------------------------------------------------------------------------------
 
     def edited(self, new_text: str | Rope, start: int, end: int, inserted_length: int) -> LineIndex:
