@@ -44,7 +44,7 @@ test-python: venv testdata
 test: lint test-python test-e2e
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
-# pyflakes and import order over the Python code (rules in pyproject.toml; ruff pinned in [dev])
+# pyflakes, import order and line length over the Python code (rules in pyproject.toml; ruff pinned in [dev])
 lint: venv
 	$(VENV)/bin/ruff check .
 

@@ -48,7 +48,8 @@ def _python(rng: random.Random) -> str:
 def _javascript(rng: random.Random) -> str:
     name = f"{rng.choice(IDENTS)}{rng.randint(0, 999)}"
     body = "\n".join(
-        f"  const {rng.choice(IDENTS)} = await fetch(`/api/{rng.choice(IDENTS)}/${{id}}`); // {rng.choice(WORDS)}"
+        f"  const {rng.choice(IDENTS)} = await fetch(`/api/{rng.choice(IDENTS)}/${{id}}`); "
+        f"// {rng.choice(WORDS)}"
         for _ in range(rng.randint(2, 6))
     )
     return f"export async function {name}(id) {{\n{body}\n  return {{ ok: true }};\n}}\n\n"
@@ -59,7 +60,8 @@ def _prose(rng: random.Random) -> str:
 
 
 def _korean(rng: random.Random) -> str:
-    sents = [" ".join(rng.choice(KOREAN) for _ in range(rng.randint(4, 10))) + "." for _ in range(rng.randint(2, 5))]
+    sents = [" ".join(rng.choice(KOREAN) for _ in range(rng.randint(4, 10))) + "."
+             for _ in range(rng.randint(2, 5))]
     return " ".join(sents) + f" {rng.choice(EMOJI)}\n\n"
 
 

@@ -101,10 +101,12 @@ async def _session(model: str, edits: int) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="o200k_base")
     parser.add_argument("--edits", type=int, default=400)
-    parser.add_argument("--no-callgrind", action="store_true", help="CPU time only, even with valgrind installed")
+    parser.add_argument("--no-callgrind", action="store_true",
+                        help="CPU time only, even with valgrind installed")
     args = parser.parse_args()
     os.environ.setdefault("TOKENPRISM_GGUF_PATH", str(MODELS_DIR))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

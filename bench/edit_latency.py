@@ -111,9 +111,11 @@ def run_in_process(tokenizer, text: str, edits: list[Edit], raw: float, repeat: 
     repaired = state.verify_and_repair()
     verify = time.perf_counter() - start
     return {
-        "open": opened, "open_cpu": open_cpu, "raw_cpu": raw_cpu, "latencies": latencies, "cpu": cpu, "kinds": [e.kind for e in edits],
+        "open": opened, "open_cpu": open_cpu, "raw_cpu": raw_cpu, "latencies": latencies, "cpu": cpu,
+        "kinds": [e.kind for e in edits],
         "bytes_per_token": per_token,
-        "mismatches": repaired, "verify": verify, "probe": probe, "rule": rule.name if rule else None, "stats": dict(state.stats), "tokens": tokens, "raw": raw,
+        "mismatches": repaired, "verify": verify, "probe": probe, "rule": rule.name if rule else None,
+        "stats": dict(state.stats), "tokens": tokens, "raw": raw,
     }
 
 
@@ -197,7 +199,8 @@ class LspClient:
     def stats_for(self, uri: str, version: int, timeout: float = 120) -> tuple[float, dict]:
         def match(m):
             p = m.get("params") or {}
-            return m.get("method") == "tokenprism/documentStats" and p.get("uri") == uri and p.get("version") == version
+            return (m.get("method") == "tokenprism/documentStats" and p.get("uri") == uri
+                    and p.get("version") == version)
 
         return self.wait(match, timeout)
 
@@ -228,7 +231,9 @@ def rounds_uri(k: int) -> str:
     return f"file:///bench/document-{k}.md"
 
 
-def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int, pause: float = 0.0) -> dict:
+def run_server(
+    model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int, pause: float = 0.0
+) -> dict:
     env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
                TRANSFORMERS_VERBOSITY="error")
     settings = {"model": model}
@@ -239,7 +244,8 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
     try:
         client.request("initialize", {
             "processId": os.getpid(), "rootUri": None,
-            "capabilities": {"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": False}},
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
+                             "window": {"workDoneProgress": False}},
             "initializationOptions": settings,
         })
         client.notify("initialized", {})
@@ -297,7 +303,8 @@ def run_server(model: str, text: str, edits: list[Edit], tokenizer, raw: float, 
         rss_edits = client.rss()
         served = client.request("tokenprism/tokens", {"textDocument": {"uri": uri}}, timeout=600)
         ids = [t["id"] for t in served["tokens"]]
-        mismatches = 0 if ids == fresh else sum(a != b for a, b in zip(ids, fresh)) + abs(len(ids) - len(fresh))
+        mismatches = (0 if ids == fresh
+                      else sum(a != b for a, b in zip(ids, fresh)) + abs(len(ids) - len(fresh)))
         # every round's final count too (the last round's ids are compared one by one above)
         mismatches += sum(abs(r["final_tokens"] - len(fresh)) for r in rounds)
         best = min(rounds, key=lambda r: statistics.median(r["latencies"]))
@@ -324,9 +331,12 @@ def report(model: str, where: str, r: dict) -> list[str]:
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
     lines = [
         f"{model} [{where}]  tokens {r['tokens']:,}  raw full encode {raw * 1000:.0f} ms",
-        f"  open            {r['open'] * 1000:8.1f} ms = {r['open'] / raw:5.2f}x raw      target <= 1.00x  {ok(r['open'] <= raw)}",
-        f"  edit median     {med * 1000:8.2f} ms = {med / raw:6.2%} of raw   target <= 1%     {ok(med <= 0.01 * raw)}",
-        f"  edit p95        {p95 * 1000:8.2f} ms = {p95 / raw:6.2%} of raw   target <= 3%     {ok(p95 <= 0.03 * raw)}",
+        f"  open            {r['open'] * 1000:8.1f} ms = {r['open'] / raw:5.2f}x raw      "
+        f"target <= 1.00x  {ok(r['open'] <= raw)}",
+        f"  edit median     {med * 1000:8.2f} ms = {med / raw:6.2%} of raw   "
+        f"target <= 1%     {ok(med <= 0.01 * raw)}",
+        f"  edit p95        {p95 * 1000:8.2f} ms = {p95 / raw:6.2%} of raw   "
+        f"target <= 3%     {ok(p95 <= 0.03 * raw)}",
         f"  edit max        {max(lat) * 1000:8.2f} ms over {len(lat)} edits",
     ]
     if "round_medians" in r:  # the server's rounds: the best one is reported above
@@ -336,10 +346,11 @@ def report(model: str, where: str, r: dict) -> list[str]:
                      f"p95 {percentile(every, 0.95) / raw:.2%} of raw")
         lines.append("  open rounds     " + ", ".join(f"{o * 1000:.1f}" for o in r["round_opens"]) + " ms")
     if "floor" in r:
-        lines.append(f"  server floor    {r['floor'] * 1000:8.2f} ms median per edit of an 8-character document "
-                     "(JSON-RPC, scheduling, notification)")
+        lines.append(f"  server floor    {r['floor'] * 1000:8.2f} ms median per edit of an 8-character "
+                     "document (JSON-RPC, scheduling, notification)")
     if "open_cpu" in r:  # with both cores free the open takes about its CPU time / 2
-        lines.append(f"  open CPU time   {r['open_cpu'] * 1000:8.1f} ms (both threads) vs raw {r['raw_cpu'] * 1000:.1f} ms")
+        lines.append(f"  open CPU time   {r['open_cpu'] * 1000:8.1f} ms (both threads) "
+                     f"vs raw {r['raw_cpu'] * 1000:.1f} ms")
     if "cpu" in r:  # wall time includes being preempted on a shared machine; CPU time does not
         cmed, cp95 = statistics.median(r["cpu"]), percentile(r["cpu"], 0.95)
         lines.append(f"  edit CPU time   median {cmed * 1000:.2f} ms = {cmed / raw:.2%}, "
@@ -350,24 +361,28 @@ def report(model: str, where: str, r: dict) -> list[str]:
     lines.append("  by kind (median ms): " + ", ".join(
         f"{k} {statistics.median(v) * 1000:.2f} (n={len(v)})" for k, v in by_kind.items()))
     if "bytes_per_token" in r:
-        lines.append(f"  state           {r['bytes_per_token']:8.2f} bytes/token             target <= 16     "
-                     f"{ok(r['bytes_per_token'] <= 16)}")
+        lines.append(f"  state           {r['bytes_per_token']:8.2f} bytes/token             "
+                     f"target <= 16     {ok(r['bytes_per_token'] <= 16)}")
         lines.append(f"  window stats    {r['stats']}")
-        lines.append(f"  sync rule       {r['rule']} (chosen by probing, once per tokenizer: {r['probe'] * 1000:.0f} ms)")
+        lines.append(f"  sync rule       {r['rule']} (chosen by probing, once per tokenizer: "
+                     f"{r['probe'] * 1000:.0f} ms)")
         lines.append(f"  verify_and_repair (idle full check) {r['verify'] * 1000:.0f} ms")
     if "rss_open" in r:
         mb = 1 << 20
         lines.append(f"  server RSS      {r['rss_before'] / mb:.0f} MB before the document, "
-                     f"{r['rss_open'] / mb:.0f} MB after opening, {r['rss_edits'] / mb:.0f} MB after the edits "
-                     f"({(r['rss_open'] - r['rss_before']) / max(1, r['tokens']):.1f} bytes/token incl. text, "
-                     "line index and views)")
+                     f"{r['rss_open'] / mb:.0f} MB after opening, "
+                     f"{r['rss_edits'] / mb:.0f} MB after the edits "
+                     f"({(r['rss_open'] - r['rss_before']) / max(1, r['tokens']):.1f} bytes/token "
+                     "incl. text, line index and views)")
     mism = r["mismatches"]
-    lines.append(f"  final state equals a fresh full encode: {'yes' if mism == 0 else f'NO ({mism} tokens differ)'}")
+    lines.append("  final state equals a fresh full encode: "
+                 f"{'yes' if mism == 0 else f'NO ({mism} tokens differ)'}")
     return lines
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--size", type=int, default=1 << 20, help="document size in UTF-8 bytes")

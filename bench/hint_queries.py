@@ -74,7 +74,8 @@ def main() -> None:
                 view = TokenView(doc.uri, doc.snapshot, state.snapshot(), tokenizer, SpecialTokens.SPECIAL)
     for label, values in timings.items():
         cpu = cpu_timings[label]
-        print(f"{label:>15}: median {statistics.median(values):7.3f} ms  p95 {percentile(values, 0.95):7.3f} ms"
+        print(f"{label:>15}: median {statistics.median(values):7.3f} ms  "
+              f"p95 {percentile(values, 0.95):7.3f} ms"
               f"  (thread CPU: median {statistics.median(cpu):7.3f} ms  p95 {percentile(cpu, 0.95):7.3f} ms)")
 
 

@@ -88,13 +88,15 @@ def run(size: int, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000,11400000", help="bytes of text, comma-separated")
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     results = [run(size, args.rounds) for size in sizes]
-    print(f"\n{'median µs':40s}" + "".join(f"{size / 1e6:>9.1f} MB" for size in sizes) + "   largest ÷ smallest")
+    print(f"\n{'median µs':40s}" + "".join(f"{size / 1e6:>9.1f} MB" for size in sizes)
+          + "   largest ÷ smallest")
     for what in results[0]:
         row = [result[what] for result in results]
         print(f"{what:40s}" + "".join(f"{value:12.1f}" for value in row) + f"{row[-1] / row[0]:12.2f}×")

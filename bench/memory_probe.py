@@ -37,7 +37,8 @@ MIB = 1 << 20
 
 class _Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+        "keepcost")]
 
 
 def _glibc() -> dict:
@@ -158,8 +159,9 @@ def quiet(pid: int, after: float, longest: float = 300) -> float:
 
 def show(step: str, r: dict) -> None:
     s, g = r["smaps"], r.get("glibc", {})
-    line = (f"{step:<22} RSS {r['rss'] / MIB:6.0f}  peak {r['peak'] / MIB:6.0f} | heap {s['heap'] / MIB:5.0f}  "
-            f"anon<1M {s['anon'] / MIB:5.0f}  anon>=1M {s['anon_large'] / MIB:5.0f}  files {s['file'] / MIB:4.0f}")
+    line = (f"{step:<22} RSS {r['rss'] / MIB:6.0f}  peak {r['peak'] / MIB:6.0f} | "
+            f"heap {s['heap'] / MIB:5.0f}  anon<1M {s['anon'] / MIB:5.0f}  "
+            f"anon>=1M {s['anon_large'] / MIB:5.0f}  files {s['file'] / MIB:4.0f}")
     if g:
         line += (f" | malloc in use {g['in_use'] / MIB:5.0f}  free {g['free_in_arenas'] / MIB:5.0f}  "
                  f"mmapped {g['mmapped'] / MIB:5.0f} ({g['mmapped_blocks']})  arenas {g['arenas']}")
@@ -177,11 +179,13 @@ def main() -> int:
     from edit_latency import MODELS_DIR, LspClient
     from size_table import Lines, parse_size
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="llama3")
     parser.add_argument("--size", default="10MB")
     parser.add_argument("--no-tracemalloc", action="store_true")
-    parser.add_argument("--edits", type=int, default=1000, help="characters typed at varied places after the 60")
+    parser.add_argument("--edits", type=int, default=1000,
+                        help="characters typed at varied places after the 60")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

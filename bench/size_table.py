@@ -83,7 +83,9 @@ def read_kib(pid: int, field: str) -> int:
     return 0
 
 
-def wait_both(client: LspClient, ident: int, uri: str, version: int, timeout: float = 120) -> tuple[float, float, dict]:
+def wait_both(
+    client: LspClient, ident: int, uri: str, version: int, timeout: float = 120
+) -> tuple[float, float, dict]:
     """Arrival times of the answer to request ``ident`` and of documentStats ``version``
     (whichever comes first), and the stats."""
     answer = stats = None
@@ -117,7 +119,8 @@ def measure(model: str, size: int, edits: int, tokenizer) -> dict:
     try:
         client.request("initialize", {
             "processId": os.getpid(), "rootUri": None,
-            "capabilities": {"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": False}},
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
+                             "window": {"workDoneProgress": False}},
             "initializationOptions": settings,
         }, timeout=60)
         client.notify("initialized", {})
@@ -195,7 +198,8 @@ def measure(model: str, size: int, edits: int, tokenizer) -> dict:
         counted = last["params"]["tokens"] if edits else None
         return {
             "model": model, "size": size, "open": opened, "hints": hints, "stats": stats, "hovers": hovers,
-            "ranks_ready": ranks_ready, "rss_idle": rss_idle, "rss_open": rss_open, "rss_edits": rss_edits, "rss_many": rss_many,
+            "ranks_ready": ranks_ready, "rss_idle": rss_idle, "rss_open": rss_open, "rss_edits": rss_edits,
+            "rss_many": rss_many,
             "peak": peak, "edits": edits, "exact": counted is None or counted == expected,
             "tokens": expected,
         }
@@ -248,12 +252,13 @@ def checks(results: list[dict]) -> list[str]:
         if large is not small:
             for what in ("hints", "stats"):
                 ratio = statistics.median(large[what]) / statistics.median(small[what])
-                verdict(f"{model} edit→{what} median {size_label(large['size'])} ÷ {size_label(small['size'])}",
-                        ratio, FLAT_RATIO, "x")
+                verdict(f"{model} edit→{what} median {size_label(large['size'])} ÷ "
+                        f"{size_label(small['size'])}", ratio, FLAT_RATIO, "x")
         verdict(f"{label} hover median", statistics.median(large["hovers"]) * 1000, HOVER_MS, " ms")
         limit = RSS_LIMIT_MIB.get(model)
         if limit:
-            verdict(f"{label} RSS after the edits", max(large["rss_edits"], large["rss_many"]) / MIB, limit, " MiB")
+            verdict(f"{label} RSS after the edits", max(large["rss_edits"], large["rss_many"]) / MIB, limit,
+                    " MiB")
     out.append("exact: " + ", ".join(f"{r['model']} {size_label(r['size'])} "
                                      f"{'final count = fresh encode' if r['exact'] else 'MISMATCH'}"
                                      for r in results))
@@ -261,10 +266,12 @@ def checks(results: list[dict]) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="o200k_base,llama3")
     parser.add_argument("--sizes", default="100KB,1MB,10MB", help="document sizes in UTF-8 bytes (KB, MB)")
-    parser.add_argument("--edits", type=int, default=1000, help="typed characters at varied places after the 60")
+    parser.add_argument("--edits", type=int, default=1000,
+                        help="typed characters at varied places after the 60")
     args = parser.parse_args()
     os.environ.setdefault("TOKENPRISM_GGUF_PATH", str(MODELS_DIR))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -278,11 +285,13 @@ def main() -> int:
             results.append(r)
             ranks = "never" if r["ranks_ready"] is None else f"{r['ranks_ready']:.1f} s"
             print(f"{model} {size_label(size)}: {r['tokens']:,} tokens, open {r['open'] * 1000:,.0f} ms, "
-                  f"hints median {ms(statistics.median(r['hints']))}, stats median {ms(statistics.median(r['stats']))}, "
+                  f"hints median {ms(statistics.median(r['hints']))}, "
+                  f"stats median {ms(statistics.median(r['stats']))}, "
                   f"hover {ms(statistics.median(r['hovers']))} (rank table ready {ranks} after the first "
                   f"hover, before opening); RSS idle {r['rss_idle'] / MIB:,.0f}, "
                   f"open {r['rss_open'] / MIB:,.0f}, after {TYPED} edits {r['rss_edits'] / MIB:,.0f}, "
-                  f"after {r['edits']} more {r['rss_many'] / MIB:,.0f}, peak {r['peak'] / MIB:,.0f} MiB", flush=True)
+                  f"after {r['edits']} more {r['rss_many'] / MIB:,.0f}, peak {r['peak'] / MIB:,.0f} MiB",
+                  flush=True)
     print()
     for line in table(results) + [""] + checks(results):
         print(line)

@@ -161,10 +161,12 @@ def main() -> None:
         print(f"{folder}: {best['files']:,} files ({best['skipped']:,} skipped), {best['tokens']:,} tokens")
         print(
             f"  tree filled in {best['fill_s']:.2f} s (first batch after {best['first_partial_s']:.2f} s, "
-            f"{best['partials']} batches); again from the cache {best['cached_s']:.2f} s; CLI count {cli:.2f} s"
+            f"{best['partials']} batches); again from the cache {best['cached_s']:.2f} s; "
+            f"CLI count {cli:.2f} s"
         )
         print(
-            f"  hover during the walk: median {best['hover_median_ms']:.1f} ms, max {best['hover_max_ms']:.1f} ms "
+            f"  hover during the walk: median {best['hover_median_ms']:.1f} ms, "
+            f"max {best['hover_max_ms']:.1f} ms "
             f"({best['hovers']} hovers); server peak RSS {best['peak_rss_mb']} MB"
         )
         print(

@@ -69,7 +69,8 @@ CORPUS: dict[str, str] = {
 @pytest.fixture(scope="session", autouse=True)
 def _tokenprism_environment(tmp_path_factory):
     """An isolated cache, and the aliases pointed at the local vocabularies when present."""
-    saved = {k: os.environ.get(k) for k in ("TOKENPRISM_CACHE_DIR", "TOKENPRISM_GGUF_PATH", "TRANSFORMERS_VERBOSITY")}
+    saved = {k: os.environ.get(k)
+             for k in ("TOKENPRISM_CACHE_DIR", "TOKENPRISM_GGUF_PATH", "TRANSFORMERS_VERBOSITY")}
     os.environ["TOKENPRISM_CACHE_DIR"] = str(tmp_path_factory.mktemp("tokenprism-cache"))
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     models = _models_dir()

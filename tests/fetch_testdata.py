@@ -39,7 +39,8 @@ def vocab_files() -> list[str]:
 
 
 def is_complete(models: Path) -> bool:
-    vocabs_there = all((models / name).is_file() and (models / name).stat().st_size > 0 for name in vocab_files())
+    vocabs_there = all((models / name).is_file() and (models / name).stat().st_size > 0
+                       for name in vocab_files())
     templates = models / "templates"
     return vocabs_there and templates.is_dir() and any(templates.glob("*.jinja"))
 

@@ -53,7 +53,8 @@ def reference(tok, template: str):
     """transformers' own tokenizer over the same vocabulary, with the official template."""
     from transformers import PreTrainedTokenizerFast
 
-    names = {k: tok.config[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token") if tok.config.get(k)}
+    names = {k: tok.config[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token")
+             if tok.config.get(k)}
     return PreTrainedTokenizerFast(tokenizer_object=tok.backend, chat_template=template, **names)
 
 
@@ -150,7 +151,8 @@ def test_openai_estimate_follows_the_cookbook(tokenizer):
 
 def test_template_that_raises_gives_one_line_error(tokenizer):
     tok = tokenizer("o200k_base")
-    template = ChatTemplate("{{ raise_exception('Conversation roles must alternate user/assistant') }}", "test")
+    template = ChatTemplate("{{ raise_exception('Conversation roles must alternate user/assistant') }}",
+                            "test")
     result = count_conversation(tok, CONVERSATIONS["user-only"], template)
     assert result.error == "chat template (test) failed: Conversation roles must alternate user/assistant"
 
@@ -220,7 +222,8 @@ def test_recount_with_the_memo_equals_a_fresh_count(tokenizer):
     assert [(c.start, c.end, c.line, c.error) for c, _ in again.conversations] == [
         (c.start, c.end, c.line, c.error) for c, _ in fresh.conversations
     ]
-    assert [(n.tokens, n.error) for _, n in again.conversations] == [(n.tokens, n.error) for _, n in fresh.conversations]
+    assert ([(n.tokens, n.error) for _, n in again.conversations]
+            == [(n.tokens, n.error) for _, n in fresh.conversations])
     assert again.tokens == fresh.tokens != first.tokens
 
 

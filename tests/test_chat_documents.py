@@ -12,7 +12,8 @@ from tokenprism.tokenization.chat import ChatError, detect_chat_format, parse_ch
 MESSAGES = [
     {"role": "system", "content": "Be brief, \"quoted\" [brackets] {braces}"},
     {"role": "user", "content": "Grüße 🐈\nzweite Zeile", "name": "ada"},
-    {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "function": {"name": "f", "arguments": "{}"}}]},
+    {"role": "assistant", "content": None,
+     "tool_calls": [{"id": "1", "function": {"name": "f", "arguments": "{}"}}]},
 ]
 
 
@@ -98,8 +99,10 @@ def test_yaml_prompt_file():
     [
         (json.dumps(MESSAGES), "json", "chat.json", "json"),
         (json.dumps({"name": "x", "version": "1.0.0"}), "json", "package.json", None),
-        (json.dumps({"messages": MESSAGES}) + "\n" + json.dumps({"messages": MESSAGES}), "jsonl", "d.jsonl", "jsonl"),
-        (json.dumps({"messages": MESSAGES}) + "\n" + json.dumps({"messages": MESSAGES}), None, "data.txt", "jsonl"),
+        (json.dumps({"messages": MESSAGES}) + "\n" + json.dumps({"messages": MESSAGES}), "jsonl", "d.jsonl",
+         "jsonl"),
+        (json.dumps({"messages": MESSAGES}) + "\n" + json.dumps({"messages": MESSAGES}), None, "data.txt",
+         "jsonl"),
         (json.dumps({"messages": MESSAGES}), "plaintext", "untitled", "json"),
         ("messages:\n  - role: user\n    content: hi\n", "yaml", "x.prompt.yml", "yaml"),
         ("messages:\n  - role: user\n    content: hi\n", None, None, "yaml"),
@@ -111,7 +114,8 @@ def test_detection(text, language, path, expected):
     assert detect_chat_format(text, language, path) == expected
 
 
-@pytest.mark.parametrize(("fmt", "text"), [("json", "[1, 2"), ("yaml", "messages: [a: b: c"), ("xml", "<a/>")])
+@pytest.mark.parametrize(("fmt", "text"),
+                         [("json", "[1, 2"), ("yaml", "messages: [a: b: c"), ("xml", "<a/>")])
 def test_unreadable_documents_raise_one_line(fmt, text):
     with pytest.raises(ChatError) as info:
         parse_chat_document(text, fmt)

@@ -52,8 +52,10 @@ def test_an_output_flood_stops_at_the_size_cap_without_growing_memory():
     "{{ 'A' * 300000000 }}",
     "{{ 300000000 * 'A' }}",
     "{{ ['A'] * 300000000 }}",
-    "{% set ns = namespace(s='AAAAAAAA') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ 1 }}",
-    "{% set ns = namespace(s='AAAAAAAA') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ 1 }}",
+    "{% set ns = namespace(s='AAAAAAAA') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ 1 }}",
+    "{% set ns = namespace(s='AAAAAAAA') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ 1 }}",
 ])
 def test_huge_values_are_refused_before_they_reach_a_tokenizer(template):
     with pytest.raises(ChatError, match=r"stopped: it (repeats|builds) a value"):
@@ -147,7 +149,8 @@ def test_deep_yaml_flow_nesting_stops_at_the_limit_without_reading_further(monke
 
     fetched = []
     fetch = yaml.scanner.Scanner.fetch_more_tokens
-    monkeypatch.setattr(yaml.scanner.Scanner, "fetch_more_tokens", lambda self: fetched.append(1) or fetch(self))
+    monkeypatch.setattr(yaml.scanner.Scanner, "fetch_more_tokens",
+                        lambda self: fetched.append(1) or fetch(self))
     deep = "messages: " + "[" * 100_000 + "]" * 100_000
     with pytest.raises(ChatError, match=r"^YAML nested deeper than 100 levels; not read as a chat document$"):
         parse_chat_document(deep, "yaml")

@@ -24,7 +24,8 @@ def test_chat_settings_validate_and_fall_back():
     settings, problems = Settings.from_dict({"chatTemplate": 3, "compareModels": [1, 2]})
     assert settings == Settings() and settings.compare_models == DEFAULT_COMPARE_MODELS
     assert len(problems) == 2 and all("\n" not in p and "using" in p for p in problems)
-    assert Settings.from_dict({"compareModels": "o200k_base, llama3"})[0].compare_models == ("o200k_base", "llama3")
+    assert (Settings.from_dict({"compareModels": "o200k_base, llama3"})[0].compare_models
+            == ("o200k_base", "llama3"))
 
 
 def test_render_result_answers_for_the_conversation_at_the_position(tokenizer):
@@ -40,5 +41,6 @@ def test_render_result_answers_for_the_conversation_at_the_position(tokenizer):
     assert [m["role"] for m in second["messages"]] == [m["role"] for m in MESSAGES[:2]]
     assert second["messages"][0]["range"]["start"] == {"line": 1, "character": lines[1].index("{", 1)}
     assert render_result(analysis)["conversation"] == 0
-    assert second["documentTokens"] == sum(render_result(analysis, sum(len(x) + 1 for x in lines[:k]))["tokens"]
-                                           for k in range(3))
+    assert second["documentTokens"] == sum(
+        render_result(analysis, sum(len(x) + 1 for x in lines[:k]))["tokens"] for k in range(3)
+    )

@@ -63,9 +63,11 @@ def run_json(capsys, *argv):
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch, tmp_path):
-    for name in ("TOKENPRISM_MODEL", "TOKENPRISM_PRICES", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+    for name in ("TOKENPRISM_MODEL", "TOKENPRISM_PRICES", "ANTHROPIC_API_KEY", "GEMINI_API_KEY",
+                 "GOOGLE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TOKENPRISM_CACHE_DIR", str(tmp_path / "cache"))  # no fetched price data from elsewhere
+    # no fetched price data from elsewhere
+    monkeypatch.setenv("TOKENPRISM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     pricing.reset()
@@ -86,7 +88,8 @@ def tree(tmp_path):
 
 
 @pytest.mark.parametrize("model, provider, encoding, calibration", MODELS)
-def test_count_json_costs_and_windows_match_genai_prices(capsys, tree, model, provider, encoding, calibration):
+def test_count_json_costs_and_windows_match_genai_prices(capsys, tree, model, provider, encoding,
+                                                         calibration):
     report = run_json(capsys, "count", str(tree), "-m", model, "--cost", "--output-tokens", "500")
     estimate = calibration is not None
     assert report["exact"] is not estimate and report["exactness"] == ("estimate" if estimate else "exact")
@@ -162,7 +165,8 @@ def test_user_prices_file_adds_a_model_with_its_tokenizer(capsys, tree, tmp_path
         total = json.loads(out)["total"]
         assert total["tokens"] == total["count"] == tokens and total["exact"] is True
         assert total["cost"] == pytest.approx(tokens * 2.0 / 1e6) and total["contextWindow"] == 1000
-        assert total["windowShare"] == pytest.approx(tokens / 1000) and total["price"]["source"] == "user override"
+        assert (total["windowShare"] == pytest.approx(tokens / 1000)
+                and total["price"]["source"] == "user override")
         assert err.count("\n") == 1 and "broken" in err and "input must be a price" in err
 
 
@@ -186,19 +190,21 @@ def test_models_json_is_the_catalog_with_genai_prices_data(capsys):
         rows = report["providers"][provider]
         assert [r["spec"] for r in rows] == [m.name for m in models]
         for row, m in zip(rows, models):
-            assert (row["tokenizer"], row["exactness"], row["basis"]) == (m.tokenizer, m.exactness.value, m.basis)
+            assert (row["tokenizer"], row["exactness"], row["basis"]) == (m.tokenizer, m.exactness.value,
+                                                                          m.basis)
             assert (row["inputPrice"], row["outputPrice"], row["contextWindow"]) == (
                 m.input_price, m.output_price, m.context_window)
     assert report["pricesSource"].startswith("genai-prices")
-    assert {t["spec"] for t in report["tokenizers"]} >= {"o200k_base", "cl100k_base", "mistral-tekken", "llama3"}
+    assert {t["spec"] for t in report["tokenizers"]} >= {"o200k_base", "cl100k_base", "mistral-tekken",
+                                                         "llama3"}
     # genai-prices' own answer for the makers' models: the price of a million tokens, the window
     for provider, maker in (("openai", "openai"), ("anthropic", "anthropic"), ("google", "google")):
         for row in report["providers"][provider]:
             if row["priceModel"] != f"{maker}:{row['spec']}" or row["inputTiers"]:
                 continue
             try:
-                price = calc_price(Usage(input_tokens=1_000_000, output_tokens=1_000_000), model_ref=row["spec"],
-                                   provider_id=maker)
+                price = calc_price(Usage(input_tokens=1_000_000, output_tokens=1_000_000),
+                                   model_ref=row["spec"], provider_id=maker)
             except LookupError:  # an id genai-prices' own matcher misses (ft:gpt-4o): listed by id
                 continue
             assert row["inputPrice"] == pytest.approx(float(price.input_price)), row["spec"]
@@ -321,7 +327,8 @@ def test_prices_update_offline_is_one_line(capsys, data_server):
 
 def test_compare_rows_carry_count_cost_and_window(capsys, tree):
     text = FILES["notes.txt"]
-    report = run_json(capsys, "compare", str(tree / "notes.txt"), "--models", "gpt-5,claude-sonnet-4-5,o200k_base")
+    report = run_json(capsys, "compare", str(tree / "notes.txt"), "--models",
+                      "gpt-5,claude-sonnet-4-5,o200k_base")
     rows = {r["model"]: r for r in report["results"]}
     for model, provider, encoding, calibration in (MODELS[0], MODELS[2]):
         row = rows[model]
@@ -347,10 +354,14 @@ def test_chat_messages_carry_cost(capsys, tmp_path):
     file.write_text(json.dumps(CHAT))
     out = run_json(capsys, "chat", str(file), "-m", "deepseek-chat")  # exact: DeepSeek's own template
     assert out["exact"] is True and out["basis"] is None
-    assert out["cost"] == pytest.approx(float(reference("deepseek-chat", "deepseek", out["tokens"]).input_price))
+    assert out["cost"] == pytest.approx(
+        float(reference("deepseek-chat", "deepseek", out["tokens"]).input_price)
+    )
     for m in out["messages"]:
         assert m["count"] == m["tokens"]
-        assert m["cost"] == pytest.approx(float(reference("deepseek-chat", "deepseek", m["tokens"]).input_price))
+        assert m["cost"] == pytest.approx(
+            float(reference("deepseek-chat", "deepseek", m["tokens"]).input_price)
+        )
     code, text, _ = run(capsys, "chat", str(file), "-m", "deepseek-chat")
     assert code == 0 and "≈" not in text and "% of 64k" in text
 
@@ -376,8 +387,10 @@ def test_fine_tuning_file_training_cost(capsys, tmp_path):
     training = out["trainingCost"]
     assert training["perEpoch"] == pytest.approx(out["tokens"] * 4.0 / 1e6)
     assert training["epochs"] == 3 and training["total"] == pytest.approx(3 * training["perEpoch"])
-    code, text, _ = run(capsys, "chat", str(file), "-m", "deepseek-chat", "--epochs", "3", "--prices", str(prices))
-    assert re.search(rf"training: {out['tokens']} tokens per epoch · \$[0-9.]+ per epoch .* 3 epochs: \$", text)
+    code, text, _ = run(capsys, "chat", str(file), "-m", "deepseek-chat", "--epochs", "3", "--prices",
+                        str(prices))
+    assert re.search(rf"training: {out['tokens']} tokens per epoch · \$[0-9.]+ per epoch "
+                     r".* 3 epochs: \$", text)
 
 
 def test_show_summary_marks_an_estimate(capsys, tree):
@@ -406,7 +419,8 @@ class CountTokensServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-                outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                outer.requests.append({"path": self.path,
+                                       "headers": {k.lower(): v for k, v in self.headers.items()},
                                        "body": body})
                 if outer.error is not None:
                     status, answer = outer.error
@@ -445,23 +459,27 @@ KEY = "sk-ant-test-SECRET-0123"
     ("claude-sonnet-4-5", "ANTHROPIC_API_KEY", "x-api-key", "/v1/messages/count_tokens"),
     ("gemini-2.5-pro", "GEMINI_API_KEY", "x-goog-api-key", "/v1beta/models/gemini-2.5-pro:countTokens"),
 ])
-def test_count_api_shows_the_providers_exact_count(capsys, tree, monkeypatch, count_server, model, env, header,
-                                                    path):
+def test_count_api_shows_the_providers_exact_count(capsys, tree, monkeypatch, count_server, model, env,
+                                                    header, path):
     monkeypatch.setenv(env, KEY)
     report = run_json(capsys, "count", str(tree), "-m", model, "--api", "--api-timeout", "20")
-    assert report["api"] == {"state": "exact"} and report["exactness"] == "exact-api" and report["exact"] is True
+    assert (report["api"] == {"state": "exact"} and report["exactness"] == "exact-api"
+            and report["exact"] is True)
     for f in report["files"]:
         text = FILES[f["path"].rsplit("/", 1)[-1]]
         assert f["count"] == len(text) and f["exactness"] == "exact-api"  # the server's number, not ≈
-        assert f["tokens"] == tiktoken_count("o200k_base", text)  # the local tokenizer's, for the tokens shown
-    assert report["total"]["count"] == sum(len(t) for t in FILES.values()) and report["total"]["basis"] is None
+        # the local tokenizer's, for the tokens shown
+        assert f["tokens"] == tiktoken_count("o200k_base", text)
+    assert (report["total"]["count"] == sum(len(t) for t in FILES.values())
+            and report["total"]["basis"] is None)
     assert len(count_server.requests) == len(FILES)
     assert {r["path"] for r in count_server.requests} == {path}
     assert all(r["headers"][header] == KEY for r in count_server.requests)
 
     code, out, _ = run(capsys, "count", str(tree), "-m", model, "--api", "--cost")
     assert code == 0 and "≈" not in out and "exact (API): 3 of 3 files" in out
-    assert len(count_server.requests) == 2 * len(FILES)  # each command asks again: its counter lives for one run
+    # each command asks again: its counter lives for one run
+    assert len(count_server.requests) == 2 * len(FILES)
 
 
 def test_count_api_failures_keep_the_estimate_with_the_reason(capsys, tree, monkeypatch, count_server):

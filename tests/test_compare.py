@@ -59,7 +59,8 @@ def test_chat_documents_also_count_the_rendered_prompt(tokenizer):
     qwen = tokenizer("qwen2")
     assert by_model["qwen2"].rendered_tokens == count_conversation(qwen, messages, template_for(qwen)).tokens
     assert by_model["o200k_base"].rendered_estimate
-    assert by_model["llama3"].rendered_tokens is None and "no chat template" in by_model["llama3"].rendered_error
+    assert (by_model["llama3"].rendered_tokens is None
+            and "no chat template" in by_model["llama3"].rendered_error)
 
 
 def test_model_list_parsing():

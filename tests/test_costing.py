@@ -48,16 +48,20 @@ def test_an_api_count_makes_it_exact():
 
 
 def test_a_tokenizer_spec_is_exact_for_itself_and_uses_its_own_window():
-    facts = facts_for("mistral-tekken", 50, tokenizer_window=32768)  # the catalog calls Mistral models estimates
+    # the catalog calls Mistral models estimates
+    facts = facts_for("mistral-tekken", 50, tokenizer_window=32768)
     assert facts.exact and facts.count == 50 and facts.prices is None and facts.context_window == 32768
     assert facts_for("o200k_base", 7).to_json()["cost"] is None
 
 
-@pytest.mark.parametrize("name, encoding", [("claude-sonnet-4-5", "o200k_base"), ("gemini-2.5-pro", "o200k_base"),
+@pytest.mark.parametrize("name, encoding", [("claude-sonnet-4-5", "o200k_base"),
+                                            ("gemini-2.5-pro", "o200k_base"),
                                             ("anthropic:claude-opus-4-1", "o200k_base")])
 def test_api_names_load_their_counting_tokenizer(name, encoding):
     tokenizer = load_tokenizer(name)
-    assert list(tokenizer.encode(TEXT).ids) == tiktoken.get_encoding(encoding).encode(TEXT, allowed_special="all")
+    assert list(tokenizer.encode(TEXT).ids) == tiktoken.get_encoding(encoding).encode(
+        TEXT, allowed_special="all"
+    )
     assert any(name in note for note in resolve(name).notes)
 
 

@@ -24,7 +24,9 @@ from tokenprism.tokenization.encoding import (
 # text — at the start and after each special token — so the first token of such a run
 # carries one space byte more than the text has (llama.cpp's add_space_prefix).
 PREFIX_SPACE = {"phi3"}
-CANDIDATE_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<s>", "</s>", "<|user|>")
+CANDIDATE_SPECIALS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<s>", "</s>", "<|user|>"
+)
 
 
 def assert_tiles(enc: Encoding, text: str) -> None:
@@ -233,7 +235,9 @@ def test_search_equals_searchsorted_for_any_int(dtype):
     ends = np.array([0, 2, 2, 7, 40], dtype)
     for value in (-(2**40), -1, 0, 1, 2, 3, 7, 39, 40, 41, 2**31 - 1, 2**31, 2**40):
         for side in ("left", "right"):
-            assert search(ends, value, side) == int(np.searchsorted(ends.astype(object), value, side)), (value, side)
+            assert search(ends, value, side) == int(
+                np.searchsorted(ends.astype(object), value, side)
+            ), (value, side)
 
 
 def test_tile_from_char_counts_agrees_with_byte_lengths():

@@ -72,7 +72,8 @@ def gguf_bytes(kvs: list[tuple[str, int, object]], version: int = 3, endian: str
             return string(v)
         if kind == ARRAY:
             element, items = v
-            return struct.pack(endian + "IQ", element, len(items)) + b"".join(value(element, i) for i in items)
+            return (struct.pack(endian + "IQ", element, len(items))
+                    + b"".join(value(element, i) for i in items))
         return struct.pack(endian + _SCALAR[kind], v)
 
     out = [b"GGUF", struct.pack(endian + "IQQ", version, 0, len(kvs))]
@@ -137,7 +138,8 @@ def test_reads_only_the_header_of_a_huge_file(testdata_models, tmp_path):
     assert header.length == header_length
     assert read < header_length + (2 << 20), f"read {read} bytes for a {header_length}-byte header"
     tok = load_gguf(big, "big")
-    assert tok.encode("Hello world").ids.tolist() == load_gguf(source, "gpt2").encode("Hello world").ids.tolist()
+    assert (tok.encode("Hello world").ids.tolist()
+            == load_gguf(source, "gpt2").encode("Hello world").ids.tolist())
 
 
 # -- the loaded tokenizer -----------------------------------------------------------------------
@@ -153,7 +155,8 @@ def test_load_gguf_describes_the_file(alias, testdata_models):
     assert tok.info.vocab_size == len(metadata["tokenizer.ggml.tokens"])
     assert tok.chat_template == metadata.get("tokenizer.chat_template")
     via_spec = load_tokenizer(str(path))
-    assert via_spec.info.kind == "gguf" and via_spec.encode(CORPUS["prose"]).equals(tok.encode(CORPUS["prose"]))
+    assert (via_spec.info.kind == "gguf"
+            and via_spec.encode(CORPUS["prose"]).equals(tok.encode(CORPUS["prose"])))
 
 
 # What llama.cpp puts in front of a text (llama_vocab::get_add_bos): Llama 3 and SentencePiece
@@ -212,7 +215,8 @@ print(json.dumps({"seconds": time.perf_counter() - start, "transformers": "trans
 def _load_in_subprocess(path: Path, cache: Path, text: str) -> dict:
     env = dict(os.environ, TOKENPRISM_CACHE_DIR=str(cache), TRANSFORMERS_VERBOSITY="error")
     out = subprocess.run(
-        [sys.executable, "-c", _LOAD_SCRIPT, str(path), text], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _LOAD_SCRIPT, str(path), text], env=env, capture_output=True, text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.splitlines()[-1])
@@ -236,7 +240,8 @@ def _only_entry(cache: Path) -> Path:
     return entries[0]
 
 
-def test_cache_follows_a_changed_header_even_with_the_same_size_and_mtime(testdata_models, tmp_path, monkeypatch):
+def test_cache_follows_a_changed_header_even_with_the_same_size_and_mtime(testdata_models, tmp_path,
+                                                                           monkeypatch):
     monkeypatch.setenv("TOKENPRISM_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "copy.gguf"
     data = gguf_path(testdata_models, "gpt2").read_bytes()
@@ -300,7 +305,8 @@ def _truncations(models: Path):
 
 
 @pytest.mark.parametrize(
-    "case", ["magic only", "inside the counts", "inside the first key", "inside the vocabulary", "one byte short"]
+    "case",
+    ["magic only", "inside the counts", "inside the first key", "inside the vocabulary", "one byte short"],
 )
 def test_truncated_file_is_corrupt(case, testdata_models, tmp_path):
     path = tmp_path / "truncated.gguf"

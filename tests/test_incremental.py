@@ -70,7 +70,8 @@ def wordpiece_tokenizer():
 
     from tokenprism.tokenization.huggingface import HuggingFaceTokenizer
 
-    words = ["the", "word", "don", "def", "return", "end", "text", "im", "start", "s", "x", "f", "a", "b", "z"]
+    words = ["the", "word", "don", "def", "return", "end", "text", "im", "start", "s", "x", "f", "a", "b",
+             "z"]
     pieces = ["##s", "##t", "##a", "##b", "##e", "##x", "##rd", "##or"] + [f"##{c}" for c in "0123456789"]
     symbols = list("()[]{}<>|:;,.!'=#_") + list("0123456789") + ["한", "국", "어", "日", "本", "é"]
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + words + pieces + symbols)}
@@ -255,7 +256,8 @@ def one_long_line(size: int, seed: int = 3) -> str:
     import random
 
     rng = random.Random(seed)
-    words = ["the", "quick", "fox", "한국어", "日本語のテキスト", "🙂👍🏽", "résumé", "x=1;", "(a, b)", "don't"]
+    words = ["the", "quick", "fox", "한국어", "日本語のテキスト", "🙂👍🏽", "résumé", "x=1;", "(a, b)",
+             "don't"]
     return " ".join(rng.choice(words) for _ in range(size // 6))[:size]
 
 

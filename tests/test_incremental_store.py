@@ -82,7 +82,8 @@ def test_identical_leading_chunks_mean_the_same_head(text, changes, head):
 
 def piece_of(ends: list[int]) -> Piece:
     n = len(ends)
-    return Piece(np.arange(n, dtype=np.int32) + 100, np.asarray(ends, np.int64), (np.arange(n) % 3).astype(np.uint8))
+    return Piece(np.arange(n, dtype=np.int32) + 100, np.asarray(ends, np.int64),
+                 (np.arange(n) % 3).astype(np.uint8))
 
 
 @st.composite
@@ -142,7 +143,8 @@ def test_block_store_matches_flat_arrays(initial, steps, parts):
             assert store.flags_at(np.arange(len(flat))[::-1]).tolist() == flat.flags[::-1].tolist()
             offsets = np.arange(-1, (int(flat.ends[-1]) if len(flat) else 0) + 2)[::-1]
             for side in ("left", "right"):
-                assert store.ranks(offsets, side).tolist() == np.searchsorted(flat.ends, offsets, side).tolist()
+                assert (store.ranks(offsets, side).tolist()
+                        == np.searchsorted(flat.ends, offsets, side).tolist())
             for offset in (0, start, new_end, new_end + 1, int(flat.ends[-1]) if len(flat) else 0):
                 for side in ("left", "right"):
                     assert store.rank(offset, side) == int(np.searchsorted(flat.ends, offset, side=side))
@@ -157,7 +159,8 @@ def test_block_store_matches_flat_arrays(initial, steps, parts):
                     assert z + offset == (store.rank(hi) if hi is not None else len(store))
                     assert [r + offset for r in ranks] == [min(store.rank(x), z + offset) for x in inner]
                     local = store.block_piece(b, a, z)
-                    assert np.array_equal(local.ends + int(store.bases[b]), flat.ends[a + offset : z + offset])
+                    assert np.array_equal(local.ends + int(store.bases[b]),
+                                          flat.ends[a + offset : z + offset])
         frozen = store.frozen()
         before = store.slice(0, len(store))
         if len(store):
@@ -167,7 +170,8 @@ def test_block_store_matches_flat_arrays(initial, steps, parts):
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text("xyz\n가🙂", min_size=1, max_size=200), runs=st.lists(
-    st.tuples(st.floats(0, 1), st.lists(st.tuples(st.integers(0, 2), st.text("ab한🙂", max_size=3)), max_size=12)),
+    st.tuples(st.floats(0, 1),
+              st.lists(st.tuples(st.integers(0, 2), st.text("ab한🙂", max_size=3)), max_size=12)),
     max_size=6))
 def test_typing_runs_keep_every_version_right(text, runs):
     """Typing in one place (each edit where the last one ended) leaves later chunks'

@@ -18,7 +18,8 @@ _ALPHABET = st.sampled_from(
     + ["\u00a0", "\u2003", "한", "글", "東", "京", "ア", "🙂", "👍", "🏽", "\u200d", "\ufe0f", "𝔘", "٣", "ß"]
 )
 _TEXT = st.lists(
-    st.one_of(_ALPHABET, st.sampled_from(["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "'re", "   ", "\r\n"])),
+    st.one_of(_ALPHABET,
+              st.sampled_from(["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "'re", "   ", "\r\n"])),
     max_size=60,
 ).map("".join)
 

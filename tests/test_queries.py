@@ -23,10 +23,12 @@ SPLIT_TEXTS = [
     "🧑\u200d💻👍🏽🀄!한 🀄𝔘 <|endoftext|> 𓀀",
 ]
 ALPHABET = st.sampled_from(
-    ["a", "b", " ", "\n", "  ", "한", "🫠", "🪿", "𠜎", "👍🏽", "🀄", "𝔘", "é", "<|endoftext|>", "\u3000", "x y"]
+    ["a", "b", " ", "\n", "  ", "한", "🫠", "🪿", "𠜎", "👍🏽", "🀄", "𝔘", "é", "<|endoftext|>", "\u3000",
+     "x y"]
 )
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
-EDITS = st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), st.lists(ALPHABET, max_size=4).map("".join)), max_size=6)
+EDITS = st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), st.lists(ALPHABET, max_size=4).map("".join)),
+                 max_size=6)
 
 
 @functools.cache
@@ -115,7 +117,8 @@ def test_every_query_on_an_edited_snapshot_equals_a_fresh_encoding(text, edits, 
             span = slice(first, max(first, last))
             assert run.first == first and len(run) == max(0, last - first)
             assert run.ids.tolist() == fresh.ids[span].tolist()
-            assert run.starts.tolist() == starts[span].tolist() and run.ends.tolist() == fresh.ends[span].tolist()
+            assert (run.starts.tolist() == starts[span].tolist()
+                    and run.ends.tolist() == fresh.ends[span].tolist())
             assert run.special.tolist() == ((fresh.flags[span] & SPECIAL) != 0).tolist()
             assert run.continues.tolist() == ((fresh.flags[span] & CONTINUES) != 0).tolist()
             assert snapshot.segments(first, last) == fresh.segments(first, last)

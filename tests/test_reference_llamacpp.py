@@ -45,7 +45,8 @@ def test_every_reference_case_matches_llama_cpp(alias, testdata_models, tokenize
         ours = tok.encode(text, SpecialTokens.TEXT).ids.tolist()
         if ours != expected:
             mismatches.append(f"{text!r}: ours {ours} llama.cpp {expected}")
-    assert not mismatches, f"{alias}: {len(mismatches)}/{len(cases)} cases differ:\n" + "\n".join(mismatches[:10])
+    assert not mismatches, (f"{alias}: {len(mismatches)}/{len(cases)} cases differ:\n"
+                            + "\n".join(mismatches[:10]))
 
 
 @pytest.mark.parametrize("alias", GGUF_NAMES)

@@ -50,7 +50,8 @@ def test_aliases_fall_back_to_the_hub_without_a_local_file(monkeypatch, tmp_path
     models = tmp_path / "models"
     models.mkdir()
     (models / "My-Llama-3-8B.Q4_K_M.gguf").write_bytes(b"")
-    assert resolve("llama3", LoadOptions(gguf_search_paths=(str(models),))).target == str(models / "My-Llama-3-8B.Q4_K_M.gguf")
+    assert (resolve("llama3", LoadOptions(gguf_search_paths=(str(models),))).target
+            == str(models / "My-Llama-3-8B.Q4_K_M.gguf"))
     pinned = LoadOptions(alias_paths=(("llama3", str(models)),))
     assert resolve("llama3", pinned).kind == "directory"
 
@@ -106,7 +107,8 @@ def exported_phi3(tokenizer, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("exported") / "phi3-hf"
     folder.mkdir()
     phi3.backend.save(str(folder / "tokenizer.json"))
-    config = {key: phi3.config.get(key) for key in ("chat_template", "bos_token", "eos_token", "add_bos_token")}
+    config = {key: phi3.config.get(key)
+              for key in ("chat_template", "bos_token", "eos_token", "add_bos_token")}
     config["eos_token"] = {"content": config["eos_token"], "special": True}  # the AddedToken form
     (folder / "tokenizer_config.json").write_text(json.dumps(config))
     return folder
@@ -161,7 +163,8 @@ def test_hub_id_fails_fast_offline(offline_flag, tmp_path):
     if offline_flag:
         env["HF_HUB_OFFLINE"] = offline_flag
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", _HUB_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", _HUB_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120)
     wall = time.perf_counter() - started
     assert out.returncode == 0, out.stderr
     outcome = json.loads(out.stdout.splitlines()[-1])

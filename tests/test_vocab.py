@@ -58,7 +58,8 @@ def test_contains_and_words_filters(o200k):
             text = ref.decode_bytes([token_id]).decode("utf-8")
         except (KeyError, UnicodeDecodeError):
             continue
-        if "token" in text and text[:1] == " " and text[1:].isalpha() and token_id not in tok.special_tokens.values():
+        if ("token" in text and text[:1] == " " and text[1:].isalpha()
+                and token_id not in tok.special_tokens.values()):
             expected.add(token_id)
     assert {e.id for e in found} == expected
     ranks = [e.rank for e in explore(tok, contains="ing", limit=20)]

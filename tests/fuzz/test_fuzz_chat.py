@@ -17,18 +17,21 @@ only_under_make_fuzz()
 
 roles = st.sampled_from(["system", "user", "assistant", "tool", "", "x" * 3, 7, None])
 contents = st.one_of(st.text(max_size=30), st.none(), st.integers(),
-                     st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=10)}), max_size=2))
+                     st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=10)}),
+                              max_size=2))
 message = st.dictionaries(st.sampled_from(["role", "content", "name", "tool_calls", "thinking"]),
                           st.one_of(roles, contents), max_size=4)
 conversation = st.one_of(
     st.lists(message, max_size=4),
     st.fixed_dictionaries({"messages": st.lists(message, max_size=4)},
-                          optional={"tools": st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=5)))}),
+                          optional={"tools": st.lists(st.dictionaries(st.text(max_size=5),
+                                                                      st.text(max_size=5)))}),
 )
 documents = st.one_of(conversation, st.lists(conversation, max_size=3))
 # JSON nesting kept shallow here; deep nesting has its own test below
 shallow = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                        max_leaves=15)
 
 
@@ -61,7 +64,8 @@ def mutate(draw, text: str) -> str:
     if how == "cut":
         return text[:at]
     if how == "insert":
-        return text[:at] + draw(st.sampled_from(["{", "]", '"', "\\", "\n", "\x00", "\ud800", "- ", ": ", "*A"])) + text[at:]
+        return text[:at] + draw(st.sampled_from(["{", "]", '"', "\\", "\n", "\x00", "\ud800", "- ", ": ",
+                                                 "*A"])) + text[at:]
     if how == "bom":
         return "\ufeff" + text
     return text

@@ -21,7 +21,8 @@ characters = st.characters(blacklist_categories=("Cs",))  # lone surrogates are 
 pieces = st.one_of(
     st.sampled_from(FRAGMENTS),
     st.text(characters, max_size=6),
-    st.builds(lambda c, n: c * n, st.sampled_from([" ", "\n", "0", "a", "é", "🙂", "\t", "<|"]), st.integers(1, 40)),
+    st.builds(lambda c, n: c * n, st.sampled_from([" ", "\n", "0", "a", "é", "🙂", "\t", "<|"]),
+              st.integers(1, 40)),
 )
 texts = st.lists(pieces, max_size=30).map("".join)
 batches = st.lists(

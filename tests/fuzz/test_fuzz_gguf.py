@@ -17,12 +17,14 @@ from tokenprism.tokenization.gguf import read_header
 
 only_under_make_fuzz()
 
-SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q",
+           12: "<d"}
 KEYS = ["tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.merges",
         "tokenizer.ggml.token_type", "tokenizer.chat_template", "general.architecture", "general.name",
         "llama.context_length", "x"]
 # counts and lengths around the edges: 0, small, "a bit more than the file", huge
-sizes = st.one_of(st.integers(0, 40), st.sampled_from([255, 256, 65535, 1 << 31, (1 << 63) + 5, (1 << 64) - 1]))
+sizes = st.one_of(st.integers(0, 40),
+                  st.sampled_from([255, 256, 65535, 1 << 31, (1 << 63) + 5, (1 << 64) - 1]))
 
 
 def u32(n: int) -> bytes:
@@ -42,7 +44,8 @@ def values(draw, depth: int = 0) -> tuple[int, bytes]:
     """(type, encoded value) of any GGUF type, arrays nested up to a few levels."""
     kind = draw(st.sampled_from([*SCALARS, 8, 9, 9, draw(st.integers(0, 40))]))
     if kind in SCALARS:
-        return kind, draw(st.binary(min_size=struct.calcsize(SCALARS[kind]), max_size=struct.calcsize(SCALARS[kind])))
+        return kind, draw(st.binary(min_size=struct.calcsize(SCALARS[kind]),
+                                    max_size=struct.calcsize(SCALARS[kind])))
     if kind == 8:
         text = draw(st.binary(max_size=30))
         return 8, gguf_string(text, draw(st.one_of(st.none(), sizes)))

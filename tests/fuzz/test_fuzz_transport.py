@@ -61,11 +61,13 @@ json_values = st.recursive(
 )
 messages = st.builds(
     lambda i, method, params: {"jsonrpc": "2.0", "id": i, "method": method, "params": params},
-    st.integers(0, 1 << 40), st.sampled_from(["initialize", "textDocument/didChange", "x/y", "é"]), json_values,
+    st.integers(0, 1 << 40), st.sampled_from(["initialize", "textDocument/didChange", "x/y", "é"]),
+    json_values,
 )
 # header blocks a client may send: other fields, any case, blank lines first, a Content-Type
 headers = st.sampled_from([
-    None, b"content-length: %d\r\n\r\n", b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n",
+    None, b"content-length: %d\r\n\r\n",
+    b"Content-Length: %d\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n",
     b"Content-Type: x\r\nContent-Length:   %d  \r\n\r\n", b"\r\nContent-Length: %d\r\n\r\n",
 ])
 
@@ -89,8 +91,9 @@ def run_framed(msgs, kinds, cuts):
 @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.one_of(
     st.binary(max_size=300),
-    st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([b"Content-Length: ", b"\r\n", b"\r\n\r\n", b"-1",
-                                                                 b"99999999999999999999", b"{}", b"[]"])),
+    st.lists(st.one_of(st.binary(max_size=40),
+                       st.sampled_from([b"Content-Length: ", b"\r\n", b"\r\n\r\n", b"-1",
+                                        b"99999999999999999999", b"{}", b"[]"])),
              max_size=20).map(b"".join),
 ), cuts=st.lists(st.integers(0, 1 << 16), max_size=12))
 def run_garbage(data, cuts):

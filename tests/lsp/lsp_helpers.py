@@ -136,7 +136,8 @@ async def wait_stats(client, uri: str, version: int, timeout: float = WAIT, mode
 
     stats = await until(found, client, timeout)
     if stats is None:
-        raise AssertionError(f"no documentStats for {uri} v{version} {model or ''} in {timeout:.0f} s; got {client.stats[-3:]}")
+        raise AssertionError(f"no documentStats for {uri} v{version} {model or ''} in {timeout:.0f} s; "
+                             f"got {client.stats[-3:]}")
     return stats
 
 
@@ -191,7 +192,8 @@ def reference_position(text: str, offset: int, encoding: str) -> dict:
     "\\r" and "\\n" stays on the line of the "\\r" (no LSP position can say otherwise)."""
     prefix = text[:offset]
     breaks = list(re.finditer(r"\r\n|\r|\n", prefix))
-    if breaks and breaks[-1].end() == offset and breaks[-1].group() == "\r" and text[offset : offset + 1] == "\n":
+    if (breaks and breaks[-1].end() == offset and breaks[-1].group() == "\r"
+            and text[offset : offset + 1] == "\n"):
         breaks.pop()
     line_start = breaks[-1].end() if breaks else 0
     return {"line": len(breaks), "character": units(text[line_start:offset], encoding)}

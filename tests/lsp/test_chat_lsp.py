@@ -78,7 +78,8 @@ async def chat_hints(client, uri: str, text: str, minimum: int, timeout: float =
         )
         ours = [h for h in hints or [] if "prompt token" in h.label or ": " in h.label]
         if len(ours) >= minimum or time.monotonic() > deadline:
-            return [{"label": h.label, "position": {"line": h.position.line, "character": h.position.character}}
+            return [{"label": h.label,
+                     "position": {"line": h.position.line, "character": h.position.character}}
                     for h in ours]
         await asyncio.sleep(0.1)
 
@@ -122,7 +123,8 @@ async def test_render_chat_matches_transformers_and_hints_sit_at_messages(client
     assert "".join(specials).count("<|im_start|>") == len(MESSAGES) + 1
 
     hints = await chat_hints(client, uri, text, len(MESSAGES) + 1)
-    expected = {(f"{m['role']}: {m['tokens']}", json.dumps(reference_position(text, end, encoding), sort_keys=True))
+    expected = {(f"{m['role']}: {m['tokens']}",
+                 json.dumps(reference_position(text, end, encoding), sort_keys=True))
                 for m, (_, end) in zip(result["messages"], spans)}
     got = {(h["label"], json.dumps(h["position"], sort_keys=True)) for h in hints}
     assert expected <= got
@@ -141,13 +143,17 @@ async def test_jsonl_hints_per_line_total_and_a_diagnostic_for_a_bad_line(client
 
     tok = load_tokenizer("qwen2")
     hf = reference(tok, tok.chat_template)
-    counts = [len(hf.apply_chat_template(MESSAGES[:k], tokenize=True, add_generation_prompt=True)["input_ids"])
-              for k in (2, 4)]
+    counts = [
+        len(hf.apply_chat_template(MESSAGES[:k], tokenize=True, add_generation_prompt=True)["input_ids"])
+        for k in (2, 4)
+    ]
     encoding = client.position_encoding
     line_hints = {h["label"]: h["position"] for h in hints if not h["label"].startswith("Σ")}
     assert line_hints == {
         f"{counts[0]} prompt tokens": reference_position(text, len(lines[0]), encoding),
-        f"{counts[1]} prompt tokens": reference_position(text, len(lines[0]) + len(lines[1]) + 2 + len(lines[2]), encoding),
+        f"{counts[1]} prompt tokens": reference_position(
+            text, len(lines[0]) + len(lines[1]) + 2 + len(lines[2]), encoding
+        ),
     }
     assert f"Σ {sum(counts)} prompt tokens in 2 conversations (qwen2)" in {h["label"] for h in hints}
     (diagnostic,) = await diagnostics_for(client, uri)
@@ -181,7 +187,8 @@ async def test_broken_template_gives_a_diagnostic_and_an_error_not_a_crash(clien
         result = await request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}})
         assert result["error"] == diagnostic.message and result["tokens"] == 0
         # the server still answers everything else
-        assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+        assert (await request(client, "tokenprism/count",
+                              {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
 
 
 async def test_a_looping_template_is_stopped_and_the_server_keeps_answering(client, tmp_path):
@@ -208,17 +215,20 @@ async def test_template_files_outside_the_workspace_fifos_and_non_templates_are_
     template.write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
     uri = "file:///chat/outside.json"
     async with opened_with_template(client, template, uri, outside=False):
-        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        result = await asyncio.wait_for(
+            request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
         assert "outside the workspace" in result["error"] and result["rendered"] == ""
     fifo = tmp_path / "fifo.jinja"
     os.mkfifo(fifo)
     uri = "file:///chat/fifo.json"
     async with opened_with_template(client, fifo, uri):
-        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        result = await asyncio.wait_for(
+            request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
         assert result["error"] == f"chat template {fifo} is not a regular file"
     uri = "file:///chat/passwd.json"
     async with opened_with_template(client, "/etc/passwd", uri):
-        result = await asyncio.wait_for(request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
+        result = await asyncio.wait_for(
+            request(client, "tokenprism/renderChat", {"textDocument": {"uri": uri}}), 20)
         assert "is not a chat template" in result["error"] and "root:" not in json.dumps(result)
 
 
@@ -262,17 +272,21 @@ async def test_chat_template_setting_renders_llama3_like_transformers(llama_clie
     tok = load_tokenizer("llama3")
     hf = reference(tok, LLAMA_TEMPLATE.read_text(encoding="utf-8"))
     assert result["rendered"] == hf.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
-    assert result["tokens"] == len(hf.apply_chat_template(MESSAGES, tokenize=True, add_generation_prompt=True)["input_ids"])
+    assert result["tokens"] == len(
+        hf.apply_chat_template(MESSAGES, tokenize=True, add_generation_prompt=True)["input_ids"]
+    )
     assert result["templateSource"] == str(LLAMA_TEMPLATE)
     # the model can be asked for per request: o200k_base has no template, so the cookbook estimate
-    openai = await request(llama_client, "tokenprism/renderChat", {"textDocument": {"uri": uri}, "model": "gpt-4o"})
+    openai = await request(llama_client, "tokenprism/renderChat",
+                           {"textDocument": {"uri": uri}, "model": "gpt-4o"})
     assert openai["estimate"] is True and openai["model"] == "o200k_base"
 
 
 @pytest.mark.slow
 async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount_fast(client):
     lines = [json.dumps({"messages": [{"role": "user", "content": f"Question {i}: " + "why? " * 40},
-                                      {"role": "assistant", "content": "Because. " * 40}]}) for i in range(3000)]
+                                      {"role": "assistant", "content": "Because. " * 40}]})
+             for i in range(3000)]
     text = "\n".join(lines) + "\n"
     uri = "file:///data/large.jsonl"
     open_document(client, uri, text, language="jsonl")
@@ -288,7 +302,8 @@ async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount
     edited = lines[1500].replace("Question 1500", "Question 1500 (edited)")
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines[:1500] + [edited] + lines[1501:]) + "\n")],
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text="\n".join(lines[:1500] + [edited] + lines[1501:]) + "\n")],
     ))
     await wait_stats(client, uri, 2, timeout=60)
     started = time.monotonic()
@@ -299,17 +314,20 @@ async def test_a_large_jsonl_file_is_counted_in_the_background_and_edits_recount
             break
         await asyncio.sleep(0.1)
     assert new_total != total
-    print(f"recount after a one-line edit of a {len(text) / 1e6:.1f} MB JSONL: {time.monotonic() - started:.2f} s")
+    print(f"recount after a one-line edit of a {len(text) / 1e6:.1f} MB JSONL: "
+          f"{time.monotonic() - started:.2f} s")
     assert time.monotonic() - started < 10
 
 
 async def test_an_edited_template_file_is_rendered_again(client, tmp_path):
     template = tmp_path / "mine.jinja"
-    template.write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}", encoding="utf-8")
+    template.write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}",
+                        encoding="utf-8")
     uri = "file:///chat/own-template.json"
     async with opened_with_template(client, template, uri) as text:
         first = await chat_hints(client, uri, text, 3)
-        template.write_text("{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}", encoding="utf-8")
+        template.write_text("{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}",
+                            encoding="utf-8")
         os.utime(template, (time.time() + 5, time.time() + 5))  # a clearly newer modification time
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:

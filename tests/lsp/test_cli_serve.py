@@ -38,7 +38,8 @@ async def test_serve_agrees_with_the_tokens_command(client, tmp_path):
     path = tmp_path / "doc.txt"
     path.write_bytes(text.encode("utf-8"))
     cli = subprocess.run(
-        CLI + ["tokens", str(path), "--json", "--model", "cl100k_base"], capture_output=True, text=True, timeout=120
+        CLI + ["tokens", str(path), "--json", "--model", "cl100k_base"], capture_output=True, text=True,
+        timeout=120,
     )
     assert cli.returncode == 0, cli.stderr
     expected = json.loads(cli.stdout)
@@ -49,7 +50,8 @@ async def test_serve_agrees_with_the_tokens_command(client, tmp_path):
     assert result["model"] == "cl100k_base"
     assert [t["id"] for t in result["tokens"]] == [t["id"] for t in expected]
     assert [t["range"] for t in result["tokens"]] == [
-        {"start": reference_position(text, t["start"], "utf-16"), "end": reference_position(text, t["end"], "utf-16")}
+        {"start": reference_position(text, t["start"], "utf-16"),
+         "end": reference_position(text, t["end"], "utf-16")}
         for t in expected
     ]
 
@@ -70,7 +72,8 @@ def _read_message(sock: socket.socket) -> dict:
     while b"\r\n\r\n" not in data:
         data += sock.recv(4096)
     header, _, rest = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in header.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    length = int(next(line.split(b":")[1] for line in header.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
     while len(rest) < length:
         rest += sock.recv(65536)
     return json.loads(rest[:length])
@@ -90,7 +93,8 @@ def test_serve_over_tcp():
                     raise
                 time.sleep(0.1)
         with sock:
-            sock.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+            sock.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                 "params": {"capabilities": {}}}))
             reply = _read_message(sock)
             assert reply["id"] == 1
             capabilities = reply["result"]["capabilities"]
@@ -102,6 +106,7 @@ def test_serve_over_tcp():
 
 
 def test_a_bad_tcp_argument_is_one_line():
-    result = subprocess.run(CLI + ["serve", "--tcp", "localhost:notaport"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(CLI + ["serve", "--tcp", "localhost:notaport"], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "--tcp" in result.stderr

@@ -87,7 +87,8 @@ def test_typing_runs_answer_like_a_fresh_scan(seed):
         removed = rng.choice([0, 0, 0, 1])
         end = min(len(text), cursor + removed)
         end += 0 < end < len(text) and text[end - 1 : end + 1] == "\r\n"
-        new = rng.choice(["a", "bc", "한", "😀", "", "\n"] if rng.random() < 0.2 else ["a", "bc", "한", "😀", ""])
+        new = rng.choice(["a", "bc", "한", "😀", "", "\n"] if rng.random() < 0.2
+                         else ["a", "bc", "한", "😀", ""])
         doc.apply_change(reference_position(text, cursor), reference_position(text, end), new, step + 1)
         text = text[:cursor] + new + text[end:]
         cursor += len(new)
@@ -244,7 +245,8 @@ def test_snapshot_range_queries_after_edits_match_the_text(monkeypatch, encoding
         offsets = np.array(rng.sample(range(len(text) + 1), min(len(text) + 1, 120)), np.int64)
         got = list(zip(*(part.tolist() for part in snap.positions_at(offsets))))
         want = [reference_position(text, o) for o in offsets.tolist()]
-        assert got == [(line, units(text[lines[line][0] : o], encoding)) for (line, _), o in zip(want, offsets.tolist())]
+        assert got == [(line, units(text[lines[line][0] : o], encoding))
+                       for (line, _), o in zip(want, offsets.tolist())]
         spans = sorted(rng.randint(0, len(text)) for _ in range(6))
         starts, ends = np.array(spans[0::2]), np.array(spans[1::2])
         expected = [

@@ -24,7 +24,8 @@ def frame(message: dict) -> bytes:
 def session_stderr(log_level: str) -> tuple[str, str]:
     """Run the server over stdio through one bad request and one unanswerable one."""
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "initializationOptions": {"model": "o200k_base"}}},
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"capabilities": {}, "initializationOptions": {"model": "o200k_base"}}},
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
         {"jsonrpc": "2.0", "id": 2, "method": "tokenprism/count", "params": {"ranges": []}},  # no document
         {"jsonrpc": "2.0", "id": 3, "method": "tokenprism/tokens", "params": {"textDocument": {"uri": "file:///never-opened.txt"}}},

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 client = make_client_fixture(profiles=("visual-studio-code",))
 qwen_client = make_client_fixture({"model": "qwen2"}, profiles=("neovim",))
 
-VOCAB_LINE = re.compile(r"id `(\d+)`: (a whole word of the vocabulary|not a whole word) · (?:merge rank ([\d,]+)|a base symbol)")
+VOCAB_LINE = re.compile(r"id `(\d+)`: (a whole word of the vocabulary|not a whole word) · "
+                        r"(?:merge rank ([\d,]+)|a base symbol)")
 
 
 async def vocabulary_notes(client, uri: str, text: str, offset: int, timeout: float = 60.0) -> list[tuple]:
@@ -36,7 +37,8 @@ async def vocabulary_notes(client, uri: str, text: str, offset: int, timeout: fl
         hover = await client.text_document_hover_async(params)
         notes = VOCAB_LINE.findall(hover.contents.value)
         if notes or time.monotonic() > deadline:
-            return [(int(i), what.startswith("a whole"), int(r.replace(",", "")) if r else None) for i, what, r in notes]
+            return [(int(i), what.startswith("a whole"), int(r.replace(",", "")) if r else None)
+                    for i, what, r in notes]
         await asyncio.sleep(0.1)
 
 

@@ -43,7 +43,8 @@ async def test_five_megabytes(client):
     # while the big document is tokenized, other requests answer at once
     hover_started = time.monotonic()
     hover = await client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=small), position=types.Position(line=0, character=1))
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=small),
+                          position=types.Position(line=0, character=1))
     )
     hover_seconds = time.monotonic() - hover_started
     assert hover is not None and hover_seconds < 1.0, hover_seconds
@@ -57,13 +58,16 @@ async def test_five_megabytes(client):
     hints = await client.text_document_inlay_hint_async(
         types.InlayHintParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=types.Position(line=lines - 60, character=0), end=types.Position(line=lines, character=0)),
+            range=types.Range(start=types.Position(line=lines - 60, character=0),
+                              end=types.Position(line=lines, character=0)),
         )
     )
     hint_seconds = time.monotonic() - started
     assert len(hints) > 30 and hint_seconds < 1.0, hint_seconds
     assert hints[-1].position == types.Position(**reference_position(text, len(text) - 1, "utf-16"))
-    assert int(hints[-1].label.split()[0].replace(",", "")) == len(load_tokenizer("o200k_base").encode("x" * 12_000 + "\n"))
+    assert int(hints[-1].label.split()[0].replace(",", "")) == len(
+        load_tokenizer("o200k_base").encode("x" * 12_000 + "\n")
+    )
 
     # an edit in the middle: the state catches up and matches a fresh encode
     middle = len(text) // 2
@@ -73,7 +77,8 @@ async def test_five_megabytes(client):
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=position, end=position), text="😀 new words")],
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=position, end=position), text="😀 new words")],
         )
     )
     stats = await wait_stats(client, uri, 2, timeout=120)
@@ -83,7 +88,8 @@ async def test_five_megabytes(client):
     counted = await request(
         client,
         "tokenprism/count",
-        {"textDocument": {"uri": uri}, "ranges": [{"start": position, "end": {"line": position.line + 1, "character": 0}}]},
+        {"textDocument": {"uri": uri},
+         "ranges": [{"start": position, "end": {"line": position.line + 1, "character": 0}}]},
     )
     assert counted["version"] == 2 and counted["counts"][0] > 0
 
@@ -95,7 +101,9 @@ async def test_five_megabytes(client):
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=3 + k),
-                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text="q")],
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text="q")
+                ],
             )
         )
     stats = await wait_stats(client, uri, 42, timeout=120)

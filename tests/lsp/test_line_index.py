@@ -105,7 +105,8 @@ def test_blocks_stay_between_a_quarter_and_twice_their_size(monkeypatch, block_l
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.text(alphabet="a\r\n", max_size=30),
-    edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 4), st.text(alphabet="a\r\n", max_size=5)), max_size=12),
+    edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 4), st.text(alphabet="a\r\n", max_size=5)),
+                   max_size=12),
 )
 def test_edits_splitting_and_joining_crlf(text, edits):
     """Line breaks made and unmade by edits: "\\r" then "\\n" typed apart, a "\\r\\n" cut in two."""
@@ -150,7 +151,8 @@ def test_what_a_reader_gets_never_writes_into_the_index():
     text = "a\n" * 5000
     index = LineIndex.of(text)
     edited = index.edited(text + "b", len(text), len(text), 1)
-    for answer in (edited.starts_between(0, 3000), edited.starts_at(np.arange(10)), edited.locate(np.arange(9))[1]):
+    for answer in (edited.starts_between(0, 3000), edited.starts_at(np.arange(10)),
+                   edited.locate(np.arange(9))[1]):
         answer[:] = -1
     assert edited.starts_between(0, len(edited)).tolist() == regex_starts(text + "b")
     assert index.starts_between(0, len(index)).tolist() == regex_starts(text)

@@ -213,11 +213,13 @@ async def test_hover_shows_the_tokens_of_a_split_emoji(client):
     assert "⇥" in tab.contents.value
     # out-of-range positions clamp; an unknown document gives nothing
     far = await client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=99, character=99))
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                          position=types.Position(line=99, character=99))
     )
     assert far is not None
     none = await client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri="file:///nope"), position=types.Position(line=0, character=0))
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri="file:///nope"),
+                          position=types.Position(line=0, character=0))
     )
     assert none is None
 
@@ -256,7 +258,8 @@ async def test_semantic_tokens_alternate_and_never_cross_a_line(client):
         ranged = await client.text_document_semantic_tokens_range_async(
             types.SemanticTokensRangeParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(start=types.Position(line=3, character=0), end=types.Position(line=5, character=0)),
+                range=types.Range(start=types.Position(line=3, character=0),
+                                  end=types.Position(line=5, character=0)),
             )
         )
     pieces = decode_semantic(list(result.data))
@@ -335,7 +338,8 @@ async def test_counts_with_split_characters_at_the_edges(client):
     hints = await client.text_document_inlay_hint_async(
         types.InlayHintParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=len(lines), character=0)),
+            range=types.Range(start=types.Position(line=0, character=0),
+                              end=types.Position(line=len(lines), character=0)),
         )
     )
     assert [int(h.label.split()[0]) for h in hints] == result["counts"]
@@ -365,7 +369,8 @@ async def test_each_character_counts_its_split_tokens_with_it(client, model):
         hints = await client.text_document_inlay_hint_async(
             types.InlayHintParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=3, character=0)),
+                range=types.Range(start=types.Position(line=0, character=0),
+                                  end=types.Position(line=3, character=0)),
             )
         )
         per_line = [sum(1 for x in anchors if s <= x < nxt) for s, _, nxt in line_spans(text)[:3]]

@@ -22,13 +22,17 @@ async def test_settings_changed_while_a_catch_up_runs_are_picked_up(testdata_mod
         if doc.task is not None and not doc.task.done() and session.tokenizers.get("o200k_base"):
             break
     assert doc.task is not None and not doc.task.done(), "the first advance finished too early to race"
-    settings, problems = Settings.from_dict({"modelByLanguage": {"python": "starcoder2"}, "specialTokens": "text"})
+    settings, problems = Settings.from_dict(
+        {"modelByLanguage": {"python": "starcoder2"}, "specialTokens": "text"}
+    )
     assert not problems
     session.apply_settings(settings)
     # a first GGUF load converts the vocabulary: minutes on a busy 2-core machine
-    await until(lambda: doc.view is not None and doc.view.model == "starcoder2" and doc.task.done(), timeout=300)
+    await until(lambda: doc.view is not None and doc.view.model == "starcoder2" and doc.task.done(),
+                timeout=300)
     assert doc.view.model == "starcoder2"
-    assert doc.view.encoding.encoding().ids.tolist() == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist()
+    assert (doc.view.encoding.encoding().ids.tolist()
+            == load_tokenizer("starcoder2").encode(text, SpecialTokens.TEXT).ids.tolist())
     session.shutdown()
 
 

@@ -117,7 +117,8 @@ async def test_model_change_retokenizes_and_a_bad_model_keeps_the_last_good_one(
         assert any(isinstance(r, types.WorkDoneProgressEnd) for r in reports)
         errors_before = [m for m in client.messages if m.type == types.MessageType.Error]
         async with configured(client, model="./no/such/tokenizer.gguf"):
-            await until(lambda: len([m for m in client.messages if m.type == types.MessageType.Error]) > len(errors_before))
+            await until(lambda: len([m for m in client.messages if m.type == types.MessageType.Error])
+                        > len(errors_before))
             await asyncio.sleep(0.3)  # time for a second message, which must not come
             errors = [m for m in client.messages if m.type == types.MessageType.Error][len(errors_before):]
             assert len(errors) == 1, errors
@@ -178,7 +179,8 @@ async def test_bad_requests_get_errors_and_the_server_keeps_going(client):
     result = await request(
         client,
         "tokenprism/count",
-        {"textDocument": {"uri": uri}, "ranges": [{"start": {"line": 0, "character": 0}, "end": {"line": 50, "character": 9}}]},
+        {"textDocument": {"uri": uri},
+         "ranges": [{"start": {"line": 0, "character": 0}, "end": {"line": 50, "character": 9}}]},
     )
     assert result["counts"] == [len(load_tokenizer("o200k_base").encode("some text\n"))]
     # an edit past the end is clamped the way LSP asks, and the server keeps the text right
@@ -187,7 +189,8 @@ async def test_bad_requests_get_errors_and_the_server_keeps_going(client):
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
             content_changes=[
                 types.TextDocumentContentChangePartial(
-                    range=types.Range(start=types.Position(line=9, character=0), end=types.Position(line=9, character=4)),
+                    range=types.Range(start=types.Position(line=9, character=0),
+                                      end=types.Position(line=9, character=4)),
                     text="tail",
                 )
             ],
@@ -195,7 +198,8 @@ async def test_bad_requests_get_errors_and_the_server_keeps_going(client):
     )
     await wait_stats(client, uri, 2)
     tokens = await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
-    assert [t["id"] for t in tokens["tokens"]] == load_tokenizer("o200k_base").encode("some text\ntail").ids.tolist()
+    assert ([t["id"] for t in tokens["tokens"]]
+            == load_tokenizer("o200k_base").encode("some text\ntail").ids.tolist())
     # changes for a document that is not open are ignored
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
@@ -203,7 +207,8 @@ async def test_bad_requests_get_errors_and_the_server_keeps_going(client):
             content_changes=[types.TextDocumentContentChangeWholeDocument(text="x")],
         )
     )
-    assert (await request(client, "tokenprism/count", {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
+    assert (await request(client, "tokenprism/count",
+                          {"textDocument": {"uri": uri}, "ranges": []}))["total"] == 0
 
 
 async def test_binary_content_is_not_tokenized_and_said_once(client):
@@ -226,7 +231,8 @@ async def test_binary_content_is_not_tokenized_and_said_once(client):
     hints = await client.text_document_inlay_hint_async(
         types.InlayHintParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=1, character=0)),
+            range=types.Range(start=types.Position(line=0, character=0),
+                              end=types.Position(line=1, character=0)),
         )
     )
     assert list(hints or []) == []
@@ -253,7 +259,9 @@ async def test_a_lone_surrogate_never_breaks_the_document(client):
     if stats:
         assert stats[0]["characters"] == len(text)
         result = await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
-        assert result["tokens"][-1]["range"]["end"] == reference_position(text, len(text), client.position_encoding)
+        assert result["tokens"][-1]["range"]["end"] == reference_position(
+            text, len(text), client.position_encoding
+        )
     else:
         assert len(said) == 1 and "surrogate" in said[0].message
     client.text_document_did_change(

@@ -90,7 +90,8 @@ async def test_other_tasks_run_between_messages_but_not_inside_a_burst():
 
     task = asyncio.ensure_future(watcher())
     burst = [frame({"jsonrpc": "2.0", "method": "burst", "params": k}) for k in range(3)]
-    await read_all(frame({"jsonrpc": "2.0", "method": "one"}) + b"".join(burst) + frame({"jsonrpc": "2.0", "method": "two"}), recorder)
+    await read_all(frame({"jsonrpc": "2.0", "method": "one"}) + b"".join(burst)
+                   + frame({"jsonrpc": "2.0", "method": "two"}), recorder)
     await task
     assert 1 in seen  # a turn after the first message
     assert 2 not in seen and 3 not in seen  # none while the buffered burst was read
@@ -108,7 +109,8 @@ async def test_the_protocol_hears_when_everything_read_is_handled():
     assert calls == [3]
     reader.feed(frame({"jsonrpc": "2.0", "method": "burst", "params": 3})[:10])  # half a message
     assert calls == [3, 3]
-    reader.feed(frame({"jsonrpc": "2.0", "method": "burst", "params": 3})[10:] + frame({"jsonrpc": "2.0", "method": "x"}))
+    reader.feed(frame({"jsonrpc": "2.0", "method": "burst", "params": 3})[10:]
+                + frame({"jsonrpc": "2.0", "method": "x"}))
     assert calls == [3, 3, 5]
     reader.feed_eof()
     await asyncio.wait_for(reader.done, 10)
@@ -117,9 +119,11 @@ async def test_the_protocol_hears_when_everything_read_is_handled():
 @pytest.mark.parametrize("params", [
     None, {}, {"textDocument": {"uri": "file:///x"}, "contentChanges": []},
     {"textDocument": {"uri": "file:///x", "version": "1"}, "contentChanges": []},
-    {"textDocument": {"uri": "file:///x", "version": 1}, "contentChanges": [{"range": {"start": {"line": 0}}, "text": ""}]},
+    {"textDocument": {"uri": "file:///x", "version": 1},
+     "contentChanges": [{"range": {"start": {"line": 0}}, "text": ""}]},
     {"textDocument": {"uri": "file:///x", "version": 1}, "contentChanges": [
-        {"range": {"start": {"line": 0, "character": True}, "end": {"line": 0, "character": 0}}, "text": ""}]},
+        {"range": {"start": {"line": 0, "character": True}, "end": {"line": 0, "character": 0}},
+         "text": ""}]},
     {"textDocument": {"uri": "file:///x", "version": 1}, "contentChanges": [{"text": 5}]},
 ])
 def test_malformed_did_change_params_are_invalid_params(params):
@@ -129,7 +133,8 @@ def test_malformed_did_change_params_are_invalid_params(params):
 
 def test_did_change_params_as_sent():
     params = {"textDocument": {"uri": "file:///x", "version": 7}, "contentChanges": [
-        {"range": {"start": {"line": 1, "character": 2}, "end": {"line": 3, "character": 4}}, "text": "a", "rangeLength": 9},
+        {"range": {"start": {"line": 1, "character": 2}, "end": {"line": 3, "character": 4}}, "text": "a",
+         "rangeLength": 9},
         {"text": "whole"},
     ]}
     assert content_changes(params) == ("file:///x", 7, [((1, 2), (3, 4), "a"), (None, None, "whole")])
@@ -146,7 +151,8 @@ async def test_a_malformed_did_change_is_reported_and_the_session_goes_on(client
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=0, character=5), end=types.Position(line=0, character=5)),
+            range=types.Range(start=types.Position(line=0, character=5),
+                              end=types.Position(line=0, character=5)),
             text=" there")],
     ))
     stats = await wait_stats(client, uri, 2)
@@ -154,13 +160,15 @@ async def test_a_malformed_did_change_is_reported_and_the_session_goes_on(client
     assert any("didChange params are malformed" in m.message for m in client.messages)
     result = await request(client, "tokenprism/tokens", {"textDocument": {"uri": uri}})
     assert result["version"] == 2
-    assert [t["id"] for t in result["tokens"]] == load_tokenizer("o200k_base").encode("hello there world\n").ids.tolist()
+    assert ([t["id"] for t in result["tokens"]]
+            == load_tokenizer("o200k_base").encode("hello there world\n").ids.tolist())
 
 
 def test_stdin_from_a_regular_file_falls_back_to_the_threaded_reader(tmp_path):
     """asyncio cannot watch a regular file; the server still reads it to the end."""
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "initializationOptions": {"model": "o200k_base"}}},
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"capabilities": {}, "initializationOptions": {"model": "o200k_base"}}},
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
         {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
         {"jsonrpc": "2.0", "method": "exit"},
@@ -171,7 +179,8 @@ def test_stdin_from_a_regular_file_falls_back_to_the_threaded_reader(tmp_path):
         done = subprocess.run([sys.executable, "-m", "tokenprism", "serve", "--stdio"], stdin=stdin,
                               capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    answers = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in done.stdout.split(b"Content-Length: ")[1:]]
+    answers = [json.loads(part.split(b"\r\n\r\n", 1)[1])
+               for part in done.stdout.split(b"Content-Length: ")[1:]]
     assert [a.get("id") for a in answers if "id" in a] == [1, 2]
     assert answers[0]["result"]["serverInfo"]["name"] == "tokenprism"
 

@@ -17,7 +17,8 @@ from tokenprism.lsp.unit_index import UnitIndex
 from tokenprism.tokenization.rope import Rope
 
 # astral characters, a surrogate pair written as two code points, lone surrogates, CRLF
-ALPHABET = ["a", "b", " ", "é", "한", "😀", "👍🏽", "\U0010ffff", "\ud83d", "\ude00", "\udfff", "\r\n", "\n", "\r"]
+ALPHABET = ["a", "b", " ", "é", "한", "😀", "👍🏽", "\U0010ffff", "\ud83d", "\ude00", "\udfff", "\r\n", "\n",
+            "\r"]
 ONE_LINE = [c for c in ALPHABET if c not in ("\r\n", "\n", "\r")]
 
 
@@ -106,7 +107,8 @@ def test_positions_after_random_edits_match_the_whole_string(small_blocks, encod
         a -= 0 < a < len(text) and text[a - 1 : a + 1] == "\r\n"  # never between "\r" and "\n"
         b += 0 < b < len(text) and text[b - 1 : b + 1] == "\r\n"
         new = random_text(rng, rng.choice([1, 1, 2, 25]), alphabet)
-        doc.apply_change(reference_position(text, a, encoding), reference_position(text, b, encoding), new, step + 1)
+        doc.apply_change(reference_position(text, a, encoding), reference_position(text, b, encoding), new,
+                         step + 1)
         if rng.random() < 0.5:
             doc.snapshot.settle_lines()
         text = text[:a] + new + text[b:]

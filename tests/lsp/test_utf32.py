@@ -35,6 +35,7 @@ async def test_utf32_columns(client):
     assert ends[-1] == reference_position(text, len(text), "utf-32") == {"line": 2, "character": 0}
     assert {"line": 0, "character": len("😀 한국어 x")} in ends  # 8 code points, not 9 UTF-16 units
     hover = await client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=1, character=1))
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                          position=types.Position(line=1, character=1))
     )
     assert "🏽" in hover.contents.value

@@ -10,8 +10,11 @@ import pytest
 from tokenprism.lsp import wire
 
 MESSAGES = [
-    {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": "file:///a", "version": 3},
-     "contentChanges": [{"range": {"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 2}}, "text": "한😀\r\n"}]}},
+    {"jsonrpc": "2.0", "method": "textDocument/didChange",
+     "params": {"textDocument": {"uri": "file:///a", "version": 3},
+                "contentChanges": [{"range": {"start": {"line": 1, "character": 2},
+                                              "end": {"line": 1, "character": 2}},
+                                    "text": "한😀\r\n"}]}},
     {"jsonrpc": "2.0", "id": 7, "result": [1.5, None, True, {"nested": ["x"] * 3}]},
     {"text": "lone \ud800 surrogate"},  # an editor can send one inside a document
     {"big": 2**70},  # beyond 64 bits

@@ -234,7 +234,8 @@ async def test_bad_params_are_one_line_errors(client):
 
 async def test_the_total_carries_the_cost_for_an_api_model_like_count_cost(client, folders):
     plain_total = (await request(client, METHOD, {}))["total"]
-    assert plain_total["cost"] is None and plain_total["costText"] is None  # o200k_base: a tokenizer, no price
+    # o200k_base: a tokenizer, no price
+    assert plain_total["cost"] is None and plain_total["costText"] is None
     async with configured(client, model="gpt-5"):
         deadline = time.monotonic() + 30
         while True:

@@ -41,7 +41,8 @@ def count_texts(spec: str, info: ModelInfo | None, texts: list[tuple[str, str]],
     """Count every ``(name, text)`` with the model's provider; never raises for network trouble."""
     provider = api_provider(info)
     if provider is None:
-        why = "is counted exactly here already" if info is not None and info.exact else "has no count-tokens API"
+        why = ("is counted exactly here already" if info is not None and info.exact
+               else "has no count-tokens API")
         return ApiAnswer("off", {}, f"{spec} {why} (--api is for Claude and Gemini models)")
     model = split_name(spec)[1]
     answers: queue.Queue[RemoteCount] = queue.Queue()
@@ -58,7 +59,8 @@ def count_texts(spec: str, info: ModelInfo | None, texts: list[tuple[str, str]],
                 waiting.add(name)
             elif now.reason == NO_KEY:
                 keys = " or ".join(PROVIDERS[provider].env_keys)
-                return ApiAnswer("no-key", {}, f"no key: set {keys} to count with the {provider} API", provider)
+                return ApiAnswer("no-key", {}, f"no key: set {keys} to count with the {provider} API",
+                                 provider)
             else:
                 reasons.append(f"{name}: {now.reason}")
         deadline = time.monotonic() + timeout
@@ -77,7 +79,8 @@ def count_texts(spec: str, info: ModelInfo | None, texts: list[tuple[str, str]],
             if result.exact:
                 counts[result.key] = result.tokens
             else:
-                reasons.append(f"{result.key}: {result.reason}" + (f" ({result.detail})" if result.detail else ""))
+                reasons.append(f"{result.key}: {result.reason}"
+                               + (f" ({result.detail})" if result.detail else ""))
     finally:
         counter.close()
     if not reasons:

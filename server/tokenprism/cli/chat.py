@@ -44,7 +44,8 @@ def add_parser(sub) -> None:
     parser.add_argument("file", metavar="FILE", help="a chat document, or - for stdin")
     add_model_options(parser)
     parser.add_argument("--template", metavar="FILE",
-                        help="a chat template (.jinja, or a tokenizer_config.json) instead of the model's own")
+                        help="a chat template (.jinja, or a tokenizer_config.json) instead of the "
+                        "model's own")
     parser.add_argument("--format", choices=("json", "jsonl", "yaml"),
                         help="the document format (default: from the extension and content)")
     parser.add_argument("--rendered", action="store_true",
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{source.name}: no conversation found in this {fmt} document")
     prices = ChatPrices(Costing(args.model, args, tokenizer.context_window))
     if args.json:
-        json.dump(_json(tokenizer.name, counted, prices, args.epochs), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(_json(tokenizer.name, counted, prices, args.epochs), sys.stdout,
+                  ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         _print(describe_model(tokenizer), counted, wants_color(args), args.rendered, prices, args.epochs)
@@ -122,7 +124,8 @@ def _conversation_json(count: ChatCount, prices: ChatPrices) -> dict:
         "rendered": count.rendered, "tokens": count.tokens, "estimate": count.estimate,
         "replyTokens": count.reply_tokens, "template": count.template_source,
         **facts.to_json(),
-        "messages": [{"role": m.role, "tokens": m.tokens, **_message_facts(prices.facts(m.tokens, count.estimate))}
+        "messages": [{"role": m.role, "tokens": m.tokens,
+                      **_message_facts(prices.facts(m.tokens, count.estimate))}
                      for m in count.messages],
     }
     if count.error:
@@ -175,7 +178,8 @@ def _print(model: str, counted, color: bool, show_each: bool, prices: ChatPrices
             out.write("\n" if not count.rendered.endswith("\n") else "")
             out.write("─" * 40 + "\n")
         # per-message costs for one conversation; a fine-tuning file's lines show tokens only
-        shares = ", ".join(_share(m.role, prices.facts(m.tokens, count.estimate), single) for m in count.messages)
+        shares = ", ".join(_share(m.role, prices.facts(m.tokens, count.estimate), single)
+                           for m in count.messages)
         reply = prices.facts(count.reply_tokens, count.estimate)
         out.write(f"{where}{_amount(prices.facts(count.tokens, count.estimate))} "
                   f"({shares}, reply prompt {format_count(reply.count, reply.exact)})\n")
@@ -185,7 +189,8 @@ def _print(model: str, counted, color: bool, show_each: bool, prices: ChatPrices
         counted_of = f"{n - bad} of {n}" if bad else f"{n}"
         total = prices.facts(counted.tokens, any(c.estimate for _, c in counted.conversations))
         cost = f" · {format_cost(total.cost)}" if total.cost is not None else ""
-        out.write(f"total: {format_count(total.count, total.exact)} tokens in {counted_of} conversations{cost}\n")
+        out.write(f"total: {format_count(total.count, total.exact)} tokens in {counted_of} "
+                  f"conversations{cost}\n")
     if counted.format == "jsonl":
         out.write(_training_line(prices, counted, epochs) + "\n")
     out.write(f"model {model}, template: {how or 'none'}\n")
@@ -217,7 +222,8 @@ def _training_line(prices: ChatPrices, counted, epochs: int | None) -> str:
     if t["perEpoch"] is None:
         return (f"{tokens}; no training price is known for {prices.costing.spec} (genai-prices has none: "
                 "add \"training\" for it in --prices FILE.json)")
-    line = f"{tokens} · {format_cost(t['perEpoch'])} per epoch (at {per_million(t['pricePerMillion'])} per million)"
+    line = (f"{tokens} · {format_cost(t['perEpoch'])} per epoch "
+            f"(at {per_million(t['pricePerMillion'])} per million)")
     if epochs is not None:
         line += f" · {epochs} epochs: {format_cost(t['total'])}"
     return line

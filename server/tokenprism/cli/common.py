@@ -26,7 +26,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("TOKENPRISM_MODEL") or DEFAULT_MODEL,
         help="model spec: an API model name (gpt-5, claude-sonnet-4-5, gemini-2.5-pro, deepseek-chat…; "
         "see 'tokenprism models'), o200k_base, cl100k_base, an alias (llama3, phi3, qwen2, starcoder2, "
-        "gpt2), a packaged tokenizer (mistral-tekken, mistral-v3, mistral-v7, deepseek-v3, qwen3…), a .gguf / tokenizer.json / tokenizer directory path, or org/name[@revision] "
+        "gpt2), a packaged tokenizer (mistral-tekken, mistral-v3, mistral-v7, deepseek-v3, qwen3…), "
+        "a .gguf / tokenizer.json / tokenizer directory path, or org/name[@revision] "
         "(default: $TOKENPRISM_MODEL or %(default)s)",
     )
     group.add_argument(

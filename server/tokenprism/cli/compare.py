@@ -72,7 +72,8 @@ def format_table(name: str, results: list[ModelComparison], chat_format: str | N
     lines = [f"{name}: {chars} characters" + (f", a {chat_format} chat document" if chat_format else "")]
     width = max(len(r.model) for r in results)
     facts = facts or {}
-    header = f"{'model':<{width}}  {'tokens':>9}  {'cost':>9}  {'window':<16}  {'chars/tok':>9}  {'bytes/tok':>9}"
+    header = (f"{'model':<{width}}  {'tokens':>9}  {'cost':>9}  {'window':<16}  "
+              f"{'chars/tok':>9}  {'bytes/tok':>9}")
     if chat_format:
         header += f"  {'rendered':>9}"
     header += f"  {'load ms':>8}  {'encode ms':>9}"
@@ -93,7 +94,8 @@ def format_table(name: str, results: list[ModelComparison], chat_format: str | N
         row = (f"{r.model:<{width}}  {count:>9}  {cost:>9}  {window:<16}  {r.chars_per_token:>9.2f}"
                f"  {r.bytes_per_token:>9.2f}")
         if chat_format:
-            rendered = "-" if r.rendered_tokens is None else format_count(r.rendered_tokens, not r.rendered_estimate)
+            rendered = ("-" if r.rendered_tokens is None
+                        else format_count(r.rendered_tokens, not r.rendered_estimate))
             row += f"  {rendered:>9}"
         load = "cached" if r.cached else f"{r.load_ms:.0f}"
         row += f"  {load:>8}  {r.encode_ms:>9.1f}"
@@ -103,12 +105,14 @@ def format_table(name: str, results: list[ModelComparison], chat_format: str | N
     if bars:
         lines.append("")
         lines.extend(bars)
-    notes = [f"{r.model}: rendered prompt not counted: {r.rendered_error}" for r in results if r.rendered_error]
+    notes = [f"{r.model}: rendered prompt not counted: {r.rendered_error}"
+             for r in results if r.rendered_error]
     if chat_format and any(r.rendered_estimate for r in results):
         notes.append("≈ rendered: the OpenAI cookbook estimate (the real chat format is not published)")
     notes += [note for r in results if r.model in facts and (note := estimate_note(facts[r.model]))]
     if any(f.cost is not None for f in facts.values()):
-        notes.append(f"cost: input tokens at each model's price ({next(f.price_source for f in facts.values() if f.cost is not None)})")
+        notes.append("cost: input tokens at each model's price "
+                     f"({next(f.price_source for f in facts.values() if f.cost is not None)})")
     if notes:
         lines.append("")
         lines.extend(notes)

@@ -27,7 +27,8 @@ def add_prices_option(parser) -> None:
         metavar="FILE.json",
         default=None,
         help="prices, windows and tokenizers that change or add models: a JSON object like the "
-        f"tokenprism.prices setting, {{\"my-model\": {{\"input\": 1.0, \"output\": 2.0}}}} (also ${PRICES_ENV})",
+        f"tokenprism.prices setting, {{\"my-model\": {{\"input\": 1.0, \"output\": 2.0}}}} "
+        f"(also ${PRICES_ENV})",
     )
 
 
@@ -112,12 +113,14 @@ def prices_note(facts: CountFacts) -> str:
     """Where the cost comes from, or why there is none."""
     prices: Prices | None = facts.prices
     if prices is None or prices.input is None:
-        return (f"no price known for {facts.model} (a tokenizer or an unknown model: name an API model with -m, "
+        return (f"no price known for {facts.model} (a tokenizer or an unknown model: "
+                "name an API model with -m, "
                 f"e.g. gpt-5 or claude-sonnet-4-5, or give one with --prices FILE.json)")
     window = f", context window {format_window_size(facts.context_window)}" if facts.context_window else ""
-    tiers = " (tiered: more above " + ", ".join(f"{t.start:,}" for t in prices.input_tiers) + " input tokens)" \
-        if prices.input_tiers else ""
+    tiers = " (tiered: more above " + ", ".join(f"{t.start:,}" for t in prices.input_tiers) \
+        + " input tokens)" if prices.input_tiers else ""
     source = facts.price_source or data_info().describe()
-    return (f"prices for {facts.model}: input {per_million(prices.input)}, output {per_million(prices.output)} "
+    return (f"prices for {facts.model}: input {per_million(prices.input)}, "
+            f"output {per_million(prices.output)} "
             f"per million tokens{tiers}{window} · {source}")
 

@@ -53,15 +53,17 @@ def add_parser(sub) -> None:
     add_model_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object (notebooks: per cell too)")
     parser.add_argument("--cost", action="store_true",
-                        help="show the input cost and the share of the model's context window per file and in "
-                        "total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
+                        help="show the input cost and the share of the model's context window per file "
+                        "and in total (the total as one prompt); name the model you call with -m, e.g. gpt-5")
     parser.add_argument("--output-tokens", type=whole_number(0), metavar="N",
                         help="also price N output tokens (the reply you expect); implies --cost")
     parser.add_argument("--api", action="store_true",
-                        help="Claude and Gemini models: exact counts from the provider's count-tokens endpoint "
-                        "(network; needs ANTHROPIC_API_KEY or GEMINI_API_KEY / GOOGLE_API_KEY), each file one request")
+                        help="Claude and Gemini models: exact counts from the provider's count-tokens "
+                        "endpoint (network; needs ANTHROPIC_API_KEY or GEMINI_API_KEY / GOOGLE_API_KEY), "
+                        "each file one request")
     parser.add_argument("--api-timeout", type=float, default=DEFAULT_API_TIMEOUT, metavar="SECONDS",
-                        help="with --api: files without an answer by then keep their estimate (default %(default)s)")
+                        help="with --api: files without an answer by then keep their estimate "
+                        "(default %(default)s)")
     parser.add_argument(
         "--max-file-size",
         type=_size,
@@ -258,7 +260,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         tree = (shown, args.threshold, args.sort) if args.tree else None
-        print_table(result, tokenizer, facts, args.cost or args.output_tokens is not None, args.output_tokens, api, tree)
+        print_table(result, tokenizer, facts, args.cost or args.output_tokens is not None, args.output_tokens,
+                    api, tree)
     return 0
 
 
@@ -328,8 +331,8 @@ def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = F
     total = counted.total
     rows = list(zip(counted.files, [f.path + _cells_note(f) for f in result.files]))
     files = len(result.files)
-    summary = (f"total · {files:,} file{'s' if files != 1 else ''} · {result.total_characters:,} characters · "
-               f"{tokenizer.info.name}")
+    summary = (f"total · {files:,} file{'s' if files != 1 else ''} · "
+               f"{result.total_characters:,} characters · {tokenizer.info.name}")
     rows.append((total, summary))
     cells = [[format_count(facts.count, facts.exact)] for facts, _ in rows]
     if cost:
@@ -341,7 +344,8 @@ def print_table(result: CountResult, tokenizer, counted: Counted, cost: bool = F
         print_tree(tree[0], widths[0], tree[1], tree[2], out)
         cells, rows = cells[-1:], rows[-1:]
     for cell, (_, name) in zip(cells, rows):
-        columns = "  ".join(text.rjust(widths[k]) if k < 2 else text.ljust(widths[k]) for k, text in enumerate(cell))
+        columns = "  ".join(text.rjust(widths[k]) if k < 2 else text.ljust(widths[k])
+                            for k, text in enumerate(cell))
         out.write(f"{columns}  {name}\n")
     if cost and output_tokens is not None:
         out.write(f"+ {output_tokens:,} output tokens: {format_cost(total.output_cost(output_tokens))} · "

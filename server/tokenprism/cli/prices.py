@@ -60,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         out.write("  refresh with 'tokenprism prices --update' (network, only when you ask)\n")
     if user:
-        out.write(f"user entries ({getattr(args, 'prices', None) or '$' + PRICES_ENV}): {', '.join(sorted(user))}\n")
+        out.write(f"user entries ({getattr(args, 'prices', None) or '$' + PRICES_ENV}): "
+                  f"{', '.join(sorted(user))}\n")
     return 0

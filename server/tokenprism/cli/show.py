@@ -212,7 +212,9 @@ def render_tokens(text: str, encoding: Encoding, color: bool):
     yield "".join(buffer)
 
 
-def summary(text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool, facts: CountFacts | None = None) -> str:
+def summary(
+    text: str, encoding: Encoding, tokenizer: Tokenizer, color: bool, facts: CountFacts | None = None
+) -> str:
     """One line of facts; for a model whose count is an estimate, the model's ``≈`` count first
     (the tokens shown are the counting tokenizer's) and a second line with the basis."""
     tokens = len(encoding)

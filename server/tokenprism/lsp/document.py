@@ -70,7 +70,9 @@ class Snapshot:
     """One version of a document's text with its line index. Immutable: edits make a new
     one; the attributes set after construction are caches of facts about this text."""
 
-    __slots__ = ("version", "content", "encoding", "has_nul", "_lines", "_unit_index", "_ascii", "_plain_line")
+    __slots__ = (
+        "version", "content", "encoding", "has_nul", "_lines", "_unit_index", "_ascii", "_plain_line"
+    )
 
     def __init__(
         self,

@@ -186,7 +186,8 @@ class LineIndex:
         keep_after = self._rank(end + 1, "left")
         window_from = max(start - 1, 0)
         window_to = min(start + inserted_length + 1, len(new_text))
-        window = new_text[window_from:window_to] if isinstance(new_text, str) else new_text.slice(window_from, window_to)
+        window = (new_text[window_from:window_to] if isinstance(new_text, str)
+                  else new_text.slice(window_from, window_to))
         # a fresh start p in [start, start + inserted] needs a break at p - 1, so it is in the
         # window but its last character (typing before a line's "\n" rescans nothing)
         probe = window[:-1] if window_to == start + inserted_length + 1 else window

@@ -189,7 +189,8 @@ class TokenPrismProtocol(LanguageServerProtocol):
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: dict):
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)  # not reached: see handle_message
+        # not reached: see handle_message
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
@@ -567,7 +568,9 @@ class ExpectedErrorAnswers(logging.Filter):
         if not isinstance(error, self.EXPECTED):
             return True
         record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
-        record.msg, record.args = "answered with an error: %s", (str(error).splitlines()[0] if str(error) else type(error).__name__,)
+        record.msg, record.args = "answered with an error: %s", (
+            str(error).splitlines()[0] if str(error) else type(error).__name__,
+        )
         record.exc_info = record.exc_text = None
         return logging.getLogger(record.name).isEnabledFor(logging.INFO)
 

@@ -242,7 +242,9 @@ def _optional_path(value: Any) -> str | None:
 
 def _model_list(value: Any) -> tuple[str, ...]:
     """``["a", "b"]`` or ``"a, b"``; blanks and repeats dropped."""
-    valid = isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(m, str) for m in value))
+    valid = isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and all(isinstance(m, str) for m in value)
+    )
     models = parse_model_list(value) if valid else []
     if not models:
         raise ValueError(f"expected a list of model names, got {value!r}")

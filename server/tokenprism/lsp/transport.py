@@ -54,7 +54,9 @@ class MessageReader(asyncio.Protocol):
     handled, the protocol's ``messages_handled`` (if it has one) is called. ``done``
     resolves at the end of the input or once ``stop`` is set."""
 
-    def __init__(self, protocol, stop: threading.Event, error_handler, burst_methods: frozenset = frozenset()):
+    def __init__(
+        self, protocol, stop: threading.Event, error_handler, burst_methods: frozenset = frozenset()
+    ):
         self._protocol = protocol
         self._stop = stop
         self._error_handler = error_handler
@@ -255,7 +257,9 @@ def _valid_id(value):
     return None
 
 
-async def start_reading(reader: MessageReader, stdin: BinaryIO, stdout: BinaryIO) -> asyncio.BaseTransport | None:
+async def start_reading(
+    reader: MessageReader, stdin: BinaryIO, stdout: BinaryIO
+) -> asyncio.BaseTransport | None:
     """Feed ``reader`` from ``stdin``: as the protocol of an asyncio pipe when the loop can
     watch it (returns its transport), else from a thread (returns None)."""
     loop = asyncio.get_running_loop()

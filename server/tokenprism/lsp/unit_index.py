@@ -198,5 +198,7 @@ class UnitIndex:
         return UnitIndex(
             self.encoding,
             np.concatenate((starts[:first], region._starts[:-1], starts[last + 1 :] + delta)),
-            np.concatenate((extras[: first + 1], region._extras[1:] + extras[first], extras[last + 2 :] + added)),
+            np.concatenate(
+                (extras[: first + 1], region._extras[1:] + extras[first], extras[last + 2 :] + added)
+            ),
         )

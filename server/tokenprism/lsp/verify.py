@@ -73,7 +73,8 @@ class IdleCheck:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
                 tokens = await loop.run_in_executor(pool, frozen_tokens, state)
                 if doc.view is view and tokens.text_length == view.snapshot.length:
-                    doc.publish(TokenView(doc.uri, view.snapshot, tokens, view.tokenizer, view.special, view.spec))
+                    doc.publish(TokenView(doc.uri, view.snapshot, tokens, view.tokenizer, view.special,
+                                          view.spec))
         finally:
             if self._cancel is cancel:
                 self._cancel = None

@@ -10,5 +10,6 @@ from .spec import ALIASES, DEFAULT_MODEL, OPENAI_MODELS, LoadOptions, resolve
 __all__ = [
     "ALIASES", "AddedTokens", "CONTINUES", "DEFAULT_MODEL", "Encoding", "LoadOptions",
     "OPENAI_MODELS", "Reason", "SPECIAL", "Segment", "SpecialTokens", "Token", "Tokenizer",
-    "TokenQueries", "TokenRun", "TokenizerInfo", "TokenizerLoadError", "load_tokenizer", "resolve", "visible_whitespace",
+    "TokenQueries", "TokenRun", "TokenizerInfo", "TokenizerLoadError", "load_tokenizer", "resolve",
+    "visible_whitespace",
 ]

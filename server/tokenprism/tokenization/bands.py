@@ -39,7 +39,9 @@ def _empty() -> Bands:
     return Bands(empty, empty, empty)
 
 
-def token_bands(tokens: TokenQueries, start: int, end: int, limit: int = 200_000, mark_split: bool = True) -> Bands:
+def token_bands(
+    tokens: TokenQueries, start: int, end: int, limit: int = 200_000, mark_split: bool = True
+) -> Bands:
     """The pieces of the display segments that meet ``[start, end)``, at most about ``limit``
     tokens' worth. A segment is one piece of kind ``BAND_EVEN``/``BAND_ODD`` (its number's
     parity in the whole text, so neighbours always differ) or ``SPECIAL_TOKEN`` when a token

@@ -219,7 +219,8 @@ class BlockStore:
         read-only and every edit builds new ones."""
         copy = BlockStore.__new__(BlockStore)
         copy.ids, copy.ends, copy.flags = list(self.ids), list(self.ends), list(self.flags)
-        for name in ("bases", "counts", "last_local", "continued", "first_index", "last_end", "continued_before"):
+        for name in ("bases", "counts", "last_local", "continued", "first_index", "last_end",
+                     "continued_before"):
             setattr(copy, name, getattr(self, name))
         return copy
 

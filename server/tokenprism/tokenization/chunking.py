@@ -312,7 +312,8 @@ def sync_rule_for(tokenizer: Tokenizer, special: SpecialTokens = SpecialTokens.S
         if rule_holds(tokenizer, tight, texts, special):
             chosen = tight
     else:
-        log.warning("no safe place to cut text for %s: every edit re-encodes the whole document", tokenizer.name)
+        log.warning("no safe place to cut text for %s: every edit re-encodes the whole document",
+                    tokenizer.name)
     with _rules_lock:
         per[special] = chosen
     return chosen

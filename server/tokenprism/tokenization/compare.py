@@ -120,4 +120,5 @@ def _add_rendered(result: ModelComparison, tokenizer: Tokenizer, text: str, chat
     result.rendered_tokens = counted.tokens
     result.rendered_estimate = any(c.estimate for _, c in counted.conversations)
     if errors:
-        result.rendered_error = f"{len(errors)} of {len(counted.conversations)} conversations not counted: {errors[0][1]}"
+        result.rendered_error = (f"{len(errors)} of {len(counted.conversations)} conversations "
+                                 f"not counted: {errors[0][1]}")

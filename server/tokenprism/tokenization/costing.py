@@ -90,7 +90,8 @@ def facts_for(spec: str, tokenizer_tokens: int, *, tokenizer_window: int | None 
         return CountFacts(count=api_tokens, exactness=Exactness.EXACT_API, **common)
     if info is None or info.exact:
         return CountFacts(count=tokenizer_tokens, exactness=Exactness.EXACT, **common)
-    return CountFacts(count=info.count(tokenizer_tokens), exactness=Exactness.ESTIMATE, basis=info.basis, **common)
+    return CountFacts(count=info.count(tokenizer_tokens), exactness=Exactness.ESTIMATE, basis=info.basis,
+                      **common)
 
 
 # -- wording --------------------------------------------------------------------------------------

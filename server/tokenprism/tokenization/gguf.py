@@ -399,7 +399,8 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     meta = header.metadata
     architecture = meta.get("general.architecture")
     if "tokenizer.ggml.tokens" not in meta:
-        raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: the file carries no tokenizer (no tokenizer.ggml.tokens)")
+        raise TokenizerLoadError(spec, Reason.UNSUPPORTED,
+                                 f"{path}: the file carries no tokenizer (no tokenizer.ggml.tokens)")
     fields = {
         name: meta[f"tokenizer.{key}"]
         for key, name in GGUF_TOKENIZER_MAPPING["tokenizer"].items()
@@ -412,11 +413,13 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     except ValueError as exc:
         raise TokenizerLoadError(spec, Reason.UNSUPPORTED, f"{path}: {exc}") from exc
     except Exception as exc:  # the Rust side: merges that name tokens the vocabulary lacks, and the like
-        raise TokenizerLoadError(spec, Reason.CORRUPT, f"{path}: inconsistent tokenizer metadata: {exc}") from exc
+        raise TokenizerLoadError(spec, Reason.CORRUPT,
+                                 f"{path}: inconsistent tokenizer metadata: {exc}") from exc
 
     if pre in _IGNORE_MERGES:  # as llama.cpp and Llama 3's own tokenizer.json
         backend.model.ignore_merges = True
-    if pre in _DIGIT_THEN_GPT2_SPLIT:  # llama.cpp splits every digit apart first (StarCoder2's tokenizer.json too)
+    # llama.cpp splits every digit apart first (StarCoder2's tokenizer.json too)
+    if pre in _DIGIT_THEN_GPT2_SPLIT:
         backend.pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.Digits(individual_digits=True),
              pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
@@ -444,7 +447,8 @@ def _convert(header: GgufHeader, path: Path, spec: str):
     suffix = [config["eos_token"]] if add_eos and config["eos_token"] in vocab else []
     specials = [(t, vocab[t]) for t in dict.fromkeys(prefix + suffix)]
     backend.post_processor = processors.TemplateProcessing(
-        single=prefix + ["$A"] + suffix, pair=prefix + ["$A"] + suffix + ["$B"] + suffix, special_tokens=specials
+        single=prefix + ["$A"] + suffix, pair=prefix + ["$A"] + suffix + ["$B"] + suffix,
+        special_tokens=specials,
     )
     serialized = backend.to_str()
     if backend.get_vocab_size(with_added_tokens=True) > len(tokens):

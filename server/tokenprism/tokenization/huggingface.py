@@ -94,7 +94,8 @@ class HuggingFaceTokenizer(Tokenizer):
     """
 
     def __init__(
-        self, backend, info: TokenizerInfo, config: dict | None = None, hf_tokenizer=None, *, owned: bool = False
+        self, backend, info: TokenizerInfo, config: dict | None = None, hf_tokenizer=None, *,
+        owned: bool = False,
     ):
         from tokenizers import Tokenizer as RustTokenizer
 
@@ -420,13 +421,16 @@ def load_hub(repo_id: str, revision: str | None, spec: str) -> HuggingFaceTokeni
         text = str(exc)
         offline = offline or any(
             marker in text
-            for marker in ("offline", "connect", "resolve", "Network", "timed out", "cannot find the requested files")
+            for marker in (
+                "offline", "connect", "resolve", "Network", "timed out", "cannot find the requested files"
+            )
         )
         if offline:
             raise TokenizerLoadError(
                 spec,
                 Reason.OFFLINE,
-                f"the Hugging Face hub is unreachable (or HF_HUB_OFFLINE is set) and '{repo_id}' is not in the"
+                "the Hugging Face hub is unreachable (or HF_HUB_OFFLINE is set) and "
+                f"'{repo_id}' is not in the"
                 " local cache; download it once online, or set the model to a local tokenizer.json,"
                 " tokenizer directory or .gguf file",
             ) from exc

@@ -64,7 +64,9 @@ def _as_piece(encoding: Encoding) -> Piece:
     return Piece(encoding.ids, encoding.ends.astype(np.int64), encoding.flags)
 
 
-def _context_matches(window: Piece, old: Piece, inner_lo: int, inner_hi: int, delta: int, check_right: bool) -> bool:
+def _context_matches(
+    window: Piece, old: Piece, inner_lo: int, inner_hi: int, delta: int, check_right: bool
+) -> bool:
     """The window's new tokens on its context lines equal the old ones: those ending up to
     ``inner_lo``, and (``check_right``) those ending after ``inner_hi`` (``inner_hi - delta``
     before the edit), shifted by ``delta``. ``window`` holds the new tokens of the window and
@@ -111,7 +113,9 @@ def _window_in_block(
 class TokenState(BlockQueries):
     """Per-document token state: the text plus its tokens in compact blocks."""
 
-    def __init__(self, tokenizer: Tokenizer, text: str | Rope, special: SpecialTokens = SpecialTokens.SPECIAL):
+    def __init__(
+        self, tokenizer: Tokenizer, text: str | Rope, special: SpecialTokens = SpecialTokens.SPECIAL
+    ):
         self.tokenizer = tokenizer
         self.special = special
         # ropes are persistent (an edit makes a new one), so the state can share the
@@ -197,7 +201,8 @@ class TokenState(BlockQueries):
     # -- edits --------------------------------------------------------------------------------
 
     def apply_edit(
-        self, start: int, end: int, new_text: str, max_window: int | None = None, text_after: Rope | None = None
+        self, start: int, end: int, new_text: str, max_window: int | None = None,
+        text_after: Rope | None = None,
     ) -> None:
         """Replace characters ``[start, end)`` of the text with ``new_text``. With
         ``max_window``, an edit that needs a bigger re-encode raises WindowTooLarge instead
@@ -289,7 +294,8 @@ class TokenState(BlockQueries):
                 window = select(encoded, n, origin, lo, hi)
                 first = store.rank(lo) if lo > 0 else 0
                 last = store.rank(hi - delta) if hi < n else len(store)
-                matches = _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta, hi < n)
+                matches = _context_matches(window, store.slice(first, last), inner_lo, inner_hi, delta,
+                                           hi < n)
             if matches:  # (a block that would leave its size bounds is re-cut here)
                 store.splice(first, last, window, delta)
                 return
@@ -342,7 +348,9 @@ class TokenState(BlockQueries):
         reach = [next(iter(rule.after(text, hi, 1)), (n,))[0] if hi < n else n for hi in cuts[1:]]
         windows = [window_bounds(text, lo, hi, rule) for lo, hi in zip(cuts[:-1], reach)]
         previous: Piece | None = None  # the previous piece's tokens past its cut
-        for k, enc in enumerate(_encoded_in_groups(self.tokenizer, text, windows, self.special, VERIFY_GROUP)):
+        for k, enc in enumerate(
+            _encoded_in_groups(self.tokenizer, text, windows, self.special, VERIFY_GROUP)
+        ):
             if cancel is not None and cancel.is_set():
                 return None
             lo, hi = cuts[k], cuts[k + 1]

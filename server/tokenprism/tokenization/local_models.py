@@ -121,7 +121,8 @@ def gguf_models(search_paths: tuple[str, ...], options: LoadOptions) -> list[dic
             entry = {"spec": str(blob), "group": "gguf", "description": f"Ollama {name}"}
             entry.update(_how(str(blob), options))
             if entry.get("loadAs") != "gguf":
-                entry["note"] = "an Ollama blob has no .gguf suffix, so this spec does not load it as GGUF yet"
+                entry["note"] = ("an Ollama blob has no .gguf suffix, so this spec does not load it "
+                                 "as GGUF yet")
             out.append(entry)
             seen.add(str(blob))
         count = 0

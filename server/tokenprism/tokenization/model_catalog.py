@@ -115,7 +115,8 @@ FAMILIES: tuple[Family, ...] = (
     _family("mistral", r"^(mistral-large-2411|pixtral-large-2411)", "mistral-v7",
             openrouter_org="mistralai/"),
     _family("mistral", r"^(mistral-|codestral|ministral|pixtral|magistral|devstral|open-mi)",
-            "mistral-tekken", Exactness.ESTIMATE, "mistral-tekken (the 2024 Tekken vocabulary; newer Mistral models may use"
+            "mistral-tekken", Exactness.ESTIMATE,
+            "mistral-tekken (the 2024 Tekken vocabulary; newer Mistral models may use"
             " a revised one), uncalibrated", openrouter_org="mistralai/"),
     _family("deepseek", r"^deepseek-(v4)", "deepseek-v4", openrouter_org="deepseek/"),
     # deepseek-chat / -reasoner are DeepSeek's aliases for its current V3.x model; distilled

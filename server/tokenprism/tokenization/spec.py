@@ -8,7 +8,8 @@ Forms (first match wins):
   ``deepseek-v3``, ``deepseek-v4``, ``qwen3``, ``qwen3.6`` (optional extras, see :mod:`.packaged`);
 - a lesson alias: ``llama3``, ``phi3``, ``qwen2``, ``starcoder2``, ``gpt2`` — a local
   GGUF when one is configured or found, else its Hugging Face id;
-- a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json`` file (tokenizer.json), a directory (HF layout);
+- a path: ``*.gguf`` or any file starting with the GGUF magic (Ollama blobs), a ``*.json``
+  file (tokenizer.json), a directory (HF layout);
   ``~`` is expanded; a FIFO, device or socket is refused (``files.py``);
 - an API model name the model catalog knows (``claude-sonnet-4-5``, ``gemini-2.5-pro``,
   ``mistral-large-latest``, ``anthropic:claude-opus-4-1``…; :mod:`.model_catalog`): the

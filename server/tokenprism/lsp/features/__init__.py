@@ -25,10 +25,11 @@ What a feature can get at:
 - its tokens: ``view = await server.session.view(uri)`` gives a consistent
   :class:`~tokenprism.lsp.token_view.TokenView` — ``view.snapshot`` (text, version, line index)
   and ``view.encoding`` (the tokens of exactly that text, read only through
-  :class:`~tokenprism.tokenization.TokenQueries`: ``token_run``, ``segment_of``…), ``view.tokenizer``, ``view.model``,
-  ``view.special``. ``await server.session.view_with_model(uri, spec)`` tokenizes with
-  another model; ``await server.session.tokenizers.load(spec)`` loads any tokenizer off the
-  event loop (raises ``TokenizerLoadError``);
+  :class:`~tokenprism.tokenization.TokenQueries`: ``token_run``, ``segment_of``…),
+  ``view.tokenizer``, ``view.model``, ``view.special``.
+  ``await server.session.view_with_model(uri, spec)`` tokenizes with another model;
+  ``await server.session.tokenizers.load(spec)`` loads any tokenizer off the event loop
+  (raises ``TokenizerLoadError``);
 - positions: :mod:`tokenprism.lsp.convert` — ``offset(snapshot, lsp_position)`` and
   ``position(snapshot, offset)`` / ``lsp_range(snapshot, start, end)`` convert between
   character offsets (what the tokenizer layer uses) and LSP positions in the negotiated

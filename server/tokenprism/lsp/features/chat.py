@@ -91,8 +91,8 @@ def outside_workspace(path: str, folders: list[str], document_uri: str) -> str |
     for root in roots:
         if root and (real + os.sep).startswith(os.path.realpath(root).rstrip(os.sep) + os.sep):
             return None
-    return (f"chat template {path} is outside the workspace; set tokenprism.chatTemplate.allowOutsideWorkspace "
-            "to use it")
+    return (f"chat template {path} is outside the workspace; "
+            "set tokenprism.chatTemplate.allowOutsideWorkspace to use it")
 
 
 def _modified(path: str | None) -> float | None:
@@ -178,7 +178,8 @@ def chat_hints(analysis: ChatAnalysis, first_line: int, last_line: int, shown=No
 
 
 def _tooltip(analysis: ChatAnalysis, count: ChatCount) -> str:
-    how = "OpenAI cookbook estimate" if count.estimate else f"rendered with the chat template ({count.template_source})"
+    how = ("OpenAI cookbook estimate" if count.estimate
+           else f"rendered with the chat template ({count.template_source})")
     shares = ", ".join(f"{m.role} {m.tokens}" for m in count.messages)
     return f"{count.tokens} {analysis.model} tokens, {how}: {shares}, reply prompt {count.reply_tokens}"
 
@@ -188,7 +189,8 @@ def chat_diagnostics(analysis: ChatAnalysis) -> list[types.Diagnostic]:
     snapshot = analysis.snapshot
     if analysis.counted is None:
         end = snapshot.line_end(0)
-        return [_diagnostic(convert.lsp_range(snapshot, 0, end), analysis.error or "", types.DiagnosticSeverity.Error)]
+        return [_diagnostic(convert.lsp_range(snapshot, 0, end), analysis.error or "",
+                            types.DiagnosticSeverity.Error)]
     out = []
     for conv, count in analysis.counted.conversations:
         if not count.error:
@@ -244,7 +246,8 @@ def render_result(analysis: ChatAnalysis, offset: int | None = None) -> dict:
     flat = [o for r in count.special_ranges for o in r]
     units = utf16_offsets(count.rendered, flat)
     result = {
-        "model": analysis.model, "rendered": count.rendered, "tokens": count.tokens, "estimate": count.estimate,
+        "model": analysis.model, "rendered": count.rendered, "tokens": count.tokens,
+        "estimate": count.estimate,
         "messages": messages, "specialRanges": [units[i : i + 2] for i in range(0, len(units), 2)],
         "replyTokens": count.reply_tokens, "templateSource": count.template_source,
         "format": analysis.format, "version": analysis.version,
@@ -308,7 +311,8 @@ class ChatFeature:
     def template_setting(self, view: TokenView) -> str | None:
         """``chatTemplate`` names the template of the document's model; a request for
         another model renders with that model's own template."""
-        return self.server.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri) else None
+        return (self.server.settings.chat_template if view.tokenizer is self._document_tokenizer(view.uri)
+                else None)
 
     def key(self, view: TokenView) -> tuple:
         setting = self.template_setting(view)
@@ -435,7 +439,8 @@ def register(server) -> None:
         epochs = epochs_of(p)
         view = await convert.requested_view(ls.session, p)
         position = p.get("position")
-        offset = convert.offset(view.snapshot, convert.parse_position(position, "position")) if position else None
+        offset = (convert.offset(view.snapshot, convert.parse_position(position, "position"))
+                  if position else None)
         try:
             doc = ls.session.get(view.uri)
         except DocumentError as exc:

@@ -82,7 +82,8 @@ def vocabulary_lines(view: TokenView, token_indices, tables: RankTables) -> list
             continue  # special tokens have no rank
         whole, rank = info
         what = "a whole word of the vocabulary" if whole else "not a whole word"
-        ranked = f"merge rank {rank:,} ({source}; lower is learned earlier)" if rank is not None else "a base symbol (no merge makes it)"
+        ranked = (f"merge rank {rank:,} ({source}; lower is learned earlier)" if rank is not None
+                  else "a base symbol (no merge makes it)")
         lines.append(f"id {code(str(token_id))}: {what} · {ranked}")
     return lines
 

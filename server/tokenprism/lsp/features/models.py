@@ -29,7 +29,9 @@ PROVIDER_TITLES = {
     "openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "mistral": "Mistral",
     "deepseek": "DeepSeek", "qwen": "Qwen", "meta": "Meta", "custom": "Your models (tokenprism.prices)",
 }
-EXACTNESS_WORDS = {Exactness.EXACT: "exact", Exactness.EXACT_API: "exact (API)", Exactness.ESTIMATE: "≈ estimate"}
+EXACTNESS_WORDS = {
+    Exactness.EXACT: "exact", Exactness.EXACT_API: "exact (API)", Exactness.ESTIMATE: "≈ estimate"
+}
 
 
 def provider_title(provider: str) -> str:
@@ -70,7 +72,8 @@ def local_detail(entry: dict) -> str | None:
         return entry["problem"]
     how, target = entry.get("loadAs"), entry.get("target")
     where = f"{how}: {target}" if how and target else how
-    parts = [f"loads from {where}" if where else None, "loaded" if entry.get("loaded") else None, entry.get("note")]
+    parts = [f"loads from {where}" if where else None, "loaded" if entry.get("loaded") else None,
+             entry.get("note")]
     return " · ".join(p for p in parts if p) or None
 
 

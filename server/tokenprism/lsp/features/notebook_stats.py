@@ -111,7 +111,8 @@ def register(server) -> None:
             if uri in stale or uri not in tallies:
                 tallies[uri] = Tally.of(notebook, documents)
                 stale.discard(uri)
-            server.notify(NOTEBOOK_STATS, tallies[uri].stats(notebook, settings.notebook_cells, settings.budget))
+            server.notify(NOTEBOOK_STATS,
+                          tallies[uri].stats(notebook, settings.notebook_cells, settings.budget))
         due.clear()
 
     def schedule(notebook: Notebook) -> None:

@@ -154,7 +154,8 @@ class WorkspaceWalks:
         # what the whole workspace as one prompt would cost the model named in the settings
         # (null for a plain tokenizer); the price data loads off the event loop
         facts = await loop.run_in_executor(
-            self._executor, lambda: facts_for(settings.model, tokens, tokenizer_window=tokenizer.context_window)
+            self._executor,
+            lambda: facts_for(settings.model, tokens, tokenizer_window=tokenizer.context_window),
         )
         return {
             "model": tokenizer.name,

@@ -90,7 +90,8 @@ def _prepare(
             "name a template file in tokenprism.chatTemplate (CLI: --template FILE)",
         )
     try:
-        return messages, render_template(template, messages, template_tokens(tokenizer), tools, seconds=seconds)
+        return messages, render_template(template, messages, template_tokens(tokenizer), tools,
+                                         seconds=seconds)
     except ChatError as exc:
         return messages, ChatCount(tokenizer.name, template_source=template.source, error=str(exc))
 

@@ -28,7 +28,9 @@ def detect_chat_format(text: str, language_id: str | None = None, path: str | No
     name = (path or "").lower()
     lang = (language_id or "").lower()
     text = without_bom(text)
-    if name.endswith((".prompt.yml", ".prompt.yaml")) or (lang in ("yaml", "prompty") and _YAML_MESSAGES.search(text)):
+    if name.endswith((".prompt.yml", ".prompt.yaml")) or (
+        lang in ("yaml", "prompty") and _YAML_MESSAGES.search(text)
+    ):
         candidates = ["yaml"]
     elif lang == "jsonl" or name.endswith((".jsonl", ".ndjson")):
         candidates = ["jsonl"]

@@ -15,7 +15,9 @@ from ..regular_files import NotRegularFile, open_regular
 from .messages import ChatError
 
 # The named special tokens transformers hands to every template (special_tokens_map).
-TEMPLATE_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+TEMPLATE_TOKEN_NAMES = (
+    "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def _read_template_file(p: Path) -> tuple[str, tuple]:
         with file:
             st = os.fstat(file.fileno())
             if st.st_size > TEMPLATE_FILE_BYTES:
-                raise ChatError(f"chat template {p} is {st.st_size:,} bytes; the limit is {TEMPLATE_FILE_BYTES:,}")
+                raise ChatError(f"chat template {p} is {st.st_size:,} bytes; "
+                                f"the limit is {TEMPLATE_FILE_BYTES:,}")
             key = (str(p), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
             if key in _TEMPLATE_FILES:
                 return "", key

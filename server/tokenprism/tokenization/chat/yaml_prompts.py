@@ -20,12 +20,14 @@ def depth_limited_loader():
             # the scanner reads a flow collection's whole nesting ahead of the composer (each
             # open "[" may start a simple key), scanning it in quadratic time: stop it here
             if self.flow_level >= YAML_MAX_DEPTH:
-                raise ChatError(f"YAML nested deeper than {YAML_MAX_DEPTH} levels; not read as a chat document")
+                raise ChatError(f"YAML nested deeper than {YAML_MAX_DEPTH} levels; "
+                                "not read as a chat document")
             super().fetch_flow_collection_start(token_class)
 
         def compose_node(self, parent, index):
             if self.depth >= YAML_MAX_DEPTH:
-                raise ChatError(f"YAML nested deeper than {YAML_MAX_DEPTH} levels; not read as a chat document")
+                raise ChatError(f"YAML nested deeper than {YAML_MAX_DEPTH} levels; "
+                                "not read as a chat document")
             self.depth += 1
             try:
                 return super().compose_node(parent, index)
