@@ -122,6 +122,24 @@ def run_in_process(tokenizer, text: str, edits: list[Edit], raw: float, repeat: 
 # -- the server, over stdio -----------------------------------------------------------------------
 
 
+WARM_URI = "file:///bench/warm-up.md"
+# a client that asks for UTF-16 positions and no progress reports (as the benchmarks time them)
+UTF16_CLIENT = {"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": False}}
+
+
+def server_env(**extra: str) -> dict:
+    """The benchmarked server's environment: the test GGUFs findable, transformers quiet."""
+    return dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
+                TRANSFORMERS_VERBOSITY="error", **extra)
+
+
+def server_command() -> list[str]:
+    """``tokenprism serve`` on stdio; TOKENPRISM_BENCH_SERVER overrides it (e.g. to run the
+    server under cProfile)."""
+    return shlex.split(os.environ.get("TOKENPRISM_BENCH_SERVER", "")) or [
+        sys.executable, "-m", "tokenprism", "serve", "--stdio"]
+
+
 class LspClient:
     """Just enough JSON-RPC over stdio: requests, notifications, answers to the server's requests."""
 
@@ -204,6 +222,25 @@ class LspClient:
 
         return self.wait(match, timeout)
 
+    def initialize(self, capabilities: dict | None = None, timeout: float = 120) -> dict:
+        """``initialize`` (the settings as initializationOptions) and ``initialized``; the result."""
+        result = self.request("initialize", {
+            "processId": os.getpid(), "rootUri": None, "capabilities": capabilities or {},
+            "initializationOptions": self.settings,
+        }, timeout)
+        self.notify("initialized", {})
+        return result
+
+    def warm_up(self, close: bool = True) -> str:
+        """Open a one-line document and wait for its count: the tokenizer's load, which is not
+        what a benchmark measures. Returns its URI."""
+        self.notify("textDocument/didOpen", {"textDocument": {
+            "uri": WARM_URI, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
+        self.stats_for(WARM_URI, 0, timeout=300)
+        if close:
+            self.notify("textDocument/didClose", {"textDocument": {"uri": WARM_URI}})
+        return WARM_URI
+
     def rss(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as status:
             for line in status:
@@ -234,26 +271,10 @@ def rounds_uri(k: int) -> str:
 def run_server(
     model: str, text: str, edits: list[Edit], tokenizer, raw: float, repeat: int, pause: float = 0.0
 ) -> dict:
-    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
-               TRANSFORMERS_VERBOSITY="error")
-    settings = {"model": model}
-    # TOKENPRISM_BENCH_SERVER overrides the command (e.g. to run the server under cProfile)
-    command = shlex.split(os.environ.get("TOKENPRISM_BENCH_SERVER", "")) or [
-        sys.executable, "-m", "tokenprism", "serve", "--stdio"]
-    client = LspClient(command, env, settings)
+    client = LspClient(server_command(), server_env(), {"model": model})
     try:
-        client.request("initialize", {
-            "processId": os.getpid(), "rootUri": None,
-            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
-                             "window": {"workDoneProgress": False}},
-            "initializationOptions": settings,
-        })
-        client.notify("initialized", {})
-        # warm up: the first document loads the tokenizer, which is not what we time
-        warm = "file:///bench/warm-up.md"
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
-        client.stats_for(warm, 0, timeout=300)
+        client.initialize(UTF16_CLIENT)
+        warm = client.warm_up(close=False)  # kept open: the floor below types into it
         # the server's fixed cost per edit: typing into an 8-character document
         floor = []
         for version in range(1, 21):

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import shlex
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import document  # noqa: E402
-from edit_latency import MODELS_DIR, LspClient  # noqa: E402
+from edit_latency import LspClient, server_command, server_env  # noqa: E402
 
 WORDS = "the quick brown fox jumps over lazy dog 한국어 日本語 🙂 résumé value, (x) = 42;".split()
 
@@ -97,19 +96,12 @@ def server_cpu_seconds(client: LspClient) -> float:
 
 
 def server_keystrokes(model: str = "o200k_base", size: int = 10_000_000, typed: int = 30) -> None:
-    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
-               TRANSFORMERS_VERBOSITY="error")
-    settings = {"model": model}
-    command = shlex.split(os.environ.get("TOKENPRISM_BENCH_SERVER", "")) or [
-        sys.executable, "-m", "tokenprism", "serve", "--stdio"]
-    client = LspClient(command, env, settings)
+    client = LspClient(server_command(), server_env(), {"model": model})
     text = one_line(size, random.Random(7))
     uri = "file:///bench/one-line.txt"
     try:
-        result = client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
-                                                "initializationOptions": settings})
+        result = client.initialize()
         encoding = result["capabilities"].get("positionEncoding", "utf-16")
-        client.notify("initialized", {})
         client.notify("textDocument/didOpen", {"textDocument": {
             "uri": uri, "languageId": "plaintext", "version": 0, "text": text}})
         client.stats_for(uri, 0, timeout=600)
@@ -151,21 +143,12 @@ def settle(client: LspClient, seconds: float, quiet: float = 4.0) -> tuple[int, 
 
 
 def memory(model: str, size: int, cycles: int = 4) -> None:
-    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
-               TRANSFORMERS_VERBOSITY="error")
-    settings = {"model": model}
-    client = LspClient([sys.executable, "-m", "tokenprism", "serve", "--stdio"], env, settings)
+    client = LspClient(server_command(), server_env(), {"model": model})
     mb = 1 << 20
     text = document(size)
     try:
-        client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
-                                      "initializationOptions": settings})
-        client.notify("initialized", {})
-        warm = "file:///bench/warm-up.md"
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
-        client.stats_for(warm, 0, timeout=300)
-        client.notify("textDocument/didClose", {"textDocument": {"uri": warm}})
+        client.initialize()
+        client.warm_up()
         idle, _ = settle(client, 10)
         print(f"{model}, {len(text.encode()) / 1e6:.0f} MB document: server RSS {idle / mb:.0f} MB "
               "with no document open", flush=True)

@@ -176,7 +176,7 @@ def show(step: str, r: dict) -> None:
 def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from corpus import document
-    from edit_latency import MODELS_DIR, LspClient
+    from edit_latency import LspClient, server_env
     from size_table import Lines, parse_size
 
     parser = argparse.ArgumentParser(description=__doc__,
@@ -191,24 +191,15 @@ def main() -> int:
     if args.serve:
         return serve()
     report = tempfile.mktemp(prefix="tokenprism-probe-", suffix=".json")
-    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
-               TRANSFORMERS_VERBOSITY="error", PROBE_REPORT=report,
-               PROBE_TRACEMALLOC="0" if args.no_tracemalloc else "1")
-    settings = {"model": args.model}
-    client = LspClient([sys.executable, __file__, "--serve"], env, settings)
+    env = server_env(PROBE_REPORT=report, PROBE_TRACEMALLOC="0" if args.no_tracemalloc else "1")
+    client = LspClient([sys.executable, __file__, "--serve"], env, {"model": args.model})
     text = document(parse_size(args.size))
     lines = Lines(text)
     uri = "file:///bench/probe.md"
     print(f"{args.model}, {len(text.encode()) / 1e6:.1f} MB document ({len(text):,} characters)", flush=True)
     try:
-        client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
-                                      "initializationOptions": settings}, timeout=60)
-        client.notify("initialized", {})
-        warm = "file:///bench/warm-up.md"
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
-        client.stats_for(warm, 0, timeout=300)
-        client.notify("textDocument/didClose", {"textDocument": {"uri": warm}})
+        client.initialize(timeout=60)
+        client.warm_up()
         time.sleep(1)
         show("tokenizer loaded", ask(client, report))
         client.notify("textDocument/didOpen", {"textDocument": {

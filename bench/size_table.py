@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import document  # noqa: E402
-from edit_latency import MODELS_DIR, LspClient, percentile  # noqa: E402
+from edit_latency import MODELS_DIR, UTF16_CLIENT, LspClient, percentile, server_command, server_env  # noqa: E402
 
 MIB = 1 << 20
 TYPED = 60  # characters typed in the middle, each timed
@@ -107,27 +107,15 @@ def wait_both(
 
 
 def measure(model: str, size: int, edits: int, tokenizer) -> dict:
-    env = dict(os.environ, TOKENPRISM_GGUF_PATH=os.environ.get("TOKENPRISM_GGUF_PATH", str(MODELS_DIR)),
-               TRANSFORMERS_VERBOSITY="error")
-    settings = {"model": model}
-    client = LspClient([sys.executable, "-m", "tokenprism", "serve", "--stdio"], env, settings)
+    client = LspClient(server_command(), server_env(), {"model": model})
     pid = client.proc.pid
     text = document(size)
     lines = Lines(text)
     uri = "file:///bench/size-table.md"
     rng = random.Random(13)
     try:
-        client.request("initialize", {
-            "processId": os.getpid(), "rootUri": None,
-            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
-                             "window": {"workDoneProgress": False}},
-            "initializationOptions": settings,
-        }, timeout=60)
-        client.notify("initialized", {})
-        warm = "file:///bench/warm-up.md"  # loads the tokenizer, which is not what is measured
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": warm, "languageId": "markdown", "version": 0, "text": "warm up\n"}})
-        client.stats_for(warm, 0, timeout=300)
+        client.initialize(UTF16_CLIENT, timeout=60)
+        warm = client.warm_up(close=False)  # the tokenizer's load, which is not what is measured
         # and its rank table, built on a model's first hover (seconds for a Hugging Face
         # vocabulary, in a worker): a one-time cost per model, whatever the document's size,
         # which would otherwise land in the hover timings and in the RSS growth over the edits
