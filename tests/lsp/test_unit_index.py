@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from test_document import units  # code units of a text, from its encoded bytes
 
 import tokenprism.lsp.document as document
 import tokenprism.lsp.unit_index as unit_index
@@ -20,14 +21,6 @@ from tokenprism.tokenization.rope import Rope
 ALPHABET = ["a", "b", " ", "é", "한", "😀", "👍🏽", "\U0010ffff", "\ud83d", "\ude00", "\udfff", "\r\n", "\n",
             "\r"]
 ONE_LINE = [c for c in ALPHABET if c not in ("\r\n", "\n", "\r")]
-
-
-def units(text: str, encoding: str) -> int:
-    if encoding == UTF16:
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2
-    if encoding == UTF8:
-        return len(text.encode("utf-8", "surrogatepass"))
-    return len(text)
 
 
 def random_text(rng: random.Random, n: int, alphabet=ALPHABET) -> str:
