@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from ..tokenization.errors import is_rust_panic, is_tokenizer_failure, one_line
 from ..tokenization.incremental import TokenState
-from .token_view import frozen_tokens
 
 if TYPE_CHECKING:
     from .open_document import OpenDocument
@@ -66,7 +65,7 @@ async def catch_up(doc: OpenDocument) -> None:
                 applied = state.apply_edits(edits, max_window=INLINE_WINDOW_CHARS)
                 if applied < len(edits):
                     await loop.run_in_executor(session.pool, state.apply_edits, edits[applied:])
-            tokens = frozen_tokens(state)  # O(blocks): fine on the event loop
+            tokens = state.snapshot()  # O(blocks): fine on the event loop
             if tokens.text_length != target.length:
                 raise RuntimeError("token state out of step with the text")
         except asyncio.CancelledError:

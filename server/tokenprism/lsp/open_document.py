@@ -21,7 +21,7 @@ from ..tokenization.errors import is_tokenizer_failure
 from ..tokenization.incremental import TokenState
 from .catch_up import INLINE_WINDOW_CHARS, MAX_EDITS_PER_ADVANCE, catch_up
 from .document import Document, Snapshot
-from .token_view import DocumentError, TokenView, frozen_tokens
+from .token_view import DocumentError, TokenView
 from .verify import IdleCheck
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class OpenDocument:
         self.pending = edits[applied:]
         if self.pending:
             return False  # a big window: the rest goes to a worker
-        tokens = frozen_tokens(state)
+        tokens = state.snapshot()
         if tokens.text_length != target.length:
             log.error("token state of %s out of step with the text; encoding it afresh", self.uri)
             self.needs_full = True

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tokenization import Encoding, SpecialTokens, Tokenizer, TokenQueries
-from ..tokenization.incremental import TokenState
+from ..tokenization import SpecialTokens, Tokenizer, TokenQueries
 from .document import Snapshot
 
 
@@ -55,13 +54,3 @@ class TokenView:
         """``count(bounds[i], bounds[i+1])`` for consecutive bounds, vectorized."""
         return self.encoding.counts_between(bounds)
 
-
-def frozen_tokens(state: TokenState):
-    """Tokens that later edits of the state cannot change, with the query API of
-    :class:`Encoding`: the state's immutable snapshot when it has one (O(blocks)); else a
-    copy of ``encoding()``, which may share arrays with the state."""
-    snapshot = getattr(state, "snapshot", None)
-    if callable(snapshot):
-        return snapshot()
-    enc = state.encoding()
-    return Encoding(enc.ids.copy(), enc.ends.copy(), enc.flags.copy(), enc.text_length)

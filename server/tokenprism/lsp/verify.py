@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .idle import IdleTimer
-from .token_view import TokenView, frozen_tokens
+from .token_view import TokenView
 
 if TYPE_CHECKING:
     from .open_document import OpenDocument
@@ -71,7 +71,7 @@ class IdleCheck:
             differing = await loop.run_in_executor(pool, state.verify_and_repair, cancel)
             if differing and not cancel.is_set() and doc.state is state and doc.view is view:
                 log.warning("%s: the incremental state differed in %d tokens; repaired", doc.uri, differing)
-                tokens = await loop.run_in_executor(pool, frozen_tokens, state)
+                tokens = await loop.run_in_executor(pool, state.snapshot)
                 if doc.view is view and tokens.text_length == view.snapshot.length:
                     doc.publish(TokenView(doc.uri, view.snapshot, tokens, view.tokenizer, view.special,
                                           view.spec))
